@@ -1,0 +1,62 @@
+// The configuration model (`trailwatch.yaml`) and its loader.
+//
+// The loader is strict: an unknown key, a wrong type or a missing required
+// value is a Diagnostic naming the file, line and column, and nothing is
+// half-loaded. Relative paths resolve against the configuration file's
+// folder, so a configuration and the files it names can move together.
+//
+// Thread-safety: a loaded Config is an immutable value.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trailwatch/diagnostic.h"
+#include "trailwatch/logsource.h"
+
+namespace trailwatch::config {
+
+struct SourceConfig {
+  std::string name;                // unique among sources; a metric label
+  std::string type = "file";       // "file" (more types in later versions)
+  std::vector<std::string> paths;  // glob patterns, absolute after loading
+  std::string format = "json";     // decoder name; validated by the caller against the decoders
+  int format_line = 0;             // where `format` was written (1-based; 0 if defaulted),
+  int format_column = 0;           // so the caller can report an unknown format precisely
+  bool start_at_end = true;        // `start_at: end|beginning`, for files first seen
+  std::optional<LogSource> logsource;  // declared kind of log; absent = every rule
+  std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
+};
+
+struct OutputConfig {
+  std::string type;  // "file" or "stdout"
+  std::string path;  // for "file": absolute after loading
+};
+
+struct MetricsConfig {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:9808";  // `listen`; host:port
+};
+
+struct Config {
+  std::string file;       // the configuration file, absolute
+  std::string state_dir;  // absolute; checkpoints live under it
+  std::vector<std::string> rules;  // rule files or folders, absolute
+  std::vector<SourceConfig> sources;
+  std::vector<OutputConfig> outputs;
+  MetricsConfig metrics;
+  std::chrono::milliseconds checkpoint_interval{1000};  // `checkpoint_interval: 1s`
+  std::string log_level = "info";  // trace, debug, info, warn, error
+};
+
+// Loads and validates `path`. On any problem returns nullopt and appends one
+// Diagnostic per problem found (it keeps going to report them all).
+std::optional<Config> loadConfig(const std::string& path, Diagnostics& diags);
+
+// Parses a duration such as `250ms`, `1s`, `5m`, `2h`, `1d`; nullopt if malformed.
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text);
+
+}  // namespace trailwatch::config

@@ -1,0 +1,78 @@
+// Source: where records come from (files, later syslog, journald, streams),
+// and the checkpoint that says how far they have been handled.
+//
+// Delivery contract (at least once): the pipeline calls next() to get a
+// batch, evaluates every record in it, hands the alerts to the sinks and
+// flushes them, and only then calls commit(). commit() persists the position
+// just past the last batch returned, so a crash before it re-reads at most
+// the batches since the previous commit and never skips one.
+//
+// Thread-safety: next() and commit() are called from one pipeline thread;
+// wake() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trailwatch/result.h"
+
+namespace trailwatch {
+
+// Every Record::text is followed in memory by at least this many readable
+// bytes (the rest of the read buffer, or slack the source reserves), so a
+// decoder such as simdjson may parse the record in place without copying it.
+inline constexpr std::size_t kRecordPadding = 64;
+
+struct Record {
+  std::string_view text;    // the record without its line terminator
+  std::string_view origin;  // where it came from: a file path (stable for the source's life)
+  uint64_t offset = 0;      // byte offset of the record's first byte in its origin
+};
+
+// Records handed out by one next() call. The views stay valid until the next
+// call to next() on the same source.
+struct RecordBatch {
+  std::vector<Record> records;
+  void clear() { records.clear(); }
+};
+
+// Counters a source keeps about its input; read by the pipeline thread after
+// each batch to update metrics. Monotonic except where noted.
+struct SourceStats {
+  uint64_t bytes_read = 0;       // bytes consumed from the input, terminators included
+  uint64_t records = 0;          // records handed out
+  uint64_t oversized_skipped = 0;  // records longer than the line limit, skipped
+  uint64_t lag_bytes = 0;        // gauge: bytes known to be written but not yet read
+  uint64_t files_open = 0;       // gauge
+  uint64_t rotations = 0;        // renames or truncations followed
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  virtual const std::string& name() const = 0;
+
+  // Starts reading: resolves paths, restores checkpoints. Called once.
+  virtual Status open() = 0;
+
+  // Clears `batch` and fills it with the next records, waiting up to
+  // `timeout` for some to arrive. Returns false once the source has ended
+  // (a scan that reached the end of its files); a live source returns true
+  // with an empty batch when the timeout passes.
+  virtual bool next(RecordBatch& batch, std::chrono::milliseconds timeout) = 0;
+
+  // Persists the position just past the last batch returned (see above).
+  virtual Status commit() = 0;
+
+  // Makes a next() that is waiting return early (for shutdown).
+  virtual void wake() = 0;
+
+  virtual SourceStats stats() const = 0;
+};
+
+}  // namespace trailwatch
