@@ -1,0 +1,120 @@
+#include "daemon/alert/alert_json.h"
+
+#include <simdjson.h>
+
+#include "daemon/common/json_writer.h"
+
+namespace trailwatch::alert {
+
+struct AlertRenderer::Validator {
+  simdjson::dom::parser parser;
+
+  // True when `text` is one complete, valid JSON object. The DOM parser
+  // validates the whole document, which the on-demand decoder does not;
+  // alerts are rare, so the cost lands off the hot path.
+  bool isJsonObject(std::string_view text) {
+    simdjson::dom::element doc;
+    if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(doc)) return false;
+    return doc.is_object();
+  }
+};
+
+AlertRenderer::AlertRenderer() : validator_(std::make_unique<Validator>()) {}
+AlertRenderer::~AlertRenderer() = default;
+
+namespace {
+
+void appendStringArray(std::string& out, const std::vector<std::string>* items) {
+  out.push_back('[');
+  if (items != nullptr) {
+    bool first = true;
+    for (const auto& item : *items) {
+      if (!first) out.push_back(',');
+      first = false;
+      appendJsonString(out, item);
+    }
+  }
+  out.push_back(']');
+}
+
+void appendValue(std::string& out, const FieldValue& v) {
+  switch (v.type) {
+    case FieldValue::Type::kNull: out.append("null"); break;
+    case FieldValue::Type::kBool: out.append(v.boolean ? "true" : "false"); break;
+    case FieldValue::Type::kNumber: appendJsonNumber(out, v.number); break;
+    case FieldValue::Type::kString:
+    case FieldValue::Type::kComposite: appendJsonString(out, v.text); break;
+  }
+}
+
+}  // namespace
+
+void AlertRenderer::render(const AlertRule& rule, const Event& event, int64_t timestamp_field,
+                           const AlertOrigin& origin, int64_t read_time_nanos, std::string& out) {
+  out.clear();
+  const std::string read_time = formatRfc3339(read_time_nanos);
+  out.append("{\"@timestamp\":");
+  std::string_view event_time;
+  if (timestamp_field >= 0) {
+    for (const auto& v : event.values(static_cast<FieldId>(timestamp_field))) {
+      if (v.type == FieldValue::Type::kString && !v.text.empty()) {
+        event_time = v.text;
+        break;
+      }
+    }
+  }
+  appendJsonString(out, event_time.empty() ? std::string_view(read_time) : event_time);
+
+  out.append(",\"rule\":{\"id\":");
+  appendJsonString(out, rule.id);
+  out.append(",\"title\":");
+  appendJsonString(out, rule.title);
+  out.append(",\"level\":");
+  appendJsonString(out, rule.level);
+  out.append(",\"tags\":");
+  appendStringArray(out, rule.tags);
+  out.append("},\"controls\":");
+  appendStringArray(out, rule.controls);
+
+  out.append(",\"event\":");
+  if (rule.field_names != nullptr && !rule.field_names->empty() && rule.field_ids != nullptr) {
+    out.push_back('{');
+    for (size_t i = 0; i < rule.field_names->size() && i < rule.field_ids->size(); ++i) {
+      if (i > 0) out.push_back(',');
+      appendJsonString(out, (*rule.field_names)[i]);
+      out.push_back(':');
+      const auto values = event.values((*rule.field_ids)[i]);
+      if (values.empty()) {
+        out.append("null");
+      } else if (values.size() == 1) {
+        appendValue(out, values[0]);
+      } else {
+        out.push_back('[');
+        for (size_t k = 0; k < values.size(); ++k) {
+          if (k > 0) out.push_back(',');
+          appendValue(out, values[k]);
+        }
+        out.push_back(']');
+      }
+    }
+    out.push_back('}');
+  } else if (validator_->isJsonObject(event.raw())) {
+    out.append(event.raw());
+  } else {
+    out.append("{\"message\":");
+    appendJsonString(out, event.raw());
+    out.push_back('}');
+  }
+
+  out.append(",\"source\":{\"name\":");
+  appendJsonString(out, origin.source);
+  out.append(",\"file\":");
+  appendJsonString(out, origin.file);
+  out.append(",\"offset\":");
+  out.append(std::to_string(origin.offset));
+  out.append("},\"detected_at\":");
+  appendJsonString(out, read_time);
+  out.push_back('}');
+}
+
+}  // namespace trailwatch::alert

@@ -1,0 +1,180 @@
+#include "daemon/metrics/metrics.h"
+
+#include <chrono>
+#include <exception>
+
+#include <prometheus/exposer.h>
+
+#ifndef TRAILWATCH_VERSION
+#define TRAILWATCH_VERSION "unknown"
+#endif
+#ifndef TRAILWATCH_COMMIT
+#define TRAILWATCH_COMMIT "unknown"
+#endif
+
+namespace trailwatch::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+
+double nowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      events_(BuildCounter()
+                  .Name("trailwatch_events_total")
+                  .Help("Records read from each source.")
+                  .Register(*registry_)),
+      bytes_(BuildCounter()
+                 .Name("trailwatch_read_bytes_total")
+                 .Help("Bytes read from each source, line terminators included.")
+                 .Register(*registry_)),
+      oversized_(BuildCounter()
+                     .Name("trailwatch_oversized_records_total")
+                     .Help("Records skipped because they exceed the source's max_line_bytes.")
+                     .Register(*registry_)),
+      rotations_(BuildCounter()
+                     .Name("trailwatch_file_rotations_total")
+                     .Help("File rotations (rename or truncation) followed per source.")
+                     .Register(*registry_)),
+      lag_bytes_(BuildGauge()
+                     .Name("trailwatch_source_lag_bytes")
+                     .Help("Bytes written to a source's files and not yet read.")
+                     .Register(*registry_)),
+      files_open_(BuildGauge()
+                      .Name("trailwatch_source_files_open")
+                      .Help("Files a source is currently following.")
+                      .Register(*registry_)),
+      last_event_time_(BuildGauge()
+                           .Name("trailwatch_source_last_event_timestamp_seconds")
+                           .Help("Unix time at which a source last delivered a record.")
+                           .Register(*registry_)),
+      decode_errors_(BuildCounter()
+                         .Name("trailwatch_decode_errors_total")
+                         .Help("Records that could not be decoded, per source and reason.")
+                         .Register(*registry_)),
+      rule_matches_(BuildCounter()
+                        .Name("trailwatch_rule_matches_total")
+                        .Help("Events matched by each rule's detection.")
+                        .Register(*registry_)),
+      rule_alerts_(BuildCounter()
+                       .Name("trailwatch_alerts_total")
+                       .Help("Alerts raised per rule and level.")
+                       .Register(*registry_)),
+      control_alerts_(BuildCounter()
+                          .Name("trailwatch_control_alerts_total")
+                          .Help("Alerts raised per compliance control tag (soc2.*, hipaa.*).")
+                          .Register(*registry_)),
+      sink_alerts_(BuildCounter()
+                       .Name("trailwatch_sink_alerts_total")
+                       .Help("Alerts written to each sink.")
+                       .Register(*registry_)),
+      sink_errors_(BuildCounter()
+                       .Name("trailwatch_sink_errors_total")
+                       .Help("Failed writes or flushes per sink.")
+                       .Register(*registry_)),
+      checkpoint_errors_(BuildCounter()
+                             .Name("trailwatch_checkpoint_errors_total")
+                             .Help("Checkpoints that could not be persisted, per source.")
+                             .Register(*registry_)),
+      rules_loaded_(BuildGauge()
+                        .Name("trailwatch_rules_loaded")
+                        .Help("Rules in the active rule set.")
+                        .Register(*registry_)
+                        .Add({})),
+      reload_success_(BuildGauge()
+                          .Name("trailwatch_rules_last_reload_success")
+                          .Help("1 if the last rule (re)load succeeded, 0 if it failed.")
+                          .Register(*registry_)
+                          .Add({})),
+      reload_time_(BuildGauge()
+                       .Name("trailwatch_rules_last_reload_timestamp_seconds")
+                       .Help("Unix time of the last rule (re)load attempt.")
+                       .Register(*registry_)
+                       .Add({})),
+      load_duration_(BuildGauge()
+                         .Name("trailwatch_rules_load_duration_seconds")
+                         .Help("Time the last successful rule set build took.")
+                         .Register(*registry_)
+                         .Add({})),
+      reload_failures_(BuildCounter()
+                           .Name("trailwatch_rules_reload_failures_total")
+                           .Help("Rule reloads rejected because a rule file was broken.")
+                           .Register(*registry_)
+                           .Add({})) {
+  BuildGauge()
+      .Name("trailwatch_build_info")
+      .Help("Build of the running trailwatch; the value is always 1.")
+      .Register(*registry_)
+      .Add({{"version", TRAILWATCH_VERSION}, {"commit", TRAILWATCH_COMMIT}})
+      .Set(1);
+}
+
+Metrics::~Metrics() = default;
+
+Status Metrics::listen(const std::string& address) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception& e) {
+    return Error{"cannot serve metrics on " + address + ": " + e.what()};
+  }
+  exposer_->RegisterCollectable(registry_);
+  return Status::Ok();
+}
+
+std::vector<int> Metrics::listeningPorts() const {
+  return exposer_ ? exposer_->GetListeningPorts() : std::vector<int>{};
+}
+
+SourceMetrics Metrics::source(const std::string& name) {
+  const prometheus::Labels l{{"source", name}};
+  return SourceMetrics{events_.Add(l),    bytes_.Add(l),      oversized_.Add(l),
+                       rotations_.Add(l), lag_bytes_.Add(l), files_open_.Add(l),
+                       last_event_time_.Add(l)};
+}
+
+prometheus::Counter& Metrics::decodeErrors(const std::string& source, const std::string& reason) {
+  return decode_errors_.Add({{"source", source}, {"reason", reason}});
+}
+
+RuleMetrics Metrics::rule(const std::string& rule_id, const std::string& title,
+                          const std::string& level) {
+  const prometheus::Labels l{{"rule_id", rule_id}, {"rule", title}, {"level", level}};
+  return RuleMetrics{rule_matches_.Add(l), rule_alerts_.Add(l)};
+}
+
+prometheus::Counter& Metrics::controlAlerts(const std::string& control) {
+  return control_alerts_.Add({{"control", control}});
+}
+
+prometheus::Counter& Metrics::sinkAlerts(const std::string& sink) {
+  return sink_alerts_.Add({{"sink", sink}});
+}
+
+prometheus::Counter& Metrics::sinkErrors(const std::string& sink) {
+  return sink_errors_.Add({{"sink", sink}});
+}
+
+prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {
+  return checkpoint_errors_.Add({{"source", source}});
+}
+
+void Metrics::ruleSetLoaded(size_t rules, double load_seconds) {
+  rules_loaded_.Set(static_cast<double>(rules));
+  reload_success_.Set(1);
+  reload_time_.Set(nowSeconds());
+  load_duration_.Set(load_seconds);
+}
+
+void Metrics::ruleSetReloadFailed() {
+  reload_success_.Set(0);
+  reload_time_.Set(nowSeconds());
+  reload_failures_.Increment();
+}
+
+}  // namespace trailwatch::metrics

@@ -1,0 +1,96 @@
+// Metrics: trailwatch's Prometheus registry, the metric families every stage
+// reports into, and the HTTP exposer serving /metrics.
+//
+// Names follow Prometheus conventions (`trailwatch_` prefix, `_total` for
+// counters, `_seconds` / `_bytes` units) so `promtool check metrics` passes.
+// Stages do not depend on this: the pipeline reads their counters (e.g.
+// SourceStats) and pushes deltas here, once per batch, not per event.
+//
+// Thread-safety: every method may be called from any thread; the returned
+// references stay valid for the Metrics object's life (prometheus-cpp keeps
+// metrics it has handed out until they are removed, which we never do).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "trailwatch/result.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace trailwatch::metrics {
+
+struct SourceMetrics {
+  prometheus::Counter& events;
+  prometheus::Counter& bytes;
+  prometheus::Counter& oversized;  // records skipped for their size
+  prometheus::Counter& rotations;
+  prometheus::Gauge& lag_bytes;
+  prometheus::Gauge& files_open;
+  prometheus::Gauge& last_event_time;  // Unix seconds of the last record read
+};
+
+struct RuleMetrics {
+  prometheus::Counter& matches;
+  prometheus::Counter& alerts;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Serves /metrics on `address` (host:port, [v6]:port; port 0 picks a free
+  // one). Fails with a message when the address cannot be bound.
+  Status listen(const std::string& address);
+  // The ports actually bound (after listen()).
+  std::vector<int> listeningPorts() const;
+
+  SourceMetrics source(const std::string& name);
+  prometheus::Counter& decodeErrors(const std::string& source, const std::string& reason);
+  RuleMetrics rule(const std::string& rule_id, const std::string& title, const std::string& level);
+  prometheus::Counter& controlAlerts(const std::string& control);
+  prometheus::Counter& sinkAlerts(const std::string& sink);
+  prometheus::Counter& sinkErrors(const std::string& sink);
+  prometheus::Counter& checkpointErrors(const std::string& source);
+
+  // Rule set (re)loads.
+  void ruleSetLoaded(size_t rules, double load_seconds);
+  void ruleSetReloadFailed();
+
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Counter>& bytes_;
+  prometheus::Family<prometheus::Counter>& oversized_;
+  prometheus::Family<prometheus::Counter>& rotations_;
+  prometheus::Family<prometheus::Gauge>& lag_bytes_;
+  prometheus::Family<prometheus::Gauge>& files_open_;
+  prometheus::Family<prometheus::Gauge>& last_event_time_;
+  prometheus::Family<prometheus::Counter>& decode_errors_;
+  prometheus::Family<prometheus::Counter>& rule_matches_;
+  prometheus::Family<prometheus::Counter>& rule_alerts_;
+  prometheus::Family<prometheus::Counter>& control_alerts_;
+  prometheus::Family<prometheus::Counter>& sink_alerts_;
+  prometheus::Family<prometheus::Counter>& sink_errors_;
+  prometheus::Family<prometheus::Counter>& checkpoint_errors_;
+  prometheus::Gauge& rules_loaded_;
+  prometheus::Gauge& reload_success_;
+  prometheus::Gauge& reload_time_;
+  prometheus::Gauge& load_duration_;
+  prometheus::Counter& reload_failures_;
+};
+
+}  // namespace trailwatch::metrics
