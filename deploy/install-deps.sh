@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages trailwatch needs to build, run and test.
+# Idempotent: installs only what is missing, and touches apt only then.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config git clang-format
+  # libraries (Debian 12 packages only)
+  libboost-dev libboost-program-options-dev libsimdjson-dev libre2-dev
+  libspdlog-dev libfmt-dev prometheus-cpp-dev libyaml-cpp-dev libssl-dev
+  libsystemd-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # promtool, to check /metrics output in the integration tests
+  prometheus
+  # fuzzing the decoders and the rule loader (libFuzzer)
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo)" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+# The prometheus package would start its own server on :9090; only promtool
+# is wanted, so keep package scripts from starting services.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+  $sudo chmod +x $policy
+  added_policy=1
+fi
+trap '[[ $added_policy -eq 1 ]] && $sudo rm -f '"$policy" EXIT
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
