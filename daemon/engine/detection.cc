@@ -1,0 +1,156 @@
+#include "daemon/engine/detection.h"
+
+#include <charconv>
+
+namespace trailwatch::engine {
+namespace {
+
+bool isTextual(const FieldValue& v) {
+  return v.type == FieldValue::Type::kString || v.type == FieldValue::Type::kNumber ||
+         v.type == FieldValue::Type::kBool;
+}
+
+std::optional<double> numberOf(const FieldValue& v) {
+  if (v.type == FieldValue::Type::kNumber) return v.number;
+  if (v.type == FieldValue::Type::kString) return parseDecimal(v.text);
+  return std::nullopt;
+}
+
+bool equalsFolded(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<double> parseDecimal(std::string_view text) {
+  size_t i = 0;
+  if (i < text.size() && text[i] == '-') ++i;
+  size_t digits = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    size_t exponent = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++exponent;
+    if (exponent == 0) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool ValueTest::matchesOne(const FieldValue& v, const Event& event) const {
+  switch (kind) {
+    case Kind::kString:
+      return isTextual(v) && pattern.matches(v.text);
+    case Kind::kRegex:
+      return isTextual(v) &&
+             RE2::PartialMatch(re2::StringPiece(v.text.data(), v.text.size()), *regex);
+    case Kind::kNumber: {
+      const auto n = numberOf(v);
+      return n && *n == number;
+    }
+    case Kind::kCompare: {
+      const auto n = numberOf(v);
+      if (!n) return false;
+      switch (compare) {
+        case Compare::kGt:
+          return *n > number;
+        case Compare::kGte:
+          return *n >= number;
+        case Compare::kLt:
+          return *n < number;
+        case Compare::kLte:
+          return *n <= number;
+      }
+      return false;
+    }
+    case Kind::kBool:
+      if (v.type == FieldValue::Type::kBool) return v.boolean == flag;
+      return v.type == FieldValue::Type::kString && equalsFolded(v.text, flag ? "true" : "false");
+    case Kind::kCidr:
+      return v.type == FieldValue::Type::kString && network->contains(v.text);
+    case Kind::kFieldRef:
+      if (!isTextual(v)) return false;
+      for (const FieldValue& other : event.values(ref)) {
+        if (!isTextual(other)) continue;
+        if (anchor == SigmaPattern::Anchor::kWhole && v.type == FieldValue::Type::kNumber &&
+            other.type == FieldValue::Type::kNumber) {
+          if (v.number == other.number) return true;
+          continue;
+        }
+        if (SigmaPattern::matchLiteral(v.text, other.text, anchor, cased)) return true;
+      }
+      return false;
+    case Kind::kNull:
+    case Kind::kExists:
+      return false;  // decided on the whole span in matches()
+  }
+  return false;
+}
+
+bool ValueTest::matches(std::span<const FieldValue> values, const Event& event) const {
+  if (kind == Kind::kExists) return values.empty() != flag;
+  if (kind == Kind::kNull) {
+    if (values.empty()) return true;
+    for (const FieldValue& v : values) {
+      if (v.type == FieldValue::Type::kNull) return true;
+    }
+    return false;
+  }
+  for (const FieldValue& v : values) {
+    if (matchesOne(v, event)) return true;
+  }
+  return false;
+}
+
+bool FieldTest::matches(const Event& event) const {
+  FieldValue raw_value;
+  std::span<const FieldValue> field_values;
+  if (raw) {
+    raw_value.type = FieldValue::Type::kString;
+    raw_value.text = event.raw();
+    field_values = std::span<const FieldValue>(&raw_value, 1);
+  } else {
+    field_values = event.values(field);
+  }
+  if (all) {
+    for (const ValueTest& v : values) {
+      if (!v.matches(field_values, event)) return false;
+    }
+    return true;
+  }
+  for (const ValueTest& v : values) {
+    if (v.matches(field_values, event)) return true;
+  }
+  return false;
+}
+
+bool Search::matches(const Event& event) const {
+  for (const auto& alternative : alternatives) {
+    bool all = true;
+    for (const FieldTest& test : alternative) {
+      if (!test.matches(event)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+}  // namespace trailwatch::engine

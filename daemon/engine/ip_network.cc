@@ -1,0 +1,84 @@
+#include "daemon/engine/ip_network.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace trailwatch::engine {
+namespace {
+
+// Longer than any textual IPv6 address (45 chars) plus room for a zone id we
+// refuse anyway; inet_pton needs a NUL-terminated copy.
+constexpr size_t kMaxAddressText = 64;
+
+}  // namespace
+
+int IpNetwork::parseAddress(std::string_view text, std::array<uint8_t, 16>& bytes) {
+  if (text.empty() || text.size() >= kMaxAddressText) return 0;
+  char buffer[kMaxAddressText];
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  if (text.find(':') == std::string_view::npos) {
+    return inet_pton(AF_INET, buffer, bytes.data()) == 1 ? 4 : 0;
+  }
+  if (inet_pton(AF_INET6, buffer, bytes.data()) != 1) return 0;
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(bytes.data(), kMappedPrefix, sizeof kMappedPrefix) == 0) {
+    std::memmove(bytes.data(), bytes.data() + 12, 4);
+    return 4;
+  }
+  return 16;
+}
+
+std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
+  IpNetwork net;
+  const size_t slash = text.find('/');
+  const std::string_view address = text.substr(0, slash);
+  // A network is written as the network, so a mapped address in a rule stays IPv6.
+  if (address.find(':') != std::string_view::npos) {
+    char buffer[kMaxAddressText];
+    if (address.empty() || address.size() >= kMaxAddressText) return std::nullopt;
+    std::memcpy(buffer, address.data(), address.size());
+    buffer[address.size()] = '\0';
+    if (inet_pton(AF_INET6, buffer, net.bytes_.data()) != 1) return std::nullopt;
+    net.length_ = 16;
+  } else {
+    net.length_ = parseAddress(address, net.bytes_);
+    if (net.length_ != 4) return std::nullopt;
+  }
+  net.prefix_ = net.length_ * 8;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    int prefix = -1;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix < 0 ||
+        prefix > net.length_ * 8) {
+      return std::nullopt;
+    }
+    net.prefix_ = prefix;
+  }
+  return net;
+}
+
+bool IpNetwork::contains(std::string_view address) const {
+  std::array<uint8_t, 16> bytes{};
+  const int length = parseAddress(address, bytes);
+  if (length == 4 && length_ == 16) {
+    // A mapped address was unwrapped above; an IPv6 rule still matches it in mapped form.
+    std::memmove(bytes.data() + 12, bytes.data(), 4);
+    std::memset(bytes.data(), 0, 10);
+    bytes[10] = bytes[11] = 0xff;
+    if (address.find(':') == std::string_view::npos) return false;
+  } else if (length != length_) {
+    return false;
+  }
+  const int full = prefix_ / 8;
+  if (std::memcmp(bytes.data(), bytes_.data(), static_cast<size_t>(full)) != 0) return false;
+  const int rest = prefix_ % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (bytes[full] & mask) == (bytes_[full] & mask);
+}
+
+}  // namespace trailwatch::engine

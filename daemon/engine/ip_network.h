@@ -1,0 +1,34 @@
+// IpNetwork: an IPv4 or IPv6 network (`10.0.0.0/8`, `fc00::/7`) for the Sigma
+// `cidr` modifier. An address with no prefix length is a host network. An
+// IPv4-mapped IPv6 address in an event (`::ffff:10.1.2.3`) is compared as the
+// IPv4 address it carries, since dual-stack servers log clients that way.
+//
+// Thread-safety: immutable value; contains() never allocates.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace trailwatch::engine {
+
+class IpNetwork {
+ public:
+  // nullopt when `text` is not an address or network.
+  static std::optional<IpNetwork> parse(std::string_view text);
+
+  // True when `address` (text from an event) parses as an address of the
+  // same family inside this network.
+  bool contains(std::string_view address) const;
+
+ private:
+  // Parses an address into `bytes` (4 or 16 used); returns its length or 0.
+  static int parseAddress(std::string_view text, std::array<uint8_t, 16>& bytes);
+
+  std::array<uint8_t, 16> bytes_{};
+  int length_ = 4;  // address length in bytes: 4 or 16
+  int prefix_ = 0;  // in bits
+};
+
+}  // namespace trailwatch::engine

@@ -1,0 +1,791 @@
+#include "daemon/engine/rule_compiler.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace trailwatch::engine {
+namespace {
+
+// A rule file larger than this is not a hand-written rule; refusing it keeps
+// a mistaken path (a log file) from being read into memory.
+constexpr std::uintmax_t kMaxRuleFileBytes = 16u << 20;
+// YAML aliases can multiply a small file into a huge detection; real rules
+// stay far below this.
+constexpr size_t kMaxValuesPerRule = 100000;
+
+constexpr std::string_view kStatuses[] = {"stable", "test", "experimental", "deprecated",
+                                          "unsupported"};
+constexpr std::string_view kLevels[] = {"informational", "low", "medium", "high", "critical"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool isUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// yaml-cpp tags a plain (unquoted, untagged) scalar "?"; only those may be
+// read as YAML 1.2 core-schema booleans and numbers, so '1' stays a string.
+bool isPlain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+std::optional<bool> plainBool(const YAML::Node& node) {
+  if (!node.IsScalar() || !isPlain(node)) return std::nullopt;
+  const std::string& s = node.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::optional<double> plainNumber(const YAML::Node& node) {
+  if (!node.IsScalar() || !isPlain(node)) return std::nullopt;
+  return parseDecimal(node.Scalar());
+}
+
+// yaml-cpp 0.7's LoadAll() loops forever, allocating, on some malformed
+// input (a stray ',' at the top level: jbeder/yaml-cpp#1040, fixed upstream
+// by #1319 after 0.8). This pass runs the same parser without building nodes
+// and stops when a document does not advance through the input, which every
+// well-formed document does. Returns the mark where it got stuck, if it did.
+class ProgressCheck : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  static std::optional<YAML::Mark> findStall(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    ProgressCheck check;
+    int previous = -1;
+    for (size_t docs = 0; parser.HandleNextDocument(check); ++docs) {
+      if (check.start_.pos <= previous || docs > text.size()) return check.start_;
+      previous = check.start_.pos;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  YAML::Mark start_;
+};
+
+bool isRuleFile(const std::filesystem::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".yml" || ext == ".yaml";
+}
+
+bool isHidden(const std::filesystem::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name.front() == '.';
+}
+
+}  // namespace
+
+struct RuleCompiler::Document {
+  const std::string& file;
+  size_t values = 0;
+  bool failed = false;
+};
+
+struct RuleCompiler::Modifiers {
+  SigmaPattern::Anchor anchor = SigmaPattern::Anchor::kWhole;
+  std::string_view anchor_name;
+  bool all = false;
+  bool cased = false;
+  bool re = false;
+  std::string re_flags;
+  bool cidr = false;
+  bool exists = false;
+  bool fieldref = false;
+  std::optional<ValueTest::Compare> compare;
+  std::string_view compare_name;
+};
+
+void RuleCompiler::report(const std::string& file, int line, int column, std::string message) {
+  diags_.push_back(Diagnostic{file, line, column, std::move(message)});
+}
+
+void RuleCompiler::report(const std::string& file, const YAML::Node& at, std::string message) {
+  const YAML::Mark mark = at.Mark();
+  report(file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0,
+         std::move(message));
+}
+
+FieldId RuleCompiler::internField(const std::string& path) {
+  auto [it, inserted] = field_ids_.emplace(path, static_cast<FieldId>(field_paths_.size()));
+  if (inserted) field_paths_.push_back(path);
+  return it->second;
+}
+
+void RuleCompiler::addPath(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    report(path, 0, 0, "no such file or directory");
+    return;
+  }
+  if (!fs::is_directory(status)) {
+    addFile(path);
+    return;
+  }
+  std::vector<std::string> files;
+  fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (isHidden(it->path())) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (isRuleFile(it->path()) && it->is_regular_file(ec)) files.push_back(it->path().string());
+  }
+  if (ec) {
+    report(path, 0, 0, "cannot list folder: " + ec.message());
+    return;
+  }
+  if (files.empty()) {
+    report(path, 0, 0, "no *.yml or *.yaml rule files found");
+    return;
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) addFile(file);
+}
+
+void RuleCompiler::addFile(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxRuleFileBytes) {
+    report(path, 0, 0, "file is larger than 16 MiB; not a rule file?");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    report(path, 0, 0, std::string("cannot open: ") + std::strerror(errno));
+    return;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    report(path, 0, 0, "read error");
+    return;
+  }
+  addText(text.str(), path);
+}
+
+void RuleCompiler::addText(std::string_view yaml, const std::string& file) {
+  std::vector<YAML::Node> docs;
+  try {
+    const std::string text(yaml);
+    if (const auto stall = ProgressCheck::findStall(text)) {
+      report(file, stall->line + 1, stall->column + 1, "YAML syntax error: unexpected content");
+      return;
+    }
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    // e.msg is the message without yaml-cpp's own "line x, column y:" prefix.
+    report(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0,
+           "YAML syntax error: " + e.msg);
+    return;
+  }
+  for (const YAML::Node& doc : docs) {
+    try {
+      compileDocument(doc, file);
+    } catch (const YAML::Exception& e) {
+      report(file, e.mark.line >= 0 ? e.mark.line + 1 : 0,
+             e.mark.column >= 0 ? e.mark.column + 1 : 0, "cannot read rule: " + e.msg);
+    }
+  }
+}
+
+std::shared_ptr<const RuleSet> RuleCompiler::build() {
+  if (diags_.size() != first_diag_) return nullptr;
+  return std::make_shared<const RuleSet>(std::move(infos_), std::move(detections_),
+                                         std::move(field_paths_));
+}
+
+void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& file) {
+  if (root.IsNull()) return;  // an empty document, e.g. after a trailing `---`
+  if (!root.IsMap()) {
+    report(file, root,
+           "a rule must be a YAML map of attributes (title, logsource, detection, ...)");
+    return;
+  }
+  Document doc{file};
+  auto fail = [&](const YAML::Node& at, std::string message) {
+    report(file, at, std::move(message));
+    doc.failed = true;
+  };
+
+  // Keys first: Sigma's own attributes are checked; others (custom
+  // attributes, which the spec allows) are ignored.
+  std::vector<std::pair<std::string, std::pair<YAML::Node, YAML::Node>>> attrs;
+  for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) {
+      fail(kv.first, "attribute names must be plain strings");
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (std::any_of(attrs.begin(), attrs.end(), [&](const auto& a) { return a.first == name; })) {
+      fail(kv.first, "duplicate attribute '" + name + "'");
+      continue;
+    }
+    attrs.emplace_back(name, std::make_pair(kv.first, kv.second));
+  }
+  auto find = [&](std::string_view name) -> const std::pair<YAML::Node, YAML::Node>* {
+    for (const auto& a : attrs) {
+      if (a.first == name) return &a.second;
+    }
+    return nullptr;
+  };
+
+  if (const auto* corr = find("correlation")) {
+    fail(corr->first,
+         "correlation rules are not supported yet (this version loads Sigma detection rules "
+         "only)");
+    return;
+  }
+  if (const auto* action = find("action")) {
+    const std::string what = action->second.IsScalar() ? action->second.Scalar() : "...";
+    fail(action->second, "'action: " + what +
+                             "' documents (Sigma v1 rule collections) are not supported; write "
+                             "each rule in full");
+    return;
+  }
+
+  RuleInfo info;
+  info.file = file;
+  info.line = root.Mark().line + 1;
+  info.pack = std::filesystem::path(file).parent_path().filename().string();
+
+  auto scalar = [&](const char* name, std::string& out) -> bool {
+    const auto* attr = find(name);
+    if (attr == nullptr) return false;
+    if (!attr->second.IsScalar()) {
+      fail(attr->second, std::string("'") + name + "' must be a string");
+      return false;
+    }
+    out = attr->second.Scalar();
+    return true;
+  };
+  auto stringList = [&](const char* name, std::vector<std::string>& out) {
+    const auto* attr = find(name);
+    if (attr == nullptr || attr->second.IsNull()) return;
+    const YAML::Node& value = attr->second;
+    if (value.IsScalar()) {
+      out.push_back(value.Scalar());
+      return;
+    }
+    if (!value.IsSequence()) {
+      fail(value, std::string("'") + name + "' must be a list of strings");
+      return;
+    }
+    for (const auto& item : value) {
+      if (!item.IsScalar()) {
+        fail(item, std::string("'") + name + "' must be a list of strings");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+  };
+
+  if (const auto* title = find("title")) {
+    if (!title->second.IsScalar() || title->second.Scalar().empty()) {
+      fail(title->second, "'title' must be a non-empty string");
+    } else {
+      info.title = title->second.Scalar();
+    }
+  } else {
+    fail(root, "missing required attribute 'title'");
+  }
+
+  if (scalar("id", info.id)) {
+    if (!isUuid(info.id)) {
+      fail(find("id")->second,
+           "'id' must be a UUID such as 929a690e-bef0-4204-a928-ef5e620d6fcc, "
+           "not '" +
+               info.id + "'");
+    }
+  }
+
+  if (scalar("status", info.status)) {
+    info.status = lower(info.status);
+    if (std::find(std::begin(kStatuses), std::end(kStatuses), info.status) == std::end(kStatuses)) {
+      fail(find("status")->second, "unknown status '" + find("status")->second.Scalar() +
+                                       "' (expected stable, test, experimental, deprecated or "
+                                       "unsupported)");
+    }
+  }
+  // Sigma makes level optional; an unlabelled rule is treated as medium.
+  if (scalar("level", info.level)) {
+    info.level = lower(info.level);
+    if (std::find(std::begin(kLevels), std::end(kLevels), info.level) == std::end(kLevels)) {
+      fail(find("level")->second, "unknown level '" + find("level")->second.Scalar() +
+                                      "' (expected informational, low, medium, high or critical)");
+    }
+  } else {
+    info.level = "medium";
+  }
+  scalar("description", info.description);
+
+  stringList("tags", info.tags);
+  for (auto& tag : info.tags) {
+    tag = lower(tag);
+    if (tag.starts_with("soc2.") || tag.starts_with("hipaa.")) info.controls.push_back(tag);
+  }
+  stringList("falsepositives", info.falsepositives);
+  stringList("fields", info.fields);
+
+  if (const auto* ls = find("logsource")) {
+    if (!ls->second.IsMap()) {
+      fail(ls->second, "'logsource' must be a map (product, service, category)");
+    } else {
+      for (const auto& kv : ls->second) {
+        if (!kv.first.IsScalar()) continue;
+        const std::string& key = kv.first.Scalar();
+        std::string* slot = key == "product"    ? &info.logsource.product
+                            : key == "service"  ? &info.logsource.service
+                            : key == "category" ? &info.logsource.category
+                                                : nullptr;
+        if (slot == nullptr) continue;  // definition and custom keys do not select sources
+        if (!kv.second.IsScalar()) {
+          fail(kv.second, "'logsource." + key + "' must be a string");
+          continue;
+        }
+        *slot = lower(kv.second.Scalar());
+      }
+    }
+  } else {
+    fail(root, "missing required attribute 'logsource'");
+  }
+
+  Detection detection;
+  if (const auto* det = find("detection")) {
+    if (!compileDetection(det->second, doc, detection)) doc.failed = true;
+  } else {
+    fail(root, "missing required attribute 'detection'");
+  }
+
+  if (doc.failed) return;
+
+  if (!info.id.empty()) {
+    const std::string here = file + ":" + std::to_string(find("id")->second.Mark().line + 1);
+    auto [it, inserted] = id_locations_.emplace(info.id, here);
+    if (!inserted) {
+      report(file, find("id")->second,
+             "duplicate rule id " + info.id + " (first used at " + it->second + ")");
+      return;
+    }
+  }
+  for (const auto& field : info.fields) info.field_ids.push_back(internField(field));
+  infos_.push_back(std::move(info));
+  detections_.push_back(std::move(detection));
+}
+
+bool RuleCompiler::compileDetection(const YAML::Node& node, Document& doc, Detection& out) {
+  if (!node.IsMap()) {
+    report(doc.file, node, "'detection' must be a map of search identifiers and a condition");
+    return false;
+  }
+  bool ok = true;
+  std::vector<std::string> names;
+  std::optional<YAML::Node> condition;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      report(doc.file, kv.first, "search identifiers must be plain strings");
+      ok = false;
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (name == "condition") {
+      condition = kv.second;
+      continue;
+    }
+    if (name == "timeframe") {
+      report(doc.file, kv.first,
+             "'timeframe' belongs to Sigma v1 aggregations, which are not supported; write a "
+             "correlation rule instead");
+      ok = false;
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      report(doc.file, kv.first, "duplicate search identifier '" + name + "'");
+      ok = false;
+      continue;
+    }
+    names.push_back(name);
+    Search search;
+    if (!compileSearch(kv.second, doc, search)) {
+      ok = false;
+      if (doc.values > kMaxValuesPerRule) return false;
+    }
+    out.searches.push_back(std::move(search));
+  }
+  if (names.empty()) {
+    report(doc.file, node, "'detection' has no search identifiers");
+    return false;
+  }
+  if (!condition) {
+    report(doc.file, node, "'detection' has no 'condition'");
+    return false;
+  }
+
+  // A list of conditions means any of them (Sigma: "condition: [a, b]").
+  std::vector<YAML::Node> texts;
+  if (condition->IsScalar()) {
+    texts.push_back(*condition);
+  } else if (condition->IsSequence() && condition->size() > 0) {
+    for (const auto& item : *condition) texts.push_back(item);
+  } else {
+    report(doc.file, *condition, "'condition' must be a string or a list of strings");
+    return false;
+  }
+  std::vector<uint32_t> roots;
+  for (const auto& text : texts) {
+    if (!text.IsScalar()) {
+      report(doc.file, text, "'condition' must be a string or a list of strings");
+      ok = false;
+      continue;
+    }
+    auto root = out.condition.parse(text.Scalar(), names);
+    if (!root) {
+      report(doc.file, text, root.error());
+      ok = false;
+      continue;
+    }
+    roots.push_back(*root);
+  }
+  if (!ok) return false;
+  out.condition.setRoot(roots.size() == 1 ? roots.front()
+                                          : out.condition.addNode(ConditionNode::Op::kOr, roots));
+  return true;
+}
+
+bool RuleCompiler::compileSearch(const YAML::Node& value, Document& doc, Search& out) {
+  if (value.IsMap()) {
+    out.alternatives.emplace_back();
+    return compileMap(value, doc, out.alternatives.back());
+  }
+  if (value.IsScalar()) {
+    out.alternatives.emplace_back(1);
+    return compileKeywords(value, doc, out.alternatives.back().front());
+  }
+  if (!value.IsSequence() || value.size() == 0) {
+    report(doc.file, value,
+           "a search identifier needs a map of fields, a list of maps or a list of keywords");
+    return false;
+  }
+  const bool maps = value[0].IsMap();
+  for (const auto& item : value) {
+    if (item.IsMap() != maps) {
+      report(doc.file, item, "a search identifier's list must hold only maps or only keywords");
+      return false;
+    }
+  }
+  if (!maps) {
+    out.alternatives.emplace_back(1);
+    return compileKeywords(value, doc, out.alternatives.back().front());
+  }
+  bool ok = true;
+  for (const auto& item : value) {
+    out.alternatives.emplace_back();
+    ok = compileMap(item, doc, out.alternatives.back()) && ok;
+    if (doc.values > kMaxValuesPerRule) return false;
+  }
+  return ok;
+}
+
+bool RuleCompiler::compileMap(const YAML::Node& map, Document& doc, std::vector<FieldTest>& out) {
+  if (map.size() == 0) {
+    report(doc.file, map, "an empty map matches every event; give at least one field");
+    return false;
+  }
+  bool ok = true;
+  for (const auto& kv : map) {
+    FieldTest test;
+    if (!compileFieldTest(kv.first, kv.second, doc, test)) {
+      ok = false;
+      if (doc.values > kMaxValuesPerRule) return false;
+      continue;
+    }
+    out.push_back(std::move(test));
+  }
+  return ok;
+}
+
+bool RuleCompiler::compileKeywords(const YAML::Node& value, Document& doc, FieldTest& out) {
+  out.raw = true;
+  Modifiers mods;
+  mods.anchor = SigmaPattern::Anchor::kContains;
+  bool ok = true;
+  auto add = [&](const YAML::Node& item) {
+    if (!item.IsScalar()) {
+      report(doc.file, item, "a keyword must be a string");
+      ok = false;
+      return;
+    }
+    ValueTest test;
+    test.kind = ValueTest::Kind::kString;
+    test.pattern = SigmaPattern::compile(item.Scalar(), mods.anchor, false);
+    out.values.push_back(std::move(test));
+    ++doc.values;
+  };
+  if (value.IsSequence()) {
+    for (const auto& item : value) add(item);
+  } else {
+    add(value);
+  }
+  if (doc.values > kMaxValuesPerRule) {
+    report(doc.file, value, "rule has more than 100000 values");
+    return false;
+  }
+  return ok;
+}
+
+bool RuleCompiler::parseModifiers(const YAML::Node& key, std::string_view spec, Document& doc,
+                                  Modifiers& out) {
+  auto fail = [&](std::string message) {
+    report(doc.file, key, std::move(message));
+    return false;
+  };
+  std::vector<std::string_view> kinds;  // the modifiers that decide how a value is compared
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t bar = spec.find('|', start);
+    if (bar == std::string_view::npos) bar = spec.size();
+    const std::string_view m = spec.substr(start, bar - start);
+    start = bar + 1;
+    if (m == "contains" || m == "startswith" || m == "endswith") {
+      if (!out.anchor_name.empty()) {
+        return fail("modifiers '" + std::string(out.anchor_name) + "' and '" + std::string(m) +
+                    "' cannot be combined");
+      }
+      out.anchor_name = m;
+      out.anchor = m == "contains"     ? SigmaPattern::Anchor::kContains
+                   : m == "startswith" ? SigmaPattern::Anchor::kStartsWith
+                                       : SigmaPattern::Anchor::kEndsWith;
+    } else if (m == "all") {
+      out.all = true;
+    } else if (m == "cased") {
+      out.cased = true;
+    } else if (m == "re") {
+      out.re = true;
+      kinds.push_back(m);
+    } else if (m == "i" || m == "m" || m == "s") {
+      if (!out.re) return fail("modifier '" + std::string(m) + "' only applies after 're'");
+      out.re_flags += m;
+    } else if (m == "cidr") {
+      out.cidr = true;
+      kinds.push_back(m);
+    } else if (m == "gt" || m == "gte" || m == "lt" || m == "lte") {
+      out.compare = m == "gt"    ? ValueTest::Compare::kGt
+                    : m == "gte" ? ValueTest::Compare::kGte
+                    : m == "lt"  ? ValueTest::Compare::kLt
+                                 : ValueTest::Compare::kLte;
+      out.compare_name = m;
+      kinds.push_back(m);
+    } else if (m == "exists") {
+      out.exists = true;
+      kinds.push_back(m);
+    } else if (m == "fieldref") {
+      out.fieldref = true;
+      kinds.push_back(m);
+    } else if (m == "windash" || m == "base64" || m == "base64offset" || m == "utf16" ||
+               m == "utf16le" || m == "utf16be" || m == "wide") {
+      return fail("modifier '" + std::string(m) +
+                  "' is Windows-only / not supported: it encodes values for Windows event logs");
+    } else if (m == "expand") {
+      return fail("modifier 'expand' needs lookup tables, which this version does not support");
+    } else if (m.empty()) {
+      return fail("empty modifier in '" + std::string(spec) + "'");
+    } else {
+      return fail("unknown modifier '" + std::string(m) + "'");
+    }
+  }
+  if (kinds.size() > 1) {
+    return fail("modifiers '" + std::string(kinds[0]) + "' and '" + std::string(kinds[1]) +
+                "' cannot be combined");
+  }
+  const bool comparison = out.re || out.cidr || out.compare || out.exists;
+  if (comparison && !out.anchor_name.empty()) {
+    return fail("modifiers '" + std::string(kinds[0]) + "' and '" + std::string(out.anchor_name) +
+                "' cannot be combined");
+  }
+  if (comparison && out.cased) {
+    return fail("modifiers '" + std::string(kinds[0]) + "' and 'cased' cannot be combined" +
+                (out.re ? " (a regex is case-sensitive unless 'i' is given)" : ""));
+  }
+  if (out.exists && out.all) return fail("modifiers 'exists' and 'all' cannot be combined");
+  return true;
+}
+
+bool RuleCompiler::compileFieldTest(const YAML::Node& key, const YAML::Node& value, Document& doc,
+                                    FieldTest& out) {
+  if (!key.IsScalar()) {
+    report(doc.file, key, "field names must be plain strings");
+    return false;
+  }
+  const std::string& spec = key.Scalar();
+  const size_t bar = spec.find('|');
+  const std::string field = spec.substr(0, bar);
+  Modifiers mods;
+  if (bar != std::string::npos &&
+      !parseModifiers(key, std::string_view(spec).substr(bar + 1), doc, mods)) {
+    return false;
+  }
+  out.all = mods.all;
+  if (field.empty()) {
+    // Sigma writes keyword searches with modifiers as a map with an empty
+    // field name (`'|all': [a, b]`); they search the raw record.
+    if (mods.cidr || mods.compare || mods.exists || mods.fieldref) {
+      report(doc.file, key, "a keyword search (no field name) cannot use this modifier");
+      return false;
+    }
+    out.raw = true;
+    if (mods.anchor_name.empty()) mods.anchor = SigmaPattern::Anchor::kContains;
+  } else {
+    out.field = internField(field);
+  }
+
+  std::vector<YAML::Node> items;
+  if (value.IsSequence()) {
+    if (value.size() == 0) {
+      report(doc.file, value, "empty value list for '" + spec + "'");
+      return false;
+    }
+    for (const auto& item : value) items.push_back(item);
+  } else if (value.IsMap()) {
+    report(doc.file, value, "the value of '" + spec + "' must be a value or a list of values");
+    return false;
+  } else {
+    items.push_back(value);
+  }
+  bool ok = true;
+  for (const auto& item : items) {
+    if (++doc.values > kMaxValuesPerRule) {
+      report(doc.file, item, "rule has more than 100000 values");
+      return false;
+    }
+    if (!item.IsScalar() && !item.IsNull()) {
+      report(doc.file, item, "a value must be a string, number, boolean or null");
+      ok = false;
+      continue;
+    }
+    ValueTest test;
+    if (!compileValue(item, mods, doc, test)) {
+      ok = false;
+      continue;
+    }
+    out.values.push_back(std::move(test));
+  }
+  return ok;
+}
+
+bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, Document& doc,
+                                ValueTest& out) {
+  auto fail = [&](std::string message) {
+    report(doc.file, value, std::move(message));
+    return false;
+  };
+  const bool null = value.IsNull();
+  const bool string_mods = !mods.anchor_name.empty() || mods.cased;
+
+  if (mods.exists) {
+    const auto flag = plainBool(value);
+    if (!flag) return fail("'exists' needs true or false");
+    out.kind = ValueTest::Kind::kExists;
+    out.flag = *flag;
+    return true;
+  }
+  if (null) {
+    if (mods.re || mods.cidr || mods.compare || mods.fieldref || string_mods) {
+      return fail("null cannot be combined with modifiers");
+    }
+    out.kind = ValueTest::Kind::kNull;
+    return true;
+  }
+  const std::string& text = value.Scalar();
+  if (mods.fieldref) {
+    if (text.empty()) return fail("'fieldref' needs the name of another field");
+    out.kind = ValueTest::Kind::kFieldRef;
+    out.ref = internField(text);
+    out.anchor = mods.anchor;
+    out.cased = mods.cased;
+    return true;
+  }
+  if (mods.re) {
+    std::string pattern;
+    if (!mods.re_flags.empty()) pattern = "(?" + mods.re_flags + ")";
+    pattern += text;
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<const RE2>(pattern, options);
+    if (!re->ok()) return fail("invalid regular expression: " + re->error());
+    out.kind = ValueTest::Kind::kRegex;
+    out.regex = std::move(re);
+    return true;
+  }
+  if (mods.cidr) {
+    if (!isPlain(value) || !plainNumber(value)) {
+      if (auto net = IpNetwork::parse(text)) {
+        out.kind = ValueTest::Kind::kCidr;
+        out.network = *net;
+        return true;
+      }
+    }
+    return fail("'cidr' needs a network such as 10.0.0.0/8 or fc00::/7, not '" + text + "'");
+  }
+  if (mods.compare) {
+    const auto n = parseDecimal(text);
+    if (!n)
+      return fail("'" + std::string(mods.compare_name) + "' needs a number, not '" + text + "'");
+    out.kind = ValueTest::Kind::kCompare;
+    out.compare = *mods.compare;
+    out.number = *n;
+    return true;
+  }
+  if (!string_mods) {
+    if (const auto flag = plainBool(value)) {
+      out.kind = ValueTest::Kind::kBool;
+      out.flag = *flag;
+      return true;
+    }
+    if (const auto n = plainNumber(value)) {
+      out.kind = ValueTest::Kind::kNumber;
+      out.number = *n;
+      return true;
+    }
+  }
+  out.kind = ValueTest::Kind::kString;
+  out.pattern = SigmaPattern::compile(text, mods.anchor, mods.cased);
+  return true;
+}
+
+}  // namespace trailwatch::engine

@@ -1,0 +1,66 @@
+// RuleCompiler: reads Sigma rule documents and compiles them into the parts
+// of a RuleSet, collecting every problem as a Diagnostic instead of stopping
+// at the first, so one run reports all broken rules in all files.
+//
+// yaml-cpp throws; every call into it is wrapped here, and nothing escapes
+// this class but Diagnostics.
+//
+// Thread-safety: none; one compiler builds one set on one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/engine/detection.h"
+#include "daemon/engine/rule_set.h"
+#include "trailwatch/diagnostic.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace trailwatch::engine {
+
+class RuleCompiler {
+ public:
+  explicit RuleCompiler(Diagnostics& diags) : diags_(diags), first_diag_(diags.size()) {}
+
+  // A file, or a folder searched recursively for *.yml / *.yaml.
+  void addPath(const std::string& path);
+  void addFile(const std::string& path);
+  void addText(std::string_view yaml, const std::string& file);
+
+  // nullptr when any problem was reported since construction.
+  std::shared_ptr<const RuleSet> build();
+
+ private:
+  struct Document;
+  struct Modifiers;
+
+  void compileDocument(const YAML::Node& doc, const std::string& file);
+  bool compileDetection(const YAML::Node& node, Document& doc, Detection& out);
+  bool compileSearch(const YAML::Node& value, Document& doc, Search& out);
+  bool compileMap(const YAML::Node& map, Document& doc, std::vector<FieldTest>& out);
+  bool compileFieldTest(const YAML::Node& key, const YAML::Node& value, Document& doc,
+                        FieldTest& out);
+  bool compileKeywords(const YAML::Node& value, Document& doc, FieldTest& out);
+  bool compileValue(const YAML::Node& value, const Modifiers& mods, Document& doc, ValueTest& out);
+  bool parseModifiers(const YAML::Node& key, std::string_view spec, Document& doc, Modifiers& out);
+
+  FieldId internField(const std::string& path);
+  void report(const std::string& file, const YAML::Node& at, std::string message);
+  void report(const std::string& file, int line, int column, std::string message);
+
+  Diagnostics& diags_;
+  size_t first_diag_;
+  std::vector<RuleInfo> infos_;
+  std::vector<Detection> detections_;
+  std::vector<std::string> field_paths_;
+  std::unordered_map<std::string, FieldId> field_ids_;
+  std::unordered_map<std::string, std::string> id_locations_;  // rule id -> "file:line"
+};
+
+}  // namespace trailwatch::engine

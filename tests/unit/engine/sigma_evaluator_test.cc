@@ -1,0 +1,386 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/engine/rule_set.h"
+#include "tests/unit/engine/fake_event.h"
+
+namespace trailwatch::engine {
+namespace {
+
+using testing::FakeEvent;
+
+// Builds a one-rule set from a `detection:` body (indented two spaces).
+std::shared_ptr<const RuleSet> rule(const std::string& detection) {
+  Diagnostics diags;
+  auto set = RuleSet::parse("title: t\nlogsource: {product: ehr}\ndetection:\n" + detection,
+                            "t.yml", diags);
+  for (const auto& d : diags) ADD_FAILURE() << d.str();
+  return set;
+}
+
+bool matches(const std::shared_ptr<const RuleSet>& set, FakeEvent& event) {
+  if (!set) return false;
+  event.bind(set->fieldPaths());
+  std::vector<uint32_t> matched;
+  const auto all = set->rulesFor(nullptr);
+  set->evaluate(event, all, matched);
+  return !matched.empty();
+}
+
+bool matches(const std::string& detection, FakeEvent event) {
+  return matches(rule(detection), event);
+}
+
+FakeEvent with(const std::string& path, const std::string& value) {
+  FakeEvent e;
+  e.str(path, value);
+  return e;
+}
+
+// --- plain values, case, wildcards ---
+
+TEST(SigmaEvaluator, PlainStringIsCaseInsensitiveEquality) {
+  const std::string d = "  sel:\n    user.name: Alice\n  condition: sel\n";
+  EXPECT_TRUE(matches(d, with("user.name", "ALICE")));
+  EXPECT_FALSE(matches(d, with("user.name", "alice2")));
+  EXPECT_FALSE(matches(d, FakeEvent()));
+}
+
+TEST(SigmaEvaluator, CasedMakesMatchingCaseSensitive) {
+  const std::string d = "  sel:\n    k|cased: AbC\n  condition: sel\n";
+  EXPECT_TRUE(matches(d, with("k", "AbC")));
+  EXPECT_FALSE(matches(d, with("k", "abc")));
+  const std::string c = "  sel:\n    k|contains|cased: Ab\n  condition: sel\n";
+  EXPECT_TRUE(matches(c, with("k", "xAbx")));
+  EXPECT_FALSE(matches(c, with("k", "xabx")));
+}
+
+TEST(SigmaEvaluator, WildcardsInValues) {
+  const std::string d = "  sel:\n    path: '/api/*/export?'\n  condition: sel\n";
+  EXPECT_TRUE(matches(d, with("path", "/API/patients/exportX")));
+  EXPECT_FALSE(matches(d, with("path", "/api/patients/export")));
+}
+
+TEST(SigmaEvaluator, EscapedWildcardIsLiteral) {
+  const std::string d = "  sel:\n    w: 'a\\*b'\n  condition: sel\n";
+  EXPECT_TRUE(matches(d, with("w", "a*b")));
+  EXPECT_FALSE(matches(d, with("w", "axxb")));
+}
+
+// --- modifiers ---
+
+TEST(SigmaEvaluator, ContainsStartswithEndswith) {
+  EXPECT_TRUE(matches("  s:\n    f|contains: PORT\n  condition: s\n", with("f", "bulk export")));
+  EXPECT_FALSE(matches("  s:\n    f|contains: port\n  condition: s\n", with("f", "bulk")));
+  EXPECT_TRUE(matches("  s:\n    f|startswith: /api\n  condition: s\n", with("f", "/api/x")));
+  EXPECT_FALSE(matches("  s:\n    f|startswith: /api\n  condition: s\n", with("f", "/x/api")));
+  EXPECT_TRUE(matches("  s:\n    f|endswith: .csv\n  condition: s\n", with("f", "a.CSV")));
+  EXPECT_FALSE(matches("  s:\n    f|endswith: .csv\n  condition: s\n", with("f", "a.csv.gz")));
+}
+
+TEST(SigmaEvaluator, ValueListIsAnyOf) {
+  const std::string d = "  s:\n    f: [a, b]\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("f", "b")));
+  EXPECT_FALSE(matches(d, with("f", "c")));
+}
+
+TEST(SigmaEvaluator, ContainsAllNeedsEveryValue) {
+  const std::string d = "  s:\n    f|contains|all: [alpha, beta]\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("f", "beta then alpha")));
+  EXPECT_FALSE(matches(d, with("f", "only alpha")));
+}
+
+TEST(SigmaEvaluator, RegexIsCaseSensitivePartialMatch) {
+  const std::string d = "  s:\n    q|re: 'ab+c'\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("q", "xxabbbcxx")));
+  EXPECT_FALSE(matches(d, with("q", "ABC")));
+}
+
+TEST(SigmaEvaluator, RegexSubModifiers) {
+  EXPECT_TRUE(matches("  s:\n    q|re|i: '^ab+c$'\n  condition: s\n", with("q", "ABBC")));
+  EXPECT_FALSE(matches("  s:\n    q|re|i: '^ab+c$'\n  condition: s\n", with("q", "ABBCx")));
+  EXPECT_TRUE(matches("  s:\n    q|re|m: '^b$'\n  condition: s\n", with("q", "a\nb\nc")));
+  EXPECT_FALSE(matches("  s:\n    q|re: '^b$'\n  condition: s\n", with("q", "a\nb\nc")));
+  EXPECT_TRUE(matches("  s:\n    q|re|s: 'a.b'\n  condition: s\n", with("q", "a\nb")));
+  EXPECT_FALSE(matches("  s:\n    q|re: 'a.b'\n  condition: s\n", with("q", "a\nb")));
+}
+
+TEST(SigmaEvaluator, CidrMatchesIpv4AndIpv6Networks) {
+  const std::string d = "  s:\n    ip|cidr: ['10.0.0.0/8', 'fc00::/7']\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("ip", "10.9.8.7")));
+  EXPECT_TRUE(matches(d, with("ip", "fd00::5")));
+  EXPECT_FALSE(matches(d, with("ip", "8.8.8.8")));
+  EXPECT_FALSE(matches(d, with("ip", "not-an-ip")));
+}
+
+TEST(SigmaEvaluator, NumericComparisons) {
+  FakeEvent e;
+  e.num("n", 5, "5");
+  EXPECT_TRUE(matches("  s:\n    n|gte: 5\n  condition: s\n", e));
+  EXPECT_FALSE(matches("  s:\n    n|gt: 5\n  condition: s\n", e));
+  EXPECT_TRUE(matches("  s:\n    n|lte: 5\n  condition: s\n", e));
+  EXPECT_FALSE(matches("  s:\n    n|lt: 5\n  condition: s\n", e));
+  EXPECT_TRUE(matches("  s:\n    n|lt: 5.5\n  condition: s\n", e));
+  EXPECT_TRUE(matches("  s:\n    n|gt: '4'\n  condition: s\n", e));
+}
+
+TEST(SigmaEvaluator, NumericComparisonReadsNumericStrings) {
+  EXPECT_TRUE(matches("  s:\n    n|gt: 100\n  condition: s\n", with("n", "250")));
+  EXPECT_FALSE(matches("  s:\n    n|gt: 100\n  condition: s\n", with("n", "50")));
+  EXPECT_FALSE(matches("  s:\n    n|gt: 100\n  condition: s\n", with("n", "lots")));
+}
+
+TEST(SigmaEvaluator, ExistsChecksPresenceOfAnyType) {
+  const std::string yes = "  s:\n    z|exists: true\n  condition: s\n";
+  const std::string no = "  s:\n    z|exists: false\n  condition: s\n";
+  FakeEvent composite;
+  composite.composite("z", "{\"a\":1}");
+  EXPECT_TRUE(matches(yes, composite));
+  EXPECT_FALSE(matches(no, composite));
+  EXPECT_TRUE(matches(yes, with("z", "")));
+  EXPECT_FALSE(matches(yes, FakeEvent()));
+  EXPECT_TRUE(matches(no, FakeEvent()));
+}
+
+TEST(SigmaEvaluator, FieldrefComparesTwoFields) {
+  const std::string d = "  s:\n    user.id|fieldref: patient.id\n  condition: s\n";
+  FakeEvent same;
+  same.str("user.id", "P-1").str("patient.id", "p-1");
+  EXPECT_TRUE(matches(d, same));
+  FakeEvent differ;
+  differ.str("user.id", "P-1").str("patient.id", "P-2");
+  EXPECT_FALSE(matches(d, differ));
+  EXPECT_FALSE(matches(d, with("user.id", "P-1")));
+}
+
+TEST(SigmaEvaluator, FieldrefWithStartswithAndCased) {
+  FakeEvent e;
+  e.str("email", "Alice@example.org").str("user", "alice");
+  EXPECT_TRUE(matches("  s:\n    email|fieldref|startswith: user\n  condition: s\n", e));
+  EXPECT_FALSE(matches("  s:\n    email|fieldref|endswith: user\n  condition: s\n", e));
+  EXPECT_FALSE(matches("  s:\n    email|fieldref|startswith|cased: user\n  condition: s\n", e));
+}
+
+TEST(SigmaEvaluator, FieldrefComparesNumbersNumerically) {
+  FakeEvent e;
+  e.num("a", 1, "1.0").num("b", 1, "1");
+  EXPECT_TRUE(matches("  s:\n    a|fieldref: b\n  condition: s\n", e));
+}
+
+// --- value types ---
+
+TEST(SigmaEvaluator, NumberMatchesNumberFieldAndNumericString) {
+  const std::string d = "  s:\n    code: 403\n  condition: s\n";
+  FakeEvent number;
+  number.num("code", 403, "403");
+  EXPECT_TRUE(matches(d, number));
+  EXPECT_TRUE(matches(d, with("code", "403")));
+  EXPECT_TRUE(matches(d, with("code", "403.0")));
+  EXPECT_FALSE(matches(d, with("code", "404")));
+  EXPECT_FALSE(matches(d, with("code", "403 forbidden")));
+}
+
+TEST(SigmaEvaluator, QuotedNumberIsAString) {
+  const std::string d = "  s:\n    code: '4*'\n  condition: s\n";
+  FakeEvent number;
+  number.num("code", 404, "404");
+  EXPECT_TRUE(matches(d, number));
+}
+
+TEST(SigmaEvaluator, BooleanMatchesBoolFieldAndBoolString) {
+  const std::string d = "  s:\n    vip: true\n  condition: s\n";
+  FakeEvent yes;
+  yes.boolean("vip", true);
+  FakeEvent no;
+  no.boolean("vip", false);
+  EXPECT_TRUE(matches(d, yes));
+  EXPECT_FALSE(matches(d, no));
+  EXPECT_TRUE(matches(d, with("vip", "TRUE")));
+  EXPECT_FALSE(matches(d, with("vip", "yes")));
+}
+
+TEST(SigmaEvaluator, NullMatchesAbsentOrNullField) {
+  const std::string d = "  s:\n    f: null\n  condition: s\n";
+  FakeEvent null_field;
+  null_field.null("f");
+  EXPECT_TRUE(matches(d, FakeEvent()));
+  EXPECT_TRUE(matches(d, null_field));
+  EXPECT_FALSE(matches(d, with("f", "")));
+  EXPECT_FALSE(matches(d, with("f", "x")));
+}
+
+TEST(SigmaEvaluator, EmptyStringMatchesEmptyValueOnly) {
+  const std::string d = "  s:\n    f: ''\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("f", "")));
+  EXPECT_FALSE(matches(d, with("f", "x")));
+  EXPECT_FALSE(matches(d, FakeEvent()));
+  FakeEvent null_field;
+  null_field.null("f");
+  EXPECT_FALSE(matches(d, null_field));
+}
+
+TEST(SigmaEvaluator, AnyArrayElementMatches) {
+  const std::string d = "  s:\n    user.roles: admin\n  condition: s\n";
+  FakeEvent e;
+  e.str("user.roles", "nurse").str("user.roles", "ADMIN");
+  EXPECT_TRUE(matches(d, e));
+  FakeEvent other;
+  other.str("user.roles", "nurse").str("user.roles", "clerk");
+  EXPECT_FALSE(matches(d, other));
+}
+
+TEST(SigmaEvaluator, AllModifierOverArrayNeedsEachValueSomewhere) {
+  const std::string d = "  s:\n    user.roles|all: [admin, nurse]\n  condition: s\n";
+  FakeEvent e;
+  e.str("user.roles", "nurse").str("user.roles", "admin");
+  EXPECT_TRUE(matches(d, e));
+  EXPECT_FALSE(matches(d, with("user.roles", "admin")));
+}
+
+// --- search shapes ---
+
+TEST(SigmaEvaluator, MapEntriesAreAnded) {
+  const std::string d = "  s:\n    a: 1\n    b: x\n  condition: s\n";
+  FakeEvent both;
+  both.str("a", "1").str("b", "x");
+  EXPECT_TRUE(matches(d, both));
+  EXPECT_FALSE(matches(d, with("a", "1")));
+}
+
+TEST(SigmaEvaluator, ListOfMapsIsOred) {
+  const std::string d = "  s:\n    - x: 1\n    - y: 2\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("y", "2")));
+  EXPECT_TRUE(matches(d, with("x", "1")));
+  EXPECT_FALSE(matches(d, with("x", "2")));
+}
+
+TEST(SigmaEvaluator, KeywordsSearchRawCaseInsensitively) {
+  const std::string d = "  keywords:\n    - 'evil*tool'\n    - denied\n  condition: keywords\n";
+  FakeEvent e;
+  e.raw("user ran EVIL-ish TOOL today");
+  EXPECT_TRUE(matches(d, e));
+  FakeEvent denied;
+  denied.raw("access DENIED");
+  EXPECT_TRUE(matches(d, denied));
+  FakeEvent neither;
+  neither.raw("all fine");
+  EXPECT_FALSE(matches(d, neither));
+}
+
+TEST(SigmaEvaluator, SingleKeywordScalar) {
+  FakeEvent e;
+  e.raw("xx break-glass xx");
+  EXPECT_TRUE(matches("  kw: break-glass\n  condition: kw\n", e));
+}
+
+TEST(SigmaEvaluator, KeywordAllViaEmptyFieldName) {
+  const std::string d = "  kw:\n    '|all': [export, patients]\n  condition: kw\n";
+  FakeEvent both;
+  both.raw("export of 300 patients");
+  FakeEvent one;
+  one.raw("export of 300 records");
+  EXPECT_TRUE(matches(d, both));
+  EXPECT_FALSE(matches(d, one));
+}
+
+// --- conditions over real searches ---
+
+TEST(SigmaEvaluator, ConditionPrecedenceOverSearches) {
+  const std::string d = "  a: {f: a}\n  b: {g: b}\n  c: {h: c}\n  condition: a or b and not c\n";
+  FakeEvent bc;
+  bc.str("g", "b").str("h", "c");
+  EXPECT_FALSE(matches(d, bc));
+  FakeEvent ac;
+  ac.str("f", "a").str("h", "c");
+  EXPECT_TRUE(matches(d, ac));
+}
+
+TEST(SigmaEvaluator, OneOfAndAllOfPatterns) {
+  const std::string one = "  sel_a: {f: a}\n  sel_b: {g: b}\n  condition: 1 of sel_*\n";
+  const std::string all = "  sel_a: {f: a}\n  sel_b: {g: b}\n  condition: all of sel_*\n";
+  FakeEvent a = with("f", "a");
+  EXPECT_TRUE(matches(one, a));
+  EXPECT_FALSE(matches(all, a));
+  FakeEvent ab;
+  ab.str("f", "a").str("g", "b");
+  EXPECT_TRUE(matches(all, ab));
+}
+
+TEST(SigmaEvaluator, ThemExcludesUnderscoreIdentifiers) {
+  const std::string d = "  a: {f: a}\n  _b: {g: b}\n  condition: all of them\n";
+  EXPECT_TRUE(matches(d, with("f", "a")));
+  const std::string one = "  a: {f: a}\n  _b: {g: b}\n  condition: 1 of them\n";
+  EXPECT_FALSE(matches(one, with("g", "b")));
+}
+
+TEST(SigmaEvaluator, ConditionListIsOr) {
+  const std::string d = "  a: {f: a}\n  b: {g: b}\n  condition:\n    - a\n    - b\n";
+  EXPECT_TRUE(matches(d, with("g", "b")));
+  EXPECT_TRUE(matches(d, with("f", "a")));
+  EXPECT_FALSE(matches(d, with("f", "b")));
+}
+
+TEST(SigmaEvaluator, NotOverAbsentFieldMatches) {
+  const std::string d = "  s: {f: x}\n  condition: not s\n";
+  EXPECT_TRUE(matches(d, FakeEvent()));
+  EXPECT_FALSE(matches(d, with("f", "X")));
+}
+
+// --- the set as a whole ---
+
+TEST(SigmaEvaluator, EvaluatesOnlyTheRequestedRules) {
+  Diagnostics diags;
+  auto set = RuleSet::parse(
+      "title: one\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n"
+      "title: two\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n",
+      "m.yml", diags);
+  ASSERT_TRUE(set) << (diags.empty() ? "" : diags[0].str());
+  ASSERT_EQ(set->size(), 2u);
+  FakeEvent e = with("f", "x");
+  e.bind(set->fieldPaths());
+  std::vector<uint32_t> matched;
+  const std::vector<uint32_t> only_second{1};
+  set->evaluate(e, only_second, matched);
+  EXPECT_EQ(matched, std::vector<uint32_t>{1});
+  matched.clear();
+  const std::vector<uint32_t> both{0, 1};
+  set->evaluate(e, both, matched);
+  EXPECT_EQ(matched, (std::vector<uint32_t>{0, 1}));
+}
+
+TEST(SigmaEvaluator, LogsourceSelectsRulesForDeclaredSource) {
+  Diagnostics diags;
+  auto set = RuleSet::parse(
+      "title: ehr audit\nlogsource: {product: EHR, service: audit}\n"
+      "detection: {s: {f: x}, condition: s}\n---\n"
+      "title: any\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n"
+      "title: db\nlogsource: {product: postgresql}\ndetection: {s: {f: x}, condition: s}\n",
+      "ls.yml", diags);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->rule(0).logsource.product, "ehr");
+  LogSource ehr{"ehr", "audit", ""};
+  EXPECT_EQ(set->rulesFor(&ehr), (std::vector<uint32_t>{0, 1}));
+  LogSource ehr_other{"ehr", "access", ""};
+  EXPECT_EQ(set->rulesFor(&ehr_other), (std::vector<uint32_t>{1}));
+  LogSource pg{"postgresql", "", ""};
+  EXPECT_EQ(set->rulesFor(&pg), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(set->rulesFor(nullptr), (std::vector<uint32_t>{0, 1, 2}));
+}
+
+TEST(SigmaEvaluator, FieldPathsAreDeduplicatedAndIncludeRefsAndFieldsLists) {
+  Diagnostics diags;
+  auto set = RuleSet::parse(
+      "title: a\nlogsource: {}\nfields: [user.id, extra]\n"
+      "detection: {s: {user.id: x, 'a|fieldref': b}, condition: s}\n---\n"
+      "title: b\nlogsource: {}\nfields: [user.id]\ndetection: {s: {user.id: y}, condition: s}\n",
+      "f.yml", diags);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->fieldPaths(), (std::vector<std::string>{"user.id", "a", "b", "extra"}));
+  EXPECT_EQ(set->rule(0).field_ids, (std::vector<FieldId>{0, 3}));
+  EXPECT_EQ(set->rule(1).field_ids, (std::vector<FieldId>{0}));
+}
+
+}  // namespace
+}  // namespace trailwatch::engine
