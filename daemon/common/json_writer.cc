@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace trailwatch {
@@ -84,7 +85,9 @@ void appendJsonNumber(std::string& out, double value) {
   if (integral == value && std::fabs(value) < 9.007199254740992e15) {
     n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
   } else {
-    n = std::snprintf(buf, sizeof buf, "%.17g", value);
+    // The shortest of %.15g / %.17g that reads back as the same double.
+    n = std::snprintf(buf, sizeof buf, "%.15g", value);
+    if (std::strtod(buf, nullptr) != value) n = std::snprintf(buf, sizeof buf, "%.17g", value);
   }
   out.append(buf, static_cast<size_t>(n));
 }

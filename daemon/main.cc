@@ -1,0 +1,117 @@
+// trailwatch: argument parsing and dispatch to the subcommands in
+// daemon/server/commands.h. Nothing else lives here.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "daemon/server/commands.h"
+
+namespace po = boost::program_options;
+using namespace trailwatch::server;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: trailwatch <command> [options]\n"
+    "\n"
+    "Follows audit and access logs, evaluates Sigma rules mapped to SOC 2 CC7.x and\n"
+    "HIPAA 164.312(b), raises alerts and exposes Prometheus metrics.\n"
+    "\n"
+    "commands:\n"
+    "  run    -c FILE                      run the daemon\n"
+    "  check  [-c FILE] [--rules PATH]...  validate configuration and rules, print a summary\n"
+    "  scan   [-c FILE] [--rules PATH]... [--format F] [FILE... | -]\n"
+    "                                      scan files or stdin once; alerts on stdout,\n"
+    "                                      a JSON summary on stderr\n"
+    "\n"
+    "`trailwatch <command> --help` describes a command's options.\n"
+    "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
+
+int usageError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "trailwatch %s: %s\n(see `trailwatch %s --help`)\n", command.c_str(),
+               message.c_str(), command.c_str());
+  return kExitUsage;
+}
+
+// Parses `args` against `desc` (+ positional `inputs` when given). Returns
+// false after printing help (exit 0) or an error (exit 2) into `exit_code`.
+bool parse(const std::string& command, const std::vector<std::string>& args,
+           po::options_description& desc, po::variables_map& vm, bool positional_inputs,
+           int& exit_code) {
+  desc.add_options()("help,h", "show this help");
+  po::positional_options_description pos;
+  if (positional_inputs) pos.add("input", -1);
+  try {
+    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    exit_code = usageError(command, e.what());
+    return false;
+  }
+  if (vm.count("help")) {
+    std::cout << desc;
+    exit_code = kExitOk;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::printf("trailwatch %s\n", TRAILWATCH_VERSION);
+    return kExitOk;
+  }
+
+  po::variables_map vm;
+  int exit_code = kExitOk;
+  if (command == "run") {
+    RunOptions o;
+    po::options_description desc("trailwatch run -c FILE: follow the configured sources until SIGTERM;\nSIGHUP reloads the rules.\noptions");
+    desc.add_options()("config,c", po::value(&o.config_file)->required(), "configuration file (YAML)");
+    if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
+    return runDaemon(o);
+  }
+  if (command == "check") {
+    CheckOptions o;
+    po::options_description desc(
+        "trailwatch check [-c FILE] [--rules PATH]...: validate the configuration and every rule;\n"
+        "print `file:line:col: message` per problem (exit 2) or a summary (exit 0).\noptions");
+    desc.add_options()("config,c", po::value(&o.config_file), "configuration file (YAML)")(
+        "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)");
+    if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
+    return runCheck(o);
+  }
+  if (command == "scan") {
+    ScanOptions o;
+    po::options_description desc(
+        "trailwatch scan [-c FILE] [--rules PATH]... [--format F] [FILE... | -]: scan files (or\n"
+        "stdin) once; each alert is a JSON line on stdout, then a JSON summary goes to stderr.\n"
+        "options");
+    desc.add_options()("config,c", po::value(&o.config_file), "take rules and settings from this configuration")(
+        "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
+        "format,f", po::value(&o.format)->default_value("json"), "record format")(
+        "max-line-bytes", po::value(&o.max_line_bytes)->default_value(1 << 20),
+        "skip (and count) records longer than this")(
+        "input", po::value(&o.inputs)->composing(), "files to scan; '-' or none for stdin");
+    if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
+    setUpLogging("warn");
+    return runScan(o);
+  }
+  std::fprintf(stderr, "trailwatch: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return kExitUsage;
+}

@@ -1,0 +1,347 @@
+#include "daemon/server/commands.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/alert/file_sink.h"
+#include "daemon/alert/stdout_sink.h"
+#include "daemon/common/json_writer.h"
+#include "daemon/config/config.h"
+#include "daemon/decode/registry.h"
+#include "daemon/engine/rule_set.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/server/pipeline.h"
+#include "daemon/server/rule_set_holder.h"
+#include "daemon/source/file_source.h"
+#include "daemon/source/stream_source.h"
+
+namespace trailwatch::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void printDiagnostics(const Diagnostics& diags) {
+  for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
+}
+
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Checks every source's format against the registered decoders.
+void checkFormats(const config::Config& config, Diagnostics& diags) {
+  for (const auto& source : config.sources) {
+    if (decode::makeDecoder(source.format) == nullptr) {
+      diags.push_back({config.file, source.format_line, source.format_column,
+                       "unknown format '" + source.format + "' in source '" + source.name +
+                           "' (known: " + joinNames(decode::decoderNames()) + ")"});
+    }
+  }
+}
+
+std::optional<config::Config> loadConfigOrReport(const std::string& file) {
+  Diagnostics diags;
+  auto config = config::loadConfig(file, diags);
+  if (config) checkFormats(*config, diags);
+  if (!diags.empty()) {
+    printDiagnostics(diags);
+    return std::nullopt;
+  }
+  return config;
+}
+
+std::shared_ptr<const engine::RuleSet> loadRulesOrReport(const std::vector<std::string>& paths) {
+  Diagnostics diags;
+  auto rules = engine::RuleSet::load(paths, diags);
+  if (!rules || !diags.empty()) {
+    printDiagnostics(diags);
+    return nullptr;
+  }
+  return rules;
+}
+
+// Escapes glob(3) metacharacters so a path given on the command line is
+// taken literally by the file source.
+std::string globLiteral(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string checkpointPath(const config::Config& config, const std::string& source) {
+  return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
+}
+
+}  // namespace
+
+void setUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("trailwatch");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int runCheck(const CheckOptions& options) {
+  std::vector<std::string> rule_paths;
+  std::optional<config::Config> config;
+  if (!options.config_file.empty()) {
+    config = loadConfigOrReport(options.config_file);
+    if (!config) {
+      std::fprintf(stderr, "trailwatch check: configuration %s has errors\n",
+                   options.config_file.c_str());
+      return kExitUsage;
+    }
+    rule_paths = config->rules;
+  }
+  rule_paths.insert(rule_paths.end(), options.rules.begin(), options.rules.end());
+  if (rule_paths.empty()) {
+    std::fprintf(stderr, "trailwatch check: nothing to check: give -c FILE or --rules PATH\n");
+    return kExitUsage;
+  }
+  Diagnostics diags;
+  auto rules = engine::RuleSet::load(rule_paths, diags);
+  if (!rules || !diags.empty()) {
+    printDiagnostics(diags);
+    std::fprintf(stderr, "trailwatch check: %zu problem(s) found\n", diags.size());
+    return kExitUsage;
+  }
+
+  if (config) {
+    std::printf("config %s: OK (%zu source(s), %zu output(s), state in %s)\n", config->file.c_str(),
+                config->sources.size(), config->outputs.size(), config->state_dir.c_str());
+  }
+  std::map<std::string, size_t> per_pack;
+  std::set<std::string> files;
+  for (size_t i = 0; i < rules->size(); ++i) {
+    per_pack[rules->rule(i).pack]++;
+    files.insert(rules->rule(i).file);
+  }
+  std::printf("rules: %zu loaded from %zu file(s)\n", rules->size(), files.size());
+  for (const auto& [pack, count] : per_pack) std::printf("  pack %s: %zu rule(s)\n", pack.c_str(), count);
+  const auto& fields = rules->fieldPaths();
+  std::printf("fields used (%zu): %s\n", fields.size(), joinNames(fields).c_str());
+  if (config) {
+    for (const auto& source : config->sources) {
+      const auto applicable = rules->rulesFor(source.logsource ? &*source.logsource : nullptr);
+      std::printf("source %s (%s, %s): %zu rule(s) apply\n", source.name.c_str(),
+                  source.type.c_str(), source.format.c_str(), applicable.size());
+    }
+  }
+  std::printf("trailwatch check: OK\n");
+  return kExitOk;
+}
+
+int runScan(const ScanOptions& options) {
+  const auto start = Clock::now();
+  std::vector<std::string> rule_paths;
+  std::size_t max_line_bytes = options.max_line_bytes;
+  if (!options.config_file.empty()) {
+    auto config = loadConfigOrReport(options.config_file);
+    if (!config) return kExitUsage;
+    rule_paths = config->rules;
+  }
+  rule_paths.insert(rule_paths.end(), options.rules.begin(), options.rules.end());
+  if (rule_paths.empty()) {
+    std::fprintf(stderr, "trailwatch scan: no rules: give --rules PATH or -c FILE\n");
+    return kExitUsage;
+  }
+  auto decoder = decode::makeDecoder(options.format);
+  if (!decoder) {
+    std::fprintf(stderr, "trailwatch scan: unknown format '%s' (known: %s)\n",
+                 options.format.c_str(), joinNames(decode::decoderNames()).c_str());
+    return kExitUsage;
+  }
+  auto rules = loadRulesOrReport(rule_paths);
+  if (!rules) return kExitUsage;
+
+  const bool from_stdin =
+      options.inputs.empty() || (options.inputs.size() == 1 && options.inputs[0] == "-");
+  std::unique_ptr<Source> source;
+  if (from_stdin) {
+    source::StreamSourceOptions so;
+    so.name = "scan";
+    so.fd = STDIN_FILENO;
+    so.label = "-";
+    so.max_line_bytes = max_line_bytes;
+    source = std::make_unique<source::StreamSource>(std::move(so));
+  } else {
+    source::FileSourceOptions fo;
+    fo.name = "scan";
+    fo.follow = false;
+    fo.start_at_end = false;
+    fo.max_line_bytes = max_line_bytes;
+    for (const auto& input : options.inputs) {
+      struct stat st{};
+      if (input == "-") {
+        std::fprintf(stderr, "trailwatch scan: '-' (stdin) cannot be combined with files\n");
+        return kExitUsage;
+      }
+      if (::stat(input.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        std::fprintf(stderr, "trailwatch scan: %s: not a readable regular file\n", input.c_str());
+        return kExitUsage;
+      }
+      fo.patterns.push_back(globLiteral(std::filesystem::absolute(input).lexically_normal().string()));
+    }
+    source = std::make_unique<source::FileSource>(std::move(fo));
+  }
+  if (Status s = source->open(); !s.ok()) {
+    std::fprintf(stderr, "trailwatch scan: %s\n", s.error().c_str());
+    return kExitFailure;
+  }
+
+  metrics::Metrics metrics;
+  alert::StdoutSink out;
+  RuleSetHolder holder(rules);
+  SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&out}, holder,
+                          metrics, std::chrono::milliseconds(1000));
+  pipeline.run();
+
+  const PipelineTotals t = pipeline.totals();
+  const double seconds = secondsSince(start);
+  std::string summary = "{\"events\":" + std::to_string(t.events) +
+                        ",\"bytes\":" + std::to_string(t.bytes) +
+                        ",\"decode_errors\":" + std::to_string(t.decode_errors) +
+                        ",\"oversized\":" + std::to_string(t.oversized) +
+                        ",\"alerts\":" + std::to_string(t.alerts) +
+                        ",\"rules\":" + std::to_string(rules->size()) + ",\"seconds\":";
+  appendJsonNumber(summary, seconds);
+  summary += ",\"events_per_second\":";
+  appendJsonNumber(summary, seconds > 0 ? static_cast<double>(t.events) / seconds : 0.0);
+  summary += "}";
+  std::fprintf(stderr, "%s\n", summary.c_str());
+  return kExitOk;
+}
+
+int runDaemon(const RunOptions& options) {
+  auto config = loadConfigOrReport(options.config_file);
+  if (!config) {
+    std::fprintf(stderr, "trailwatch run: configuration %s has errors\n",
+                 options.config_file.c_str());
+    return kExitUsage;
+  }
+  setUpLogging(config->log_level);
+
+  metrics::Metrics metrics;
+  const auto load_start = Clock::now();
+  auto rules = loadRulesOrReport(config->rules);
+  if (!rules) return kExitUsage;
+  metrics.ruleSetLoaded(rules->size(), secondsSince(load_start));
+  RuleSetHolder holder(rules);
+  spdlog::info("loaded {} rules from {}", rules->size(), joinNames(config->rules));
+
+  if (config->metrics.enabled) {
+    if (Status s = metrics.listen(config->metrics.listen); !s.ok()) {
+      spdlog::error("{}", s.error());
+      return kExitFailure;
+    }
+    for (int port : metrics.listeningPorts()) spdlog::info("metrics on port {}", port);
+  }
+
+  std::vector<std::unique_ptr<AlertSink>> sinks;
+  for (const auto& output : config->outputs) {
+    if (output.type == "stdout") {
+      sinks.push_back(std::make_unique<alert::StdoutSink>());
+    } else {
+      auto sink = alert::FileSink::open(output.path);
+      if (!sink.ok()) {
+        spdlog::error("{}", sink.error());
+        return kExitFailure;
+      }
+      sinks.push_back(std::move(sink).value());
+    }
+  }
+  std::vector<AlertSink*> sink_ptrs;
+  for (auto& s : sinks) sink_ptrs.push_back(s.get());
+
+  // Signals are taken synchronously by this thread (sigtimedwait below);
+  // every thread started after this inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::unique_ptr<SourcePipeline>> pipelines;
+  for (const auto& sc : config->sources) {
+    source::FileSourceOptions fo;
+    fo.name = sc.name;
+    fo.patterns = sc.paths;
+    fo.follow = true;
+    fo.start_at_end = sc.start_at_end;
+    fo.max_line_bytes = sc.max_line_bytes;
+    fo.checkpoint_path = checkpointPath(*config, sc.name);
+    auto source = std::make_unique<source::FileSource>(std::move(fo));
+    if (Status s = source->open(); !s.ok()) {
+      spdlog::error("source {}: {}", sc.name, s.error());
+      return kExitFailure;
+    }
+    pipelines.push_back(std::make_unique<SourcePipeline>(
+        std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder,
+        metrics, config->checkpoint_interval));
+  }
+  std::vector<std::thread> threads;
+  for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });
+
+  spdlog::info("trailwatch running: {} source(s), {} output(s)", pipelines.size(), sinks.size());
+  sd_notifyf(0, "READY=1\nSTATUS=%zu sources, %zu rules", pipelines.size(), rules->size());
+
+  const timespec tick{1, 0};
+  while (true) {
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      spdlog::info("SIGHUP: reloading rules");
+      const auto start = Clock::now();
+      Diagnostics diags;
+      auto next = engine::RuleSet::load(config->rules, diags);
+      if (next && diags.empty()) {
+        metrics.ruleSetLoaded(next->size(), secondsSince(start));
+        holder.replace(std::move(next));
+        spdlog::info("reloaded {} rules", holder.snapshot()->size());
+      } else {
+        metrics.ruleSetReloadFailed();
+        for (const auto& d : diags) spdlog::error("reload rejected: {}", d.str());
+        spdlog::error("rule reload failed; the previous {} rules stay active",
+                      holder.snapshot()->size());
+      }
+      sd_notify(0, "READY=1");
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("signal {}: draining and stopping", sig);
+      sd_notify(0, "STOPPING=1");
+      break;
+    }
+  }
+  for (auto& p : pipelines) p->requestStop();
+  for (auto& t : threads) t.join();
+  for (auto& s : sinks) (void)s->flush();
+  spdlog::info("trailwatch stopped");
+  return kExitOk;
+}
+
+}  // namespace trailwatch::server

@@ -1,0 +1,42 @@
+// The subcommands behind `trailwatch run|check|scan`: each takes parsed
+// options and returns the process exit code (0 ok, 1 runtime failure,
+// 2 usage or configuration error). main.cc only parses arguments.
+//
+// Thread-safety: each is called once, from the main thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace trailwatch::server {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct RunOptions {
+  std::string config_file;
+};
+
+struct CheckOptions {
+  std::string config_file;         // empty: rules only
+  std::vector<std::string> rules;  // extra rule paths (--rules)
+};
+
+struct ScanOptions {
+  std::string config_file;         // optional: rules and settings from it
+  std::vector<std::string> rules;  // --rules, added to the configuration's
+  std::string format = "json";
+  std::vector<std::string> inputs;  // files; "-" or none: stdin
+  std::size_t max_line_bytes = 1 << 20;
+};
+
+int runDaemon(const RunOptions& options);
+int runCheck(const CheckOptions& options);
+int runScan(const ScanOptions& options);
+
+// Sends log output to stderr (stdout carries alerts) at `level`.
+void setUpLogging(const std::string& level);
+
+}  // namespace trailwatch::server

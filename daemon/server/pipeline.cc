@@ -1,0 +1,204 @@
+#include "daemon/server/pipeline.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/alert/alert_json.h"
+
+namespace trailwatch::server {
+namespace {
+
+int64_t unixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How long next() waits for input before the loop looks at stop flags and
+// idle commits again. Sources wake earlier when data arrives.
+constexpr std::chrono::milliseconds kPollTimeout{250};
+
+// Decode errors are logged for the first few of a source, then sampled, so
+// a stream of garbage cannot flood the log; the metric counts every one.
+bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
+
+}  // namespace
+
+SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
+                               std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
+                               const RuleSetHolder& rules, metrics::Metrics& metrics,
+                               std::chrono::milliseconds checkpoint_interval)
+    : source_(std::move(source)),
+      decoder_(std::move(decoder)),
+      declared_(std::move(declared)),
+      sinks_(std::move(sinks)),
+      holder_(rules),
+      metrics_(metrics),
+      checkpoint_interval_(checkpoint_interval),
+      source_metrics_(metrics.source(source_->name())) {
+  for (AlertSink* sink : sinks_) sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
+}
+
+PipelineTotals SourcePipeline::totals() const {
+  PipelineTotals t;
+  t.events = events_.load();
+  t.decode_errors = decode_errors_.load();
+  t.alerts = alerts_.load();
+  t.bytes = last_stats_.bytes_read;
+  t.oversized = last_stats_.oversized_skipped;
+  return t;
+}
+
+void SourcePipeline::requestStop() {
+  stop_.store(true);
+  source_->wake();
+}
+
+void SourcePipeline::adoptRules() {
+  const uint64_t generation = holder_.generation();
+  if (generation == rules_generation_ && rules_) return;
+  rules_ = holder_.snapshot();
+  rules_generation_ = generation;
+
+  std::vector<std::string> paths = rules_->fieldPaths();
+  auto ts = std::find(paths.begin(), paths.end(), "@timestamp");
+  if (ts == paths.end()) {
+    paths.emplace_back("@timestamp");
+    ts = paths.end() - 1;
+  }
+  timestamp_field_ = ts - paths.begin();
+  decoder_->setFields(paths);
+
+  applicable_ = rules_->rulesFor(declared_ ? &*declared_ : nullptr);
+  rule_metrics_.clear();
+  control_counters_.assign(rules_->size(), {});
+  rule_metrics_.reserve(rules_->size());
+  for (size_t i = 0; i < rules_->size(); ++i) {
+    const auto& info = rules_->rule(i);
+    rule_metrics_.push_back(metrics_.rule(info.id, info.title, info.level));
+    for (const auto& control : info.controls) {
+      control_counters_[i].push_back(&metrics_.controlAlerts(control));
+    }
+  }
+  spdlog::debug("source {}: {} of {} rules apply, {} fields extracted", source_->name(),
+                applicable_.size(), rules_->size(), paths.size());
+}
+
+void SourcePipeline::run() {
+  last_commit_ = std::chrono::steady_clock::now();
+  RecordBatch batch;
+  bool more = true;
+  while (more && !stop_.load()) {
+    adoptRules();
+    more = source_->next(batch, kPollTimeout);
+    if (!batch.records.empty()) {
+      processBatch(batch);
+      dirty_ = true;
+    }
+    publishStats();
+    const bool idle = batch.records.empty();
+    const bool due = std::chrono::steady_clock::now() - last_commit_ >= checkpoint_interval_;
+    if (dirty_ && (idle || due || !more)) commit();
+  }
+  if (dirty_) commit();
+  publishStats();
+}
+
+void SourcePipeline::processBatch(const RecordBatch& batch) {
+  const int64_t read_nanos = unixNanos();
+  DecodeError error;
+  for (const Record& record : batch.records) {
+    const Event* event = decoder_->decode(record.text, error);
+    if (event == nullptr) {
+      const uint64_t n = decode_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
+      auto it = std::find_if(decode_error_counters_.begin(), decode_error_counters_.end(),
+                             [&](const auto& p) { return p.first == error.reason; });
+      if (it == decode_error_counters_.end()) {
+        std::string reason(error.reason);
+        prometheus::Counter* counter = &metrics_.decodeErrors(source_->name(), reason);
+        decode_error_counters_.emplace_back(std::move(reason), counter);
+        it = decode_error_counters_.end() - 1;
+      }
+      it->second->Increment();
+      if (shouldLogDecodeError(n)) {
+        spdlog::warn("source {}: skipped record at {}:{}: {} ({}); {} skipped so far",
+                     source_->name(), record.origin, record.offset, error.reason, error.detail, n);
+      }
+      continue;
+    }
+    events_.fetch_add(1, std::memory_order_relaxed);
+    matched_.clear();
+    rules_->evaluate(*event, applicable_, matched_);
+    for (uint32_t rule_index : matched_) emit(rule_index, *event, record, read_nanos);
+  }
+}
+
+void SourcePipeline::emit(uint32_t rule_index, const Event& event, const Record& record,
+                          int64_t read_nanos) {
+  static thread_local alert::AlertRenderer renderer;
+  const auto& info = rules_->rule(rule_index);
+  alert::AlertRule rule{info.id,   info.title,   info.level,    &info.tags,
+                        &info.controls, &info.fields, &info.field_ids};
+  alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
+  renderer.render(rule, event, timestamp_field_, origin, read_nanos, alert_);
+  rule_metrics_[rule_index].matches.Increment();
+  rule_metrics_[rule_index].alerts.Increment();
+  for (prometheus::Counter* c : control_counters_[rule_index]) c->Increment();
+  alerts_.fetch_add(1, std::memory_order_relaxed);
+  for (auto& [sink, counter] : sink_alert_counters_) {
+    if (Status s = sink->write(alert_); !s.ok()) {
+      metrics_.sinkErrors(sink->name()).Increment();
+      spdlog::error("sink {}: {}", sink->name(), s.error());
+    } else {
+      counter->Increment();
+    }
+  }
+}
+
+bool SourcePipeline::flushSinks() {
+  bool ok = true;
+  for (AlertSink* sink : sinks_) {
+    if (Status s = sink->flush(); !s.ok()) {
+      metrics_.sinkErrors(sink->name()).Increment();
+      spdlog::error("sink {}: {}; checkpoint of source {} held back", sink->name(), s.error(),
+                    source_->name());
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void SourcePipeline::commit() {
+  if (!flushSinks()) return;
+  if (Status s = source_->commit(); !s.ok()) {
+    metrics_.checkpointErrors(source_->name()).Increment();
+    spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+    return;
+  }
+  dirty_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
+}
+
+void SourcePipeline::publishStats() {
+  const SourceStats now = source_->stats();
+  if (now.records > last_stats_.records) {
+    source_metrics_.events.Increment(static_cast<double>(now.records - last_stats_.records));
+    source_metrics_.last_event_time.SetToCurrentTime();
+  }
+  if (now.bytes_read > last_stats_.bytes_read) {
+    source_metrics_.bytes.Increment(static_cast<double>(now.bytes_read - last_stats_.bytes_read));
+  }
+  if (now.oversized_skipped > last_stats_.oversized_skipped) {
+    source_metrics_.oversized.Increment(
+        static_cast<double>(now.oversized_skipped - last_stats_.oversized_skipped));
+  }
+  if (now.rotations > last_stats_.rotations) {
+    source_metrics_.rotations.Increment(static_cast<double>(now.rotations - last_stats_.rotations));
+  }
+  source_metrics_.lag_bytes.Set(static_cast<double>(now.lag_bytes));
+  source_metrics_.files_open.Set(static_cast<double>(now.files_open));
+  last_stats_ = now;
+}
+
+}  // namespace trailwatch::server

@@ -1,0 +1,88 @@
+// SourcePipeline: drives one source through decode → rule evaluation →
+// alert sinks → checkpoint, on the calling thread.
+//
+// Order per batch is what makes delivery at least once: every record of a
+// batch is evaluated and its alerts written; the sinks are flushed; only
+// then may the source commit its checkpoint. Commits happen at most once
+// per checkpoint interval while records flow, when the source goes idle,
+// when it ends, and on stop. A failed flush holds the checkpoint back.
+//
+// Thread-safety: run() on one thread; requestStop() from any thread;
+// totals() after run() returns (or approximately, from any thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/metrics/metrics.h"
+#include "daemon/server/rule_set_holder.h"
+#include "trailwatch/alert_sink.h"
+#include "trailwatch/decoder.h"
+#include "trailwatch/logsource.h"
+#include "trailwatch/source.h"
+
+namespace trailwatch::server {
+
+struct PipelineTotals {
+  uint64_t events = 0;  // records decoded and evaluated
+  uint64_t bytes = 0;
+  uint64_t decode_errors = 0;
+  uint64_t oversized = 0;
+  uint64_t alerts = 0;
+};
+
+class SourcePipeline {
+ public:
+  SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
+                 std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
+                 const RuleSetHolder& rules, metrics::Metrics& metrics,
+                 std::chrono::milliseconds checkpoint_interval);
+
+  // Reads until the source ends or requestStop(); commits before returning.
+  void run();
+  void requestStop();
+
+  const std::string& name() const { return source_->name(); }
+  PipelineTotals totals() const;
+
+ private:
+  void adoptRules();  // (re)binds decoder fields and per-rule metrics to the current rule set
+  void processBatch(const RecordBatch& batch);
+  void emit(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos);
+  bool flushSinks();
+  void commit();
+  void publishStats();
+
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Decoder> decoder_;
+  const std::optional<LogSource> declared_;
+  const std::vector<AlertSink*> sinks_;
+  const RuleSetHolder& holder_;
+  metrics::Metrics& metrics_;
+  const std::chrono::milliseconds checkpoint_interval_;
+  std::atomic<bool> stop_{false};
+
+  // Bound to the rule set of generation rules_generation_.
+  std::shared_ptr<const engine::RuleSet> rules_;
+  uint64_t rules_generation_ = ~uint64_t{0};
+  std::vector<uint32_t> applicable_;
+  int64_t timestamp_field_ = -1;
+  std::vector<metrics::RuleMetrics> rule_metrics_;  // by rule index
+  std::vector<std::vector<prometheus::Counter*>> control_counters_;  // by rule index
+
+  metrics::SourceMetrics source_metrics_;
+  std::vector<std::pair<std::string, prometheus::Counter*>> decode_error_counters_;
+  std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
+  SourceStats last_stats_;
+  std::vector<uint32_t> matched_;
+  std::string alert_;
+  std::atomic<uint64_t> events_{0}, decode_errors_{0}, alerts_{0};
+  bool dirty_ = false;  // records handed out since the last commit
+  std::chrono::steady_clock::time_point last_commit_;
+};
+
+}  // namespace trailwatch::server

@@ -1,0 +1,193 @@
+#include "daemon/server/pipeline.h"
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "daemon/decode/json_decoder.h"
+#include "daemon/engine/rule_set.h"
+
+namespace trailwatch::server {
+namespace {
+
+// Everything the fakes did, in order, so tests can check what happened
+// before what (flush before commit is the delivery guarantee).
+struct Journal {
+  std::vector<std::string> steps;
+};
+
+// A source that hands out prepared batches, then ends.
+class FakeSource : public Source {
+ public:
+  FakeSource(Journal& journal, std::vector<std::vector<std::string>> batches)
+      : journal_(journal) {
+    for (auto& b : batches) {
+      // Keep kRecordPadding readable bytes after every record.
+      std::vector<std::string> padded;
+      for (auto& r : b) padded.push_back(r + std::string(kRecordPadding, '\0'));
+      batches_.push_back(std::move(padded));
+    }
+  }
+  const std::string& name() const override { return name_; }
+  Status open() override { return Status::Ok(); }
+  bool next(RecordBatch& batch, std::chrono::milliseconds) override {
+    batch.clear();
+    if (batches_.empty()) return false;
+    current_ = std::move(batches_.front());
+    batches_.pop_front();
+    uint64_t offset = 0;
+    for (const auto& r : current_) {
+      const size_t len = r.size() - kRecordPadding;
+      batch.records.push_back({std::string_view(r.data(), len), "fake.log", offset});
+      offset += len + 1;
+      stats_.records++;
+      stats_.bytes_read += len + 1;
+    }
+    journal_.steps.push_back("next");
+    return true;
+  }
+  Status commit() override {
+    journal_.steps.push_back("commit");
+    ++commits;
+    return Status::Ok();
+  }
+  void wake() override {}
+  SourceStats stats() const override { return stats_; }
+  int commits = 0;
+
+ private:
+  Journal& journal_;
+  const std::string name_ = "fake";
+  std::deque<std::vector<std::string>> batches_;
+  std::vector<std::string> current_;
+  SourceStats stats_;
+};
+
+class RecordingSink : public AlertSink {
+ public:
+  explicit RecordingSink(Journal& journal) : journal_(journal) {}
+  const std::string& name() const override { return name_; }
+  Status write(std::string_view alert) override {
+    alerts.emplace_back(alert);
+    journal_.steps.push_back("write");
+    return Status::Ok();
+  }
+  Status flush() override {
+    journal_.steps.push_back(fail_flush ? "flush-failed" : "flush");
+    if (fail_flush) return Error{"disk full"};
+    return Status::Ok();
+  }
+  std::vector<std::string> alerts;
+  bool fail_flush = false;
+
+ private:
+  Journal& journal_;
+  const std::string name_ = "recording";
+};
+
+std::shared_ptr<const engine::RuleSet> rules() {
+  Diagnostics diags;
+  auto set = engine::RuleSet::parse(R"(
+title: Break the glass
+id: 11111111-1111-4111-8111-111111111111
+level: high
+tags: [hipaa.164.312.b]
+logsource: {product: ehr}
+detection:
+  sel:
+    purpose: BTG
+  condition: sel
+fields: [user]
+)",
+                                    "test.yml", diags);
+  EXPECT_TRUE(set) << (diags.empty() ? "" : diags[0].str());
+  return set;
+}
+
+struct Harness {
+  Journal journal;
+  RecordingSink sink{journal};
+  metrics::Metrics metrics;
+  RuleSetHolder holder{rules()};
+
+  std::unique_ptr<SourcePipeline> make(std::vector<std::vector<std::string>> batches,
+                                       FakeSource** source_out) {
+    auto source = std::make_unique<FakeSource>(journal, std::move(batches));
+    *source_out = source.get();
+    return std::make_unique<SourcePipeline>(std::move(source),
+                                            std::make_unique<decode::JsonDecoder>(),
+                                            std::nullopt, std::vector<AlertSink*>{&sink}, holder,
+                                            metrics, std::chrono::milliseconds(0));
+  }
+};
+
+TEST(SourcePipeline, AlertsAreFlushedBeforeTheCheckpointMoves) {
+  Harness h;
+  FakeSource* source = nullptr;
+  auto pipeline = h.make({{R"({"purpose":"BTG","user":"u1"})", R"({"purpose":"TREAT","user":"u2"})"},
+                          {R"({"purpose":"btg","user":"u3"})"}},
+                         &source);
+  pipeline->run();
+  ASSERT_EQ(h.sink.alerts.size(), 2u);
+  EXPECT_NE(h.sink.alerts[0].find(R"("event":{"user":"u1"})"), std::string::npos) << h.sink.alerts[0];
+  EXPECT_NE(h.sink.alerts[1].find(R"("user":"u3")"), std::string::npos);
+  // Every commit is directly preceded by a successful flush.
+  ASSERT_GE(source->commits, 1);
+  for (size_t i = 0; i < h.journal.steps.size(); ++i) {
+    if (h.journal.steps[i] == "commit") {
+      ASSERT_GT(i, 0u);
+      EXPECT_EQ(h.journal.steps[i - 1], "flush");
+    }
+  }
+  const PipelineTotals t = pipeline->totals();
+  EXPECT_EQ(t.events, 3u);
+  EXPECT_EQ(t.alerts, 2u);
+  EXPECT_EQ(t.decode_errors, 0u);
+}
+
+TEST(SourcePipeline, FailedFlushHoldsTheCheckpointBack) {
+  Harness h;
+  h.sink.fail_flush = true;
+  FakeSource* source = nullptr;
+  auto pipeline = h.make({{R"({"purpose":"BTG","user":"u1"})"}}, &source);
+  pipeline->run();
+  EXPECT_EQ(source->commits, 0);
+  EXPECT_EQ(h.sink.alerts.size(), 1u);
+}
+
+TEST(SourcePipeline, MalformedRecordsAreCountedAndSkipped) {
+  Harness h;
+  FakeSource* source = nullptr;
+  auto pipeline = h.make({{R"({"purpose":"BTG")", "not json", R"({"purpose":"BTG","user":"u9"})"}},
+                         &source);
+  pipeline->run();
+  const PipelineTotals t = pipeline->totals();
+  EXPECT_EQ(t.decode_errors, 2u);
+  EXPECT_EQ(t.events, 1u);
+  ASSERT_EQ(h.sink.alerts.size(), 1u);
+  EXPECT_NE(h.sink.alerts[0].find("u9"), std::string::npos);
+}
+
+TEST(SourcePipeline, ReloadedRulesApplyToTheNextBatch) {
+  Harness h;
+  FakeSource* source = nullptr;
+  auto pipeline = h.make({{R"({"purpose":"BTG","user":"u1"})"}}, &source);
+  Diagnostics diags;
+  auto replacement = engine::RuleSet::parse(R"(
+title: Marketing
+logsource: {product: ehr}
+detection:
+  sel: {purpose: HMARKT}
+  condition: sel
+)",
+                                            "new.yml", diags);
+  ASSERT_TRUE(replacement);
+  h.holder.replace(replacement);
+  pipeline->run();
+  EXPECT_TRUE(h.sink.alerts.empty());
+}
+
+}  // namespace
+}  // namespace trailwatch::server
