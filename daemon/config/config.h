@@ -20,13 +20,13 @@
 namespace trailwatch::config {
 
 struct SourceConfig {
-  std::string name;                // unique among sources; a metric label
-  std::string type = "file";       // "file" (more types in later versions)
-  std::vector<std::string> paths;  // glob patterns, absolute after loading
-  std::string format = "json";     // decoder name; validated by the caller against the decoders
-  int format_line = 0;             // where `format` was written (1-based; 0 if defaulted),
-  int format_column = 0;           // so the caller can report an unknown format precisely
-  bool start_at_end = true;        // `start_at: end|beginning`, for files first seen
+  std::string name;                    // unique among sources; a metric label
+  std::string type = "file";           // "file" (more types in later versions)
+  std::vector<std::string> paths;      // glob patterns, absolute after loading
+  std::string format = "json";         // decoder name; validated by the caller against the decoders
+  int format_line = 0;                 // where `format` was written (1-based; 0 if defaulted),
+  int format_column = 0;               // so the caller can report an unknown format precisely
+  bool start_at_end = true;            // `start_at: end|beginning`, for files first seen
   std::optional<LogSource> logsource;  // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
 };
@@ -42,14 +42,14 @@ struct MetricsConfig {
 };
 
 struct Config {
-  std::string file;       // the configuration file, absolute
-  std::string state_dir;  // absolute; checkpoints live under it
+  std::string file;                // the configuration file, absolute
+  std::string state_dir;           // absolute; checkpoints live under it
   std::vector<std::string> rules;  // rule files or folders, absolute
   std::vector<SourceConfig> sources;
   std::vector<OutputConfig> outputs;
   MetricsConfig metrics;
   std::chrono::milliseconds checkpoint_interval{1000};  // `checkpoint_interval: 1s`
-  std::string log_level = "info";  // trace, debug, info, warn, error
+  std::string log_level = "info";                       // trace, debug, info, warn, error
 };
 
 // Loads and validates `path`. On any problem returns nullopt and appends one

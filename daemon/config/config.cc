@@ -1,0 +1,537 @@
+#include "daemon/config/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+namespace trailwatch::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kSourceTypes[] = {"file"};
+constexpr std::string_view kOutputTypes[] = {"file", "stdout"};
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+constexpr std::string_view kStartAt[] = {"end", "beginning"};
+
+// A line limit above this is almost certainly a typo, and the file source
+// would try to buffer that much for one record.
+constexpr std::uint64_t kMaxLineBytesLimit = std::uint64_t{1} << 30;
+
+template <typename List>
+std::string joinList(const List& items) {
+  std::string out;
+  for (std::string_view item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+template <typename List>
+bool contains(const List& items, std::string_view wanted) {
+  return std::find(std::begin(items), std::end(items), wanted) != std::end(items);
+}
+
+// Parses `digits` (nothing else) into `out`; false on overflow or a non-digit.
+bool parseUnsigned(std::string_view digits, std::uint64_t& out) {
+  if (digits.empty()) return false;
+  out = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (out > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    out = out * 10 + d;
+  }
+  return true;
+}
+
+// `4096`, `512KiB`, `1MiB`, `1GiB`; nullopt if malformed, zero or too large.
+std::optional<std::uint64_t> parseByteSize(std::string_view text) {
+  static constexpr std::pair<std::string_view, std::uint64_t> kSuffixes[] = {
+      {"KiB", std::uint64_t{1} << 10},
+      {"MiB", std::uint64_t{1} << 20},
+      {"GiB", std::uint64_t{1} << 30},
+      {"B", 1}};
+  std::uint64_t unit = 1;
+  for (const auto& [suffix, multiplier] : kSuffixes) {
+    if (text.size() > suffix.size() && text.ends_with(suffix)) {
+      text.remove_suffix(suffix.size());
+      unit = multiplier;
+      break;
+    }
+  }
+  std::uint64_t n = 0;
+  if (!parseUnsigned(text, n) || n == 0) return std::nullopt;
+  if (n > kMaxLineBytesLimit / unit) return std::nullopt;
+  return n * unit;
+}
+
+bool isSourceNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+bool isHostNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-';
+}
+
+// Why `listen` is not a usable `host:port`, or empty when it is.
+std::string listenProblem(const std::string& listen) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return "expected host:port";
+  const std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  std::uint64_t port_number = 0;
+  if (!parseUnsigned(port, port_number) || port_number > 65535) {
+    return "the port must be a number from 0 to 65535";
+  }
+  if (host.empty()) return "the host is missing (use 0.0.0.0 to listen on every interface)";
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return "an IPv6 address goes in brackets";
+    const std::string address = host.substr(1, host.size() - 2);
+    in6_addr parsed{};
+    if (inet_pton(AF_INET6, address.c_str(), &parsed) != 1) {
+      return "'" + address + "' is not an IPv6 address";
+    }
+    return "";
+  }
+  if (host.find(':') != std::string::npos) {
+    return "an IPv6 address goes in brackets, as in [::1]:9808";
+  }
+  if (!std::all_of(host.begin(), host.end(), isHostNameChar)) {
+    return "'" + host + "' is not a host name or IPv4 address";
+  }
+  return "";
+}
+
+std::string lowerCase(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// One key of a YAML mapping with the nodes its diagnostics point at.
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+// The known keys of one mapping, in the order written.
+struct Mapping {
+  const Entry* find(std::string_view key) const {
+    for (const auto& e : entries) {
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  }
+  std::vector<Entry> entries;
+};
+
+// Walks the YAML tree once, collecting a Diagnostic for every problem rather
+// than stopping at the first, so `trailwatch check` lists them all.
+class Loader {
+ public:
+  Loader(std::string display_file, fs::path base_dir, Diagnostics& diags)
+      : file_(std::move(display_file)), base_dir_(std::move(base_dir)), diags_(diags) {}
+
+  bool failed() const { return failed_; }
+
+  void load(const YAML::Node& root, Config& config) {
+    if (!root.IsMap()) {
+      if (root.IsNull()) {
+        fail(0, 0,
+             "the configuration is empty (expected a mapping with at least 'rules' and 'sources')");
+      } else {
+        fail(root, "expected a mapping at the top level of the configuration");
+      }
+      return;
+    }
+    const Mapping top = mapping(root, "configuration",
+                                {"state_dir", "rules", "checkpoint_interval", "log_level",
+                                 "sources", "outputs", "metrics"});
+    if (const Entry* e = top.find("state_dir")) {
+      if (auto s = nonEmptyString(*e)) config.state_dir = resolve(*s);
+    } else {
+      config.state_dir = fs::path("/var/lib/trailwatch").string();
+    }
+    if (const Entry* e = top.find("rules")) {
+      for (auto& r : stringList(*e)) config.rules.push_back(resolve(r));
+    } else {
+      missing(root, "rules", "configuration");
+    }
+    if (const Entry* e = top.find("checkpoint_interval")) {
+      if (auto s = text(*e)) {
+        if (auto d = parseDuration(*s)) {
+          config.checkpoint_interval = *d;
+        } else {
+          fail(e->value, "invalid duration '" + *s +
+                             "' for 'checkpoint_interval' (expected a positive integer and a "
+                             "unit: ms, s, m, h or d, as in 250ms or 1s)");
+        }
+      }
+    }
+    if (const Entry* e = top.find("log_level")) {
+      if (auto s = oneOf(*e, kLogLevels)) config.log_level = *s;
+    }
+    if (const Entry* e = top.find("sources")) {
+      loadSources(*e, config);
+    } else {
+      missing(root, "sources", "configuration");
+    }
+    if (const Entry* e = top.find("outputs")) {
+      loadOutputs(*e, config);
+    } else {
+      config.outputs.push_back(OutputConfig{.type = "stdout", .path = ""});
+    }
+    if (const Entry* e = top.find("metrics")) loadMetrics(*e, config.metrics);
+  }
+
+ private:
+  void loadSources(const Entry& e, Config& config) {
+    if (!e.value.IsSequence()) {
+      fail(e.value, "'sources' must be a list of sources");
+      return;
+    }
+    if (e.value.size() == 0) {
+      fail(e.value, "'sources' must not be empty: give at least one source");
+      return;
+    }
+    std::vector<std::pair<std::string, YAML::Mark>> seen;
+    for (const auto& node : e.value) {
+      if (!node.IsMap()) {
+        fail(node, "each source must be a mapping (name, type, paths, ...)");
+        continue;
+      }
+      SourceConfig source;
+      const Mapping m =
+          mapping(node, "source",
+                  {"name", "type", "paths", "format", "start_at", "max_line_bytes", "logsource"});
+      if (const Entry* f = m.find("name")) {
+        if (auto name = nonEmptyString(*f)) {
+          if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
+            fail(f->value, "invalid source name '" + *name +
+                               "' (allowed characters: letters, digits, '_', '.' and '-')");
+          } else {
+            auto it = std::find_if(seen.begin(), seen.end(),
+                                   [&](const auto& s) { return s.first == *name; });
+            if (it != seen.end()) {
+              fail(f->value, "duplicate source name '" + *name + "' (first defined at " +
+                                 std::to_string(it->second.line + 1) + ":" +
+                                 std::to_string(it->second.column + 1) + ")");
+            } else {
+              seen.emplace_back(*name, f->value.Mark());
+            }
+          }
+          source.name = *name;
+        }
+      } else {
+        missing(node, "name", "source");
+      }
+      if (const Entry* f = m.find("type")) {
+        if (auto type = text(*f)) {
+          if (!contains(kSourceTypes, *type)) {
+            fail(f->value, "unsupported source type '" + *type +
+                               "' (accepted types: " + joinList(kSourceTypes) + ")");
+          }
+          source.type = *type;
+        }
+      }
+      if (const Entry* f = m.find("paths")) {
+        for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
+      } else {
+        missing(node, "paths", "source");
+      }
+      if (const Entry* f = m.find("format")) {
+        if (auto format = nonEmptyString(*f)) {
+          source.format = *format;
+          source.format_line = f->value.Mark().line + 1;
+          source.format_column = f->value.Mark().column + 1;
+        }
+      }
+      if (const Entry* f = m.find("start_at")) {
+        if (auto s = oneOf(*f, kStartAt)) source.start_at_end = (*s == "end");
+      }
+      if (const Entry* f = m.find("max_line_bytes")) {
+        if (auto s = text(*f)) {
+          if (auto n = parseByteSize(*s)) {
+            source.max_line_bytes = static_cast<std::size_t>(*n);
+          } else {
+            fail(f->value, "invalid max_line_bytes '" + *s +
+                               "' (expected a positive integer of bytes, optionally with a "
+                               "KiB, MiB or GiB suffix, at most 1GiB)");
+          }
+        }
+      }
+      if (const Entry* f = m.find("logsource")) source.logsource = logSource(*f);
+      config.sources.push_back(std::move(source));
+    }
+  }
+
+  std::optional<LogSource> logSource(const Entry& e) {
+    if (!e.value.IsMap()) {
+      fail(e.value, "'logsource' must be a mapping of product, service and category");
+      return std::nullopt;
+    }
+    const Mapping m = mapping(e.value, "logsource", {"product", "service", "category"});
+    LogSource ls;
+    if (const Entry* f = m.find("product")) ls.product = lowerCase(nonEmptyString(*f).value_or(""));
+    if (const Entry* f = m.find("service")) ls.service = lowerCase(nonEmptyString(*f).value_or(""));
+    if (const Entry* f = m.find("category")) {
+      ls.category = lowerCase(nonEmptyString(*f).value_or(""));
+    }
+    if (m.entries.empty()) {
+      fail(e.value, "'logsource' must give at least one of product, service, category");
+      return std::nullopt;
+    }
+    return ls;
+  }
+
+  void loadOutputs(const Entry& e, Config& config) {
+    if (!e.value.IsSequence()) {
+      fail(e.value, "'outputs' must be a list of outputs");
+      return;
+    }
+    if (e.value.size() == 0) {
+      fail(e.value, "'outputs' must not be empty (leave it out to print alerts on stdout)");
+      return;
+    }
+    for (const auto& node : e.value) {
+      if (!node.IsMap()) {
+        fail(node, "each output must be a mapping (type, path)");
+        continue;
+      }
+      OutputConfig output;
+      const Mapping m = mapping(node, "output", {"type", "path"});
+      const Entry* type = m.find("type");
+      const Entry* path = m.find("path");
+      if (type == nullptr) {
+        missing(node, "type", "output");
+        continue;
+      }
+      auto t = text(*type);
+      if (!t) continue;
+      if (!contains(kOutputTypes, *t)) {
+        fail(type->value, "unsupported output type '" + *t +
+                              "' (accepted types: " + joinList(kOutputTypes) + ")");
+        continue;
+      }
+      output.type = *t;
+      if (*t == "file") {
+        if (path == nullptr) {
+          fail(node, "missing required key 'path' in output (a file output needs a path)");
+        } else if (auto p = nonEmptyString(*path)) {
+          output.path = resolve(*p);
+        }
+      } else if (path != nullptr) {
+        fail(path->key_node, "key 'path' does not apply to a " + *t + " output");
+      }
+      config.outputs.push_back(std::move(output));
+    }
+  }
+
+  void loadMetrics(const Entry& e, MetricsConfig& metrics) {
+    if (!e.value.IsMap()) {
+      fail(e.value, "'metrics' must be a mapping (listen, enabled)");
+      return;
+    }
+    const Mapping m = mapping(e.value, "metrics", {"listen", "enabled"});
+    if (const Entry* f = m.find("enabled")) {
+      bool enabled = true;
+      if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, enabled)) {
+        fail(f->value, "'enabled' must be true or false");
+      }
+      metrics.enabled = enabled;
+    }
+    if (const Entry* f = m.find("listen")) {
+      if (auto s = text(*f)) {
+        const std::string problem = listenProblem(*s);
+        if (!problem.empty()) {
+          fail(f->value, "invalid listen address '" + *s + "': " + problem);
+        }
+        metrics.listen = *s;
+      }
+    }
+  }
+
+  // Collects `node`'s keys, reporting unknown, duplicate and non-scalar keys.
+  Mapping mapping(const YAML::Node& node, std::string_view what,
+                  std::initializer_list<std::string_view> allowed) {
+    Mapping m;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        fail(key, "expected a key name in " + std::string(what));
+        continue;
+      }
+      const std::string name = key.Scalar();
+      if (!contains(allowed, name)) {
+        fail(key, "unknown key '" + name + "' in " + std::string(what) +
+                      " (expected one of: " + joinList(allowed) + ")");
+        continue;
+      }
+      if (m.find(name) != nullptr) {
+        fail(key, "duplicate key '" + name + "' in " + std::string(what));
+        continue;
+      }
+      m.entries.push_back(Entry{name, key, it->second});
+    }
+    return m;
+  }
+
+  std::optional<std::string> text(const Entry& e) {
+    if (!e.value.IsScalar()) {
+      fail(e.value.IsNull() ? e.key_node : e.value, "'" + e.key + "' must be a string");
+      return std::nullopt;
+    }
+    return e.value.Scalar();
+  }
+
+  std::optional<std::string> nonEmptyString(const Entry& e) {
+    auto s = text(e);
+    if (s && s->empty()) {
+      fail(e.value, "'" + e.key + "' must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  template <typename List>
+  std::optional<std::string> oneOf(const Entry& e, const List& accepted) {
+    auto s = text(e);
+    if (!s) return std::nullopt;
+    if (!contains(accepted, *s)) {
+      fail(e.value,
+           "invalid " + e.key + " '" + *s + "' (expected one of: " + joinList(accepted) + ")");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A non-empty list of non-empty strings, or a single string.
+  std::vector<std::string> stringList(const Entry& e) {
+    std::vector<std::string> out;
+    if (e.value.IsScalar()) {
+      if (auto s = nonEmptyString(e)) out.push_back(*s);
+      return out;
+    }
+    if (!e.value.IsSequence()) {
+      fail(e.value.IsNull() ? e.key_node : e.value,
+           "'" + e.key + "' must be a list of strings or a string");
+      return out;
+    }
+    if (e.value.size() == 0) {
+      fail(e.value, "'" + e.key + "' must not be empty");
+      return out;
+    }
+    for (const auto& item : e.value) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        fail(item, "each entry of '" + e.key + "' must be a non-empty string");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  std::string resolve(const std::string& path) const {
+    const fs::path p(path);
+    return (p.is_absolute() ? p : base_dir_ / p).lexically_normal().string();
+  }
+
+  void missing(const YAML::Node& map, std::string_view key, std::string_view what) {
+    fail(map, "missing required key '" + std::string(key) + "' in " + std::string(what));
+  }
+
+  void fail(const YAML::Node& at, std::string message) {
+    const YAML::Mark mark = at.Mark();
+    fail(mark.line + 1, mark.column + 1, std::move(message));
+  }
+
+  void fail(int line, int column, std::string message) {
+    diags_.push_back(Diagnostic{file_, std::max(line, 0), std::max(column, 0), std::move(message)});
+    failed_ = true;
+  }
+
+  std::string file_;
+  fs::path base_dir_;
+  Diagnostics& diags_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+std::optional<Config> loadConfig(const std::string& path, Diagnostics& diags) {
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(fs::path(path), ec).lexically_normal();
+  if (ec) {
+    diags.push_back(Diagnostic{path, 0, 0, "cannot resolve the path: " + ec.message()});
+    return std::nullopt;
+  }
+  std::ifstream in(absolute, std::ios::binary);
+  if (!in) {
+    diags.push_back(Diagnostic{
+        path, 0, 0, std::string("cannot read the configuration: ") + std::strerror(errno)});
+    return std::nullopt;
+  }
+  if (fs::is_directory(absolute, ec)) {
+    diags.push_back(Diagnostic{path, 0, 0, "cannot read the configuration: it is a directory"});
+    return std::nullopt;
+  }
+
+  Config config;
+  config.file = absolute.string();
+  Loader loader(path, absolute.parent_path(), diags);
+  // yaml-cpp reports syntax errors (and a few conversion errors) by
+  // throwing; this is the edge where they become diagnostics.
+  try {
+    const YAML::Node root = YAML::Load(in);
+    loader.load(root, config);
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
+    const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+    diags.push_back(Diagnostic{path, line, column, "YAML syntax error: " + e.msg});
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    diags.push_back(
+        Diagnostic{path, 0, 0, std::string("cannot load the configuration: ") + e.what()});
+    return std::nullopt;
+  }
+  if (loader.failed()) return std::nullopt;
+  return config;
+}
+
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) {
+  static constexpr std::pair<std::string_view, std::int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 24 * 3600 * 1000}};
+  const std::string_view t(text);
+  for (const auto& [unit, ms] : kUnits) {
+    if (t.size() <= unit.size() || !t.ends_with(unit)) continue;
+    const std::string_view digits = t.substr(0, t.size() - unit.size());
+    // "5ms" also ends with "s"; only accept the unit whose prefix is all digits.
+    std::uint64_t n = 0;
+    if (!parseUnsigned(digits, n)) continue;
+    if (n == 0) return std::nullopt;
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / ms)) {
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(n) * ms);
+  }
+  return std::nullopt;
+}
+
+}  // namespace trailwatch::config

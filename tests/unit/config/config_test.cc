@@ -1,0 +1,502 @@
+#include "daemon/config/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace trailwatch::config {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// A fresh folder per test, removed afterwards.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "trailwatch-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string write(const std::string& text, const std::string& name = "trailwatch.yaml") {
+    const fs::path path = dir_ / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+
+  std::optional<Config> load(const std::string& text) {
+    file_ = write(text);
+    diags_.clear();
+    return loadConfig(file_, diags_);
+  }
+
+  // All diagnostics as `file:line:col: message` lines, for failure output.
+  std::string all() const {
+    std::string out;
+    for (const auto& d : diags_) out += d.str() + "\n";
+    return out;
+  }
+
+  // Expects exactly one diagnostic, at `line`:`col`, with `message`.
+  void expectOnly(int line, int col, const std::string& message) {
+    ASSERT_EQ(diags_.size(), 1u) << all();
+    EXPECT_EQ(diags_[0].file, file_);
+    EXPECT_EQ(diags_[0].line, line) << all();
+    EXPECT_EQ(diags_[0].column, col) << all();
+    EXPECT_EQ(diags_[0].message, message);
+  }
+
+  bool has(int line, int col, const std::string& message) const {
+    return std::any_of(diags_.begin(), diags_.end(), [&](const Diagnostic& d) {
+      return d.line == line && d.column == col && d.message == message;
+    });
+  }
+
+  fs::path dir_;
+  std::string file_;
+  Diagnostics diags_;
+};
+
+constexpr const char* kMinimal =
+    "rules: [/etc/trailwatch/rules]\n"
+    "sources:\n"
+    "  - name: ehr\n"
+    "    paths: /var/log/ehr/*.ndjson\n";
+
+TEST_F(ConfigTest, FullExampleLoadsEveryValue) {
+  auto c = load(
+      "state_dir: /var/lib/trailwatch\n"                    // 1
+      "rules: [/etc/trailwatch/rules, /opt/rules/x.yml]\n"  // 2
+      "checkpoint_interval: 250ms\n"                        // 3
+      "log_level: debug\n"                                  // 4
+      "sources:\n"                                          // 5
+      "  - name: ehr\n"                                     // 6
+      "    type: file\n"                                    // 7
+      "    paths: [\"/var/log/ehr/*.ndjson\", /var/log/ehr2/a.log]\n"
+      "    format: json\n"  // 9
+      "    start_at: beginning\n"
+      "    max_line_bytes: 4096\n"
+      "    logsource: {product: EHR, service: Audit, category: phi_access}\n"
+      "  - name: k8s.audit-2\n"
+      "    paths: /var/log/kube/audit.log\n"
+      "    max_line_bytes: 512KiB\n"
+      "outputs:\n"
+      "  - type: file\n"
+      "    path: /var/log/trailwatch/alerts.jsonl\n"
+      "  - type: stdout\n"
+      "metrics:\n"
+      "  listen: \"[::1]:9808\"\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_TRUE(diags_.empty()) << all();
+  EXPECT_EQ(c->file, file_);
+  EXPECT_EQ(c->state_dir, "/var/lib/trailwatch");
+  EXPECT_EQ(c->rules, (std::vector<std::string>{"/etc/trailwatch/rules", "/opt/rules/x.yml"}));
+  EXPECT_EQ(c->checkpoint_interval, milliseconds(250));
+  EXPECT_EQ(c->log_level, "debug");
+  ASSERT_EQ(c->sources.size(), 2u);
+  const SourceConfig& ehr = c->sources[0];
+  EXPECT_EQ(ehr.name, "ehr");
+  EXPECT_EQ(ehr.type, "file");
+  EXPECT_EQ(ehr.paths, (std::vector<std::string>{"/var/log/ehr/*.ndjson", "/var/log/ehr2/a.log"}));
+  EXPECT_EQ(ehr.format, "json");
+  EXPECT_EQ(ehr.format_line, 9);
+  EXPECT_EQ(ehr.format_column, 13);
+  EXPECT_FALSE(ehr.start_at_end);
+  EXPECT_EQ(ehr.max_line_bytes, 4096u);
+  ASSERT_TRUE(ehr.logsource.has_value());
+  EXPECT_EQ(ehr.logsource->product, "ehr");
+  EXPECT_EQ(ehr.logsource->service, "audit");
+  EXPECT_EQ(ehr.logsource->category, "phi_access");
+  const SourceConfig& k8s = c->sources[1];
+  EXPECT_EQ(k8s.name, "k8s.audit-2");
+  EXPECT_EQ(k8s.paths, std::vector<std::string>{"/var/log/kube/audit.log"});
+  EXPECT_EQ(k8s.max_line_bytes, 512u * 1024);
+  EXPECT_FALSE(k8s.logsource.has_value());
+  ASSERT_EQ(c->outputs.size(), 2u);
+  EXPECT_EQ(c->outputs[0].type, "file");
+  EXPECT_EQ(c->outputs[0].path, "/var/log/trailwatch/alerts.jsonl");
+  EXPECT_EQ(c->outputs[1].type, "stdout");
+  EXPECT_TRUE(c->metrics.enabled);
+  EXPECT_EQ(c->metrics.listen, "[::1]:9808");
+}
+
+TEST_F(ConfigTest, DefaultsFillWhatIsLeftOut) {
+  auto c = load(kMinimal);
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->state_dir, "/var/lib/trailwatch");
+  EXPECT_EQ(c->rules, std::vector<std::string>{"/etc/trailwatch/rules"});
+  EXPECT_EQ(c->checkpoint_interval, milliseconds(1000));
+  EXPECT_EQ(c->log_level, "info");
+  ASSERT_EQ(c->sources.size(), 1u);
+  EXPECT_EQ(c->sources[0].type, "file");
+  EXPECT_EQ(c->sources[0].paths, std::vector<std::string>{"/var/log/ehr/*.ndjson"});
+  EXPECT_EQ(c->sources[0].format, "json");
+  EXPECT_EQ(c->sources[0].format_line, 0);
+  EXPECT_EQ(c->sources[0].format_column, 0);
+  EXPECT_TRUE(c->sources[0].start_at_end);
+  EXPECT_EQ(c->sources[0].max_line_bytes, std::size_t{1} << 20);
+  EXPECT_FALSE(c->sources[0].logsource.has_value());
+  ASSERT_EQ(c->outputs.size(), 1u);
+  EXPECT_EQ(c->outputs[0].type, "stdout");
+  EXPECT_TRUE(c->metrics.enabled);
+  EXPECT_EQ(c->metrics.listen, "127.0.0.1:9808");
+}
+
+TEST_F(ConfigTest, RelativePathsResolveAgainstTheConfigFolder) {
+  file_ = write(
+      "state_dir: ./state/../var\n"
+      "rules: ../rules\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    paths: [\"logs/*.ndjson\", /abs/./x.log]\n"
+      "outputs:\n"
+      "  - type: file\n"
+      "    path: out//alerts.jsonl\n",
+      "etc/trailwatch.yaml");
+  // Load through a relative path to check Config::file is made absolute.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  auto c = loadConfig("etc/../etc/trailwatch.yaml", diags_);
+  fs::current_path(cwd);
+  ASSERT_TRUE(c.has_value()) << all();
+  const std::string d = dir_.string();
+  EXPECT_EQ(c->file, d + "/etc/trailwatch.yaml");
+  EXPECT_EQ(c->state_dir, d + "/etc/var");
+  EXPECT_EQ(c->rules, std::vector<std::string>{d + "/rules"});
+  EXPECT_EQ(c->sources[0].paths,
+            (std::vector<std::string>{d + "/etc/logs/*.ndjson", "/abs/x.log"}));
+  EXPECT_EQ(c->outputs[0].path, d + "/etc/out/alerts.jsonl");
+}
+
+TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
+  auto c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    type: file\n"
+      "    paths: [/x]\n"
+      "\n"
+      "    pathz: [/y]\n");
+  EXPECT_FALSE(c.has_value());
+  expectOnly(7, 5,
+             "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
+             "start_at, max_line_bytes, logsource)");
+  EXPECT_EQ(diags_[0].str(), file_ +
+                                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
+                                 "type, paths, format, start_at, max_line_bytes, logsource)");
+}
+
+TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
+  load(std::string(kMinimal) +
+       "    logsource: {product: x, vendor: y}\n"  // 5
+       "outputs:\n"                                // 6
+       "  - type: stdout\n"                        // 7
+       "    format: x\n"                           // 8
+       "metrics:\n"                                // 9
+       "  port: 9\n"                               // 10
+       "rulez: []\n");                             // 11
+  EXPECT_EQ(diags_.size(), 4u) << all();
+  EXPECT_TRUE(has(5, 29,
+                  "unknown key 'vendor' in logsource (expected one of: product, service, "
+                  "category)"))
+      << all();
+  EXPECT_TRUE(has(8, 5, "unknown key 'format' in output (expected one of: type, path)")) << all();
+  EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
+      << all();
+  EXPECT_TRUE(has(11, 1,
+                  "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
+                  "checkpoint_interval, log_level, sources, outputs, metrics)"))
+      << all();
+}
+
+TEST_F(ConfigTest, MissingRequiredKeys) {
+  load("state_dir: /s\n");
+  EXPECT_EQ(diags_.size(), 2u) << all();
+  EXPECT_TRUE(has(1, 1, "missing required key 'rules' in configuration")) << all();
+  EXPECT_TRUE(has(1, 1, "missing required key 'sources' in configuration")) << all();
+
+  load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - type: file\n");
+  EXPECT_EQ(diags_.size(), 2u) << all();
+  EXPECT_TRUE(has(3, 5, "missing required key 'name' in source")) << all();
+  EXPECT_TRUE(has(3, 5, "missing required key 'paths' in source")) << all();
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+  load(
+      "state_dir: [a]\n"             // 1
+      "rules: {a: b}\n"              // 2
+      "sources:\n"                   // 3
+      "  - name: ehr\n"              // 4
+      "    paths: [/x, [nested]]\n"  // 5
+      "    logsource: ehr\n"         // 6
+      "metrics:\n"                   // 7
+      "  enabled: maybe\n");         // 8
+  EXPECT_EQ(diags_.size(), 5u) << all();
+  EXPECT_TRUE(has(1, 12, "'state_dir' must be a string")) << all();
+  EXPECT_TRUE(has(2, 8, "'rules' must be a list of strings or a string")) << all();
+  EXPECT_TRUE(has(5, 17, "each entry of 'paths' must be a non-empty string")) << all();
+  EXPECT_TRUE(has(6, 16, "'logsource' must be a mapping of product, service and category"))
+      << all();
+  EXPECT_TRUE(has(8, 12, "'enabled' must be true or false")) << all();
+}
+
+TEST_F(ConfigTest, NullValueIsReportedAtItsKey) {
+  load(
+      "rules:\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    paths: /x\n");
+  expectOnly(1, 1, "'rules' must be a list of strings or a string");
+}
+
+TEST_F(ConfigTest, EmptyListsAreErrors) {
+  load(
+      "rules: []\n"
+      "sources: []\n"
+      "outputs: []\n");
+  EXPECT_EQ(diags_.size(), 3u) << all();
+  EXPECT_TRUE(has(1, 8, "'rules' must not be empty")) << all();
+  EXPECT_TRUE(has(2, 10, "'sources' must not be empty: give at least one source")) << all();
+  EXPECT_TRUE(has(3, 10, "'outputs' must not be empty (leave it out to print alerts on stdout)"))
+      << all();
+}
+
+TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
+  load(
+      "rules: /r\n"             // 1
+      "log_level: verbose\n"    // 2
+      "sources:\n"              // 3
+      "  - name: ehr\n"         // 4
+      "    type: syslog\n"      // 5
+      "    paths: /x\n"         // 6
+      "    start_at: middle\n"  // 7
+      "outputs:\n"              // 8
+      "  - type: webhook\n");   // 9
+  EXPECT_EQ(diags_.size(), 4u) << all();
+  EXPECT_TRUE(has(2, 12,
+                  "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
+                  "error)"))
+      << all();
+  EXPECT_TRUE(has(5, 11, "unsupported source type 'syslog' (accepted types: file)")) << all();
+  EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
+  EXPECT_TRUE(has(9, 11, "unsupported output type 'webhook' (accepted types: file, stdout)"))
+      << all();
+}
+
+TEST_F(ConfigTest, BadDuration) {
+  load(std::string("checkpoint_interval: 10x\n") + kMinimal);
+  expectOnly(1, 22,
+             "invalid duration '10x' for 'checkpoint_interval' (expected a positive integer and a "
+             "unit: ms, s, m, h or d, as in 250ms or 1s)");
+}
+
+TEST_F(ConfigTest, DuplicateSourceNames) {
+  load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    paths: /a\n"
+      "  - name: ehr\n"
+      "    paths: /b\n");
+  expectOnly(5, 11, "duplicate source name 'ehr' (first defined at 3:11)");
+}
+
+TEST_F(ConfigTest, InvalidSourceName) {
+  load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - name: \"ehr logs\"\n"
+      "    paths: /a\n");
+  expectOnly(3, 11,
+             "invalid source name 'ehr logs' (allowed characters: letters, digits, '_', '.' and "
+             "'-')");
+}
+
+TEST_F(ConfigTest, DuplicateKey) {
+  load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    paths: /a\n"
+      "    name: other\n");
+  expectOnly(5, 5, "duplicate key 'name' in source");
+}
+
+TEST_F(ConfigTest, FileOutputNeedsAPath) {
+  load(std::string(kMinimal) +
+       "outputs:\n"          // 5
+       "  - type: file\n"    // 6
+       "  - type: stdout\n"  // 7
+       "    path: /x\n");    // 8
+  EXPECT_EQ(diags_.size(), 2u) << all();
+  EXPECT_TRUE(has(6, 5, "missing required key 'path' in output (a file output needs a path)"))
+      << all();
+  EXPECT_TRUE(has(8, 5, "key 'path' does not apply to a stdout output")) << all();
+}
+
+TEST_F(ConfigTest, MaxLineBytes) {
+  for (const char* bad : {"0", "-5", "12XB", "1.5MiB", "2GiB", "MiB"}) {
+    load(std::string(kMinimal) + "    max_line_bytes: " + bad + "\n");
+    expectOnly(5, 21,
+               std::string("invalid max_line_bytes '") + bad +
+                   "' (expected a positive integer of bytes, optionally with a KiB, MiB or GiB "
+                   "suffix, at most 1GiB)");
+  }
+  auto c = load(std::string(kMinimal) + "    max_line_bytes: 1MiB\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->sources[0].max_line_bytes, std::size_t{1} << 20);
+  c = load(std::string(kMinimal) + "    max_line_bytes: 1GiB\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->sources[0].max_line_bytes, std::size_t{1} << 30);
+}
+
+TEST_F(ConfigTest, ListenAddresses) {
+  for (const char* good :
+       {"127.0.0.1:9808", "0.0.0.0:0", "localhost:65535", "\"[::1]:9808\"", "\"[::]:80\""}) {
+    auto c = load(std::string(kMinimal) + "metrics:\n  listen: " + good + "\n");
+    EXPECT_TRUE(c.has_value()) << good << "\n" << all();
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"127.0.0.1", "expected host:port"},
+      {"127.0.0.1:65536", "the port must be a number from 0 to 65535"},
+      {"127.0.0.1:http", "the port must be a number from 0 to 65535"},
+      {"\":9808\"", "the host is missing (use 0.0.0.0 to listen on every interface)"},
+      {"::1:9808", "an IPv6 address goes in brackets, as in [::1]:9808"},
+      {"\"[zz]:9808\"", "'zz' is not an IPv6 address"},
+      {"\"bad host:1\"", "'bad host' is not a host name or IPv4 address"},
+  };
+  for (const auto& [text, why] : bad) {
+    load(std::string(kMinimal) + "metrics:\n  listen: " + text + "\n");
+    std::string shown = text;
+    shown.erase(std::remove(shown.begin(), shown.end(), '"'), shown.end());
+    expectOnly(6, 11, "invalid listen address '" + shown + "': " + why);
+  }
+}
+
+TEST_F(ConfigTest, MetricsCanBeDisabled) {
+  auto c = load(std::string(kMinimal) + "metrics:\n  enabled: false\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_FALSE(c->metrics.enabled);
+}
+
+TEST_F(ConfigTest, LogsourceNeedsAKey) {
+  load(std::string(kMinimal) + "    logsource: {}\n");
+  expectOnly(5, 16, "'logsource' must give at least one of product, service, category");
+}
+
+TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
+  auto c = load(
+      "state_dir: /s\n"              // 1
+      "rules: []\n"                  // 2
+      "checkpoint_interval: soon\n"  // 3
+      "sources:\n"                   // 4
+      "  - name: ehr\n"              // 5
+      "    paths: /a\n"              // 6
+      "    pathz: /b\n"              // 7
+      "  - name: ehr\n"              // 8
+      "    paths: /c\n"              // 9
+      "metrics:\n"                   // 10
+      "  listen: nowhere\n");        // 11
+  EXPECT_FALSE(c.has_value());
+  EXPECT_EQ(diags_.size(), 5u) << all();
+  EXPECT_TRUE(has(2, 8, "'rules' must not be empty")) << all();
+  EXPECT_TRUE(has(3, 22,
+                  "invalid duration 'soon' for 'checkpoint_interval' (expected a positive "
+                  "integer and a unit: ms, s, m, h or d, as in 250ms or 1s)"))
+      << all();
+  EXPECT_TRUE(has(7, 5,
+                  "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
+                  "start_at, max_line_bytes, logsource)"))
+      << all();
+  EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
+  EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
+}
+
+TEST_F(ConfigTest, SyntaxErrorHasItsPosition) {
+  auto c = load(
+      "rules: [/r\n"
+      "sources: x\n");
+  EXPECT_FALSE(c.has_value());
+  ASSERT_EQ(diags_.size(), 1u) << all();
+  EXPECT_GT(diags_[0].line, 0);
+  EXPECT_GT(diags_[0].column, 0);
+  EXPECT_NE(diags_[0].message.find("YAML syntax error"), std::string::npos) << all();
+
+  load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - name: a\n"
+      "   bad: indentation\n");
+  ASSERT_EQ(diags_.size(), 1u) << all();
+  EXPECT_EQ(diags_[0].line, 4) << all();
+  EXPECT_NE(diags_[0].message.find("YAML syntax error"), std::string::npos) << all();
+}
+
+TEST_F(ConfigTest, MissingFileIsADiagnostic) {
+  const std::string path = (dir_ / "absent.yaml").string();
+  auto c = loadConfig(path, diags_);
+  EXPECT_FALSE(c.has_value());
+  ASSERT_EQ(diags_.size(), 1u);
+  EXPECT_EQ(diags_[0].str(), path + ": cannot read the configuration: No such file or directory");
+}
+
+TEST_F(ConfigTest, DirectoryIsNotAConfiguration) {
+  auto c = loadConfig(dir_.string(), diags_);
+  EXPECT_FALSE(c.has_value());
+  ASSERT_EQ(diags_.size(), 1u);
+  EXPECT_EQ(diags_[0].line, 0);
+}
+
+TEST_F(ConfigTest, EmptyOrNonMappingDocument) {
+  load("");
+  expectOnly(0, 0,
+             "the configuration is empty (expected a mapping with at least 'rules' and "
+             "'sources')");
+  load("- a\n- b\n");
+  expectOnly(1, 1, "expected a mapping at the top level of the configuration");
+}
+
+TEST_F(ConfigTest, SingleStringsAreAcceptedForLists) {
+  auto c = load(
+      "rules: /r\n"
+      "sources:\n"
+      "  - name: s\n"
+      "    paths: '/a/*.log'\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->rules, std::vector<std::string>{"/r"});
+  EXPECT_EQ(c->sources[0].paths, std::vector<std::string>{"/a/*.log"});
+}
+
+TEST(ParseDuration, AcceptsEachUnit) {
+  EXPECT_EQ(parseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(parseDuration("1s"), milliseconds(1000));
+  EXPECT_EQ(parseDuration("5m"), milliseconds(5 * 60 * 1000));
+  EXPECT_EQ(parseDuration("2h"), milliseconds(2 * 3600 * 1000));
+  EXPECT_EQ(parseDuration("1d"), milliseconds(24 * 3600 * 1000));
+  EXPECT_EQ(parseDuration("90s"), milliseconds(90000));
+}
+
+TEST(ParseDuration, RefusesMalformedText) {
+  for (const char* bad :
+       {"", "s", "ms", "0s", "0ms", "-1s", "+1s", "1", "1.5s", "1 s", " 1s", "1s ", "1sec", "1S",
+        "1ms5", "1y", "99999999999999999999s", "9999999999999999d"}) {
+    EXPECT_FALSE(parseDuration(bad).has_value()) << '"' << bad << '"';
+  }
+}
+
+}  // namespace
+}  // namespace trailwatch::config
