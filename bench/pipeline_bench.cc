@@ -35,16 +35,17 @@ const Corpus& corpus() {
       const int n = std::snprintf(
           line, sizeof line,
           R"({"@timestamp":"2026-11-23T08:%02d:%02d.%03dZ","event":{"action":"%s","outcome":"%s","category":"phi-access","sequence":%d},"user":{"id":"u%04u","roles":["nurse"]},"source":{"ip":"10.0.%u.%u"},"patient":{"id":"p-%05u"},"resource":{"type":"Patient"},"purpose_of_use":"%s","host":{"name":"ehr-app-1"}})",
-          i / 3600 % 60, i / 60 % 60, i % 1000, actions[rng() % 6], rng() % 40 ? "success" : "failure",
-          i, static_cast<unsigned>(rng() % 5000), static_cast<unsigned>(rng() % 8),
-          static_cast<unsigned>(rng() % 250), static_cast<unsigned>(rng() % 90000),
-          purposes[rng() % 6 == 0 ? rng() % 6 : 0]);
+          i / 3600 % 60, i / 60 % 60, i % 1000, actions[rng() % 6],
+          rng() % 40 ? "success" : "failure", i, static_cast<unsigned>(rng() % 5000),
+          static_cast<unsigned>(rng() % 8), static_cast<unsigned>(rng() % 250),
+          static_cast<unsigned>(rng() % 90000), purposes[rng() % 6 == 0 ? rng() % 6 : 0]);
       spans.emplace_back(out.buffer.size(), static_cast<size_t>(n));
       out.buffer.append(line, static_cast<size_t>(n));
       out.buffer.push_back('\n');
     }
     out.buffer.append(trailwatch::kRecordPadding, '\0');
-    for (auto [offset, length] : spans) out.records.emplace_back(out.buffer.data() + offset, length);
+    for (auto [offset, length] : spans)
+      out.records.emplace_back(out.buffer.data() + offset, length);
     return out;
   }();
   return c;
@@ -62,8 +63,8 @@ std::shared_ptr<const trailwatch::engine::RuleSet> shippedRules() {
 
 void setCounters(benchmark::State& state, size_t events) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events));
-  state.counters["events/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * events), benchmark::Counter::kIsRate);
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations() * events),
+                                                  benchmark::Counter::kIsRate);
 }
 
 // The floor: simdjson on-demand parsing each record and reading the fields
@@ -80,7 +81,8 @@ void BM_SimdjsonFloor(benchmark::State& state) {
       if (event["action"].get_string().get(action) == simdjson::SUCCESS) sink += action.size();
       if (event["outcome"].get_string().get(outcome) == simdjson::SUCCESS) sink += outcome.size();
       if (doc["source"]["ip"].get_string().get(ip) == simdjson::SUCCESS) sink += ip.size();
-      if (doc["purpose_of_use"].get_string().get(purpose) == simdjson::SUCCESS) sink += purpose.size();
+      if (doc["purpose_of_use"].get_string().get(purpose) == simdjson::SUCCESS)
+        sink += purpose.size();
     }
   }
   benchmark::DoNotOptimize(sink);

@@ -81,8 +81,11 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   if (command == "run") {
     RunOptions o;
-    po::options_description desc("trailwatch run -c FILE: follow the configured sources until SIGTERM;\nSIGHUP reloads the rules.\noptions");
-    desc.add_options()("config,c", po::value(&o.config_file)->required(), "configuration file (YAML)");
+    po::options_description desc(
+        "trailwatch run -c FILE: follow the configured sources until SIGTERM;\nSIGHUP reloads the "
+        "rules.\noptions");
+    desc.add_options()("config,c", po::value(&o.config_file)->required(),
+                       "configuration file (YAML)");
     if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
     return runDaemon(o);
   }
@@ -102,12 +105,13 @@ int main(int argc, char** argv) {
         "trailwatch scan [-c FILE] [--rules PATH]... [--format F] [FILE... | -]: scan files (or\n"
         "stdin) once; each alert is a JSON line on stdout, then a JSON summary goes to stderr.\n"
         "options");
-    desc.add_options()("config,c", po::value(&o.config_file), "take rules and settings from this configuration")(
+    desc.add_options()("config,c", po::value(&o.config_file),
+                       "take rules and settings from this configuration")(
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
         "format,f", po::value(&o.format)->default_value("json"), "record format")(
         "max-line-bytes", po::value(&o.max_line_bytes)->default_value(1 << 20),
-        "skip (and count) records longer than this")(
-        "input", po::value(&o.inputs)->composing(), "files to scan; '-' or none for stdin");
+        "skip (and count) records longer than this")("input", po::value(&o.inputs)->composing(),
+                                                     "files to scan; '-' or none for stdin");
     if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
     setUpLogging("warn");
     return runScan(o);

@@ -11,7 +11,7 @@ echo "== format check (.clang-format)"
 git ls-files -z -- '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
 
 echo "== build: warnings as errors"
-deploy/build.sh build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRAILWATCH_WERROR=ON -DTRAILWATCH_BENCH=ON -DTRAILWATCH_FUZZ=ON
+deploy/build.sh build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRAILWATCH_WERROR=ON -DTRAILWATCH_BENCH=ON
 echo "== tests"
 ctest --test-dir build-ci --output-on-failure -j 2
 
@@ -20,3 +20,6 @@ deploy/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DTRAILWATCH_WERROR=ON -DTRA
 echo "== tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j 2
+
+echo "== fuzz: the JSON decoder and the rule loader under libFuzzer (clang), 20 s each"
+tests/fuzz/run.sh 20

@@ -39,11 +39,19 @@ void appendStringArray(std::string& out, const std::vector<std::string>* items) 
 
 void appendValue(std::string& out, const FieldValue& v) {
   switch (v.type) {
-    case FieldValue::Type::kNull: out.append("null"); break;
-    case FieldValue::Type::kBool: out.append(v.boolean ? "true" : "false"); break;
-    case FieldValue::Type::kNumber: appendJsonNumber(out, v.number); break;
+    case FieldValue::Type::kNull:
+      out.append("null");
+      break;
+    case FieldValue::Type::kBool:
+      out.append(v.boolean ? "true" : "false");
+      break;
+    case FieldValue::Type::kNumber:
+      appendJsonNumber(out, v.number);
+      break;
     case FieldValue::Type::kString:
-    case FieldValue::Type::kComposite: appendJsonString(out, v.text); break;
+    case FieldValue::Type::kComposite:
+      appendJsonString(out, v.text);
+      break;
   }
 }
 

@@ -65,8 +65,8 @@ Status FileSink::write(std::string_view alert_json) {
 }
 
 Status FileSink::reopenIfMoved() {
-  struct stat by_path{};
-  struct stat by_fd{};
+  struct stat by_path {};
+  struct stat by_fd {};
   if (::stat(path_.c_str(), &by_path) == 0 && ::fstat(fd_, &by_fd) == 0 &&
       by_path.st_dev == by_fd.st_dev && by_path.st_ino == by_fd.st_ino) {
     return Status::Ok();

@@ -133,8 +133,8 @@ std::vector<int> Metrics::listeningPorts() const {
 
 SourceMetrics Metrics::source(const std::string& name) {
   const prometheus::Labels l{{"source", name}};
-  return SourceMetrics{events_.Add(l),    bytes_.Add(l),      oversized_.Add(l),
-                       rotations_.Add(l), lag_bytes_.Add(l), files_open_.Add(l),
+  return SourceMetrics{events_.Add(l),         bytes_.Add(l),     oversized_.Add(l),
+                       rotations_.Add(l),      lag_bytes_.Add(l), files_open_.Add(l),
                        last_event_time_.Add(l)};
 }
 

@@ -141,7 +141,8 @@ int runCheck(const CheckOptions& options) {
     files.insert(rules->rule(i).file);
   }
   std::printf("rules: %zu loaded from %zu file(s)\n", rules->size(), files.size());
-  for (const auto& [pack, count] : per_pack) std::printf("  pack %s: %zu rule(s)\n", pack.c_str(), count);
+  for (const auto& [pack, count] : per_pack)
+    std::printf("  pack %s: %zu rule(s)\n", pack.c_str(), count);
   const auto& fields = rules->fieldPaths();
   std::printf("fields used (%zu): %s\n", fields.size(), joinNames(fields).c_str());
   if (config) {
@@ -195,7 +196,7 @@ int runScan(const ScanOptions& options) {
     fo.start_at_end = false;
     fo.max_line_bytes = max_line_bytes;
     for (const auto& input : options.inputs) {
-      struct stat st{};
+      struct stat st {};
       if (input == "-") {
         std::fprintf(stderr, "trailwatch scan: '-' (stdin) cannot be combined with files\n");
         return kExitUsage;
@@ -204,7 +205,8 @@ int runScan(const ScanOptions& options) {
         std::fprintf(stderr, "trailwatch scan: %s: not a readable regular file\n", input.c_str());
         return kExitUsage;
       }
-      fo.patterns.push_back(globLiteral(std::filesystem::absolute(input).lexically_normal().string()));
+      fo.patterns.push_back(
+          globLiteral(std::filesystem::absolute(input).lexically_normal().string()));
     }
     source = std::make_unique<source::FileSource>(std::move(fo));
   }
@@ -222,12 +224,11 @@ int runScan(const ScanOptions& options) {
 
   const PipelineTotals t = pipeline.totals();
   const double seconds = secondsSince(start);
-  std::string summary = "{\"events\":" + std::to_string(t.events) +
-                        ",\"bytes\":" + std::to_string(t.bytes) +
-                        ",\"decode_errors\":" + std::to_string(t.decode_errors) +
-                        ",\"oversized\":" + std::to_string(t.oversized) +
-                        ",\"alerts\":" + std::to_string(t.alerts) +
-                        ",\"rules\":" + std::to_string(rules->size()) + ",\"seconds\":";
+  std::string summary =
+      "{\"events\":" + std::to_string(t.events) + ",\"bytes\":" + std::to_string(t.bytes) +
+      ",\"decode_errors\":" + std::to_string(t.decode_errors) +
+      ",\"oversized\":" + std::to_string(t.oversized) + ",\"alerts\":" + std::to_string(t.alerts) +
+      ",\"rules\":" + std::to_string(rules->size()) + ",\"seconds\":";
   appendJsonNumber(summary, seconds);
   summary += ",\"events_per_second\":";
   appendJsonNumber(summary, seconds > 0 ? static_cast<double>(t.events) / seconds : 0.0);
@@ -302,8 +303,8 @@ int runDaemon(const RunOptions& options) {
       return kExitFailure;
     }
     pipelines.push_back(std::make_unique<SourcePipeline>(
-        std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder,
-        metrics, config->checkpoint_interval));
+        std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder, metrics,
+        config->checkpoint_interval));
   }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });

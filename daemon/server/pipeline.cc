@@ -37,7 +37,8 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
       metrics_(metrics),
       checkpoint_interval_(checkpoint_interval),
       source_metrics_(metrics.source(source_->name())) {
-  for (AlertSink* sink : sinks_) sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
+  for (AlertSink* sink : sinks_)
+    sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
 }
 
 PipelineTotals SourcePipeline::totals() const {
@@ -138,7 +139,7 @@ void SourcePipeline::emit(uint32_t rule_index, const Event& event, const Record&
                           int64_t read_nanos) {
   static thread_local alert::AlertRenderer renderer;
   const auto& info = rules_->rule(rule_index);
-  alert::AlertRule rule{info.id,   info.title,   info.level,    &info.tags,
+  alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                         &info.controls, &info.fields, &info.field_ids};
   alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
   renderer.render(rule, event, timestamp_field_, origin, read_nanos, alert_);

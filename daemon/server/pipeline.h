@@ -71,7 +71,7 @@ class SourcePipeline {
   uint64_t rules_generation_ = ~uint64_t{0};
   std::vector<uint32_t> applicable_;
   int64_t timestamp_field_ = -1;
-  std::vector<metrics::RuleMetrics> rule_metrics_;  // by rule index
+  std::vector<metrics::RuleMetrics> rule_metrics_;                   // by rule index
   std::vector<std::vector<prometheus::Counter*>> control_counters_;  // by rule index
 
   metrics::SourceMetrics source_metrics_;

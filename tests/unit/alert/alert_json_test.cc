@@ -111,8 +111,9 @@ TEST(AlertRenderer, RuleFieldsSelectWhatTheEventCarries) {
 
 TEST(AlertRenderer, NonJsonRecordBecomesMessageString) {
   Fixture f;
-  for (std::string raw : {std::string("plain text \"quoted\""), std::string(R"({"a":1} trailing)"),
-                          std::string(R"({"a":)"), std::string("[1,2]"), std::string("bad \xff utf8")}) {
+  for (std::string raw :
+       {std::string("plain text \"quoted\""), std::string(R"({"a":1} trailing)"),
+        std::string(R"({"a":)"), std::string("[1,2]"), std::string("bad \xff utf8")}) {
     FakeEvent event(raw);
     AlertRenderer renderer;
     std::string out;

@@ -21,8 +21,7 @@ struct Journal {
 // A source that hands out prepared batches, then ends.
 class FakeSource : public Source {
  public:
-  FakeSource(Journal& journal, std::vector<std::vector<std::string>> batches)
-      : journal_(journal) {
+  FakeSource(Journal& journal, std::vector<std::vector<std::string>> batches) : journal_(journal) {
     for (auto& b : batches) {
       // Keep kRecordPadding readable bytes after every record.
       std::vector<std::string> padded;
@@ -116,22 +115,23 @@ struct Harness {
                                        FakeSource** source_out) {
     auto source = std::make_unique<FakeSource>(journal, std::move(batches));
     *source_out = source.get();
-    return std::make_unique<SourcePipeline>(std::move(source),
-                                            std::make_unique<decode::JsonDecoder>(),
-                                            std::nullopt, std::vector<AlertSink*>{&sink}, holder,
-                                            metrics, std::chrono::milliseconds(0));
+    return std::make_unique<SourcePipeline>(
+        std::move(source), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+        std::vector<AlertSink*>{&sink}, holder, metrics, std::chrono::milliseconds(0));
   }
 };
 
 TEST(SourcePipeline, AlertsAreFlushedBeforeTheCheckpointMoves) {
   Harness h;
   FakeSource* source = nullptr;
-  auto pipeline = h.make({{R"({"purpose":"BTG","user":"u1"})", R"({"purpose":"TREAT","user":"u2"})"},
-                          {R"({"purpose":"btg","user":"u3"})"}},
-                         &source);
+  auto pipeline =
+      h.make({{R"({"purpose":"BTG","user":"u1"})", R"({"purpose":"TREAT","user":"u2"})"},
+              {R"({"purpose":"btg","user":"u3"})"}},
+             &source);
   pipeline->run();
   ASSERT_EQ(h.sink.alerts.size(), 2u);
-  EXPECT_NE(h.sink.alerts[0].find(R"("event":{"user":"u1"})"), std::string::npos) << h.sink.alerts[0];
+  EXPECT_NE(h.sink.alerts[0].find(R"("event":{"user":"u1"})"), std::string::npos)
+      << h.sink.alerts[0];
   EXPECT_NE(h.sink.alerts[1].find(R"("user":"u3")"), std::string::npos);
   // Every commit is directly preceded by a successful flush.
   ASSERT_GE(source->commits, 1);
@@ -160,8 +160,8 @@ TEST(SourcePipeline, FailedFlushHoldsTheCheckpointBack) {
 TEST(SourcePipeline, MalformedRecordsAreCountedAndSkipped) {
   Harness h;
   FakeSource* source = nullptr;
-  auto pipeline = h.make({{R"({"purpose":"BTG")", "not json", R"({"purpose":"BTG","user":"u9"})"}},
-                         &source);
+  auto pipeline =
+      h.make({{R"({"purpose":"BTG")", "not json", R"({"purpose":"BTG","user":"u9"})"}}, &source);
   pipeline->run();
   const PipelineTotals t = pipeline->totals();
   EXPECT_EQ(t.decode_errors, 2u);
