@@ -42,6 +42,11 @@ Metrics::Metrics()
                      .Name("trailwatch_file_rotations_total")
                      .Help("File rotations (rename or truncation) followed per source.")
                      .Register(*registry_)),
+      truncations_unrecovered_(BuildCounter()
+                                   .Name("trailwatch_truncations_unrecovered_total")
+                                   .Help("Truncated files whose unread tail could not be found in "
+                                         "a copy: data may be lost.")
+                                   .Register(*registry_)),
       lag_bytes_(BuildGauge()
                      .Name("trailwatch_source_lag_bytes")
                      .Help("Bytes written to a source's files and not yet read.")
@@ -133,8 +138,13 @@ std::vector<int> Metrics::listeningPorts() const {
 
 SourceMetrics Metrics::source(const std::string& name) {
   const prometheus::Labels l{{"source", name}};
-  return SourceMetrics{events_.Add(l),         bytes_.Add(l),     oversized_.Add(l),
-                       rotations_.Add(l),      lag_bytes_.Add(l), files_open_.Add(l),
+  return SourceMetrics{events_.Add(l),
+                       bytes_.Add(l),
+                       oversized_.Add(l),
+                       rotations_.Add(l),
+                       truncations_unrecovered_.Add(l),
+                       lag_bytes_.Add(l),
+                       files_open_.Add(l),
                        last_event_time_.Add(l)};
 }
 

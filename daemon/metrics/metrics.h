@@ -32,6 +32,7 @@ struct SourceMetrics {
   prometheus::Counter& bytes;
   prometheus::Counter& oversized;  // records skipped for their size
   prometheus::Counter& rotations;
+  prometheus::Counter& truncations_unrecovered;
   prometheus::Gauge& lag_bytes;
   prometheus::Gauge& files_open;
   prometheus::Gauge& last_event_time;  // Unix seconds of the last record read
@@ -76,6 +77,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& bytes_;
   prometheus::Family<prometheus::Counter>& oversized_;
   prometheus::Family<prometheus::Counter>& rotations_;
+  prometheus::Family<prometheus::Counter>& truncations_unrecovered_;
   prometheus::Family<prometheus::Gauge>& lag_bytes_;
   prometheus::Family<prometheus::Gauge>& files_open_;
   prometheus::Family<prometheus::Gauge>& last_event_time_;

@@ -197,6 +197,10 @@ void SourcePipeline::publishStats() {
   if (now.rotations > last_stats_.rotations) {
     source_metrics_.rotations.Increment(static_cast<double>(now.rotations - last_stats_.rotations));
   }
+  if (now.truncations_unrecovered > last_stats_.truncations_unrecovered) {
+    source_metrics_.truncations_unrecovered.Increment(
+        static_cast<double>(now.truncations_unrecovered - last_stats_.truncations_unrecovered));
+  }
   source_metrics_.lag_bytes.Set(static_cast<double>(now.lag_bytes));
   source_metrics_.files_open.Set(static_cast<double>(now.files_open));
   last_stats_ = now;

@@ -499,7 +499,7 @@ void FileSource::handleTruncation(TrackedFile& f) {
     f.tail_fd = copy.fd;
     f.tail_end = copy.size;
   } else if (!copy.fingerprint_seen) {
-    ++possible_loss_events_;
+    ++stats_.truncations_unrecovered;
     spdlog::warn(
         "source {}: {} was truncated (size {} < offset {}) and no copy of it was found; "
         "bytes written just before the truncation may be lost",

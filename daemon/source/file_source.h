@@ -12,7 +12,7 @@
 //  - No loss across rotation: after rename-and-create the old file is read
 //    to its end before the new one; after copytruncate the copy's unread
 //    tail [offset, size) is read before the truncated file from 0 (when no
-//    copy is found this is logged and counted: possibleLossEvents()).
+//    copy is found this is logged and counted: SourceStats::truncations_unrecovered).
 //  - At least once across restarts: commit() saves, per file, the offset
 //    just past the last record handed out (CheckpointStore). A file is known
 //    by (dev, ino) plus a fingerprint of its first bytes, so inode reuse
@@ -84,7 +84,6 @@ class FileSource final : public Source {
 
   // Truncations for which no copy of the old content was found, so bytes
   // written just before them may have been lost.
-  uint64_t possibleLossEvents() const { return possible_loss_events_; }
 
  private:
   struct TrackedFile;
@@ -135,7 +134,6 @@ class FileSource final : public Source {
   bool opened_ = false;
 
   SourceStats stats_;
-  uint64_t possible_loss_events_ = 0;
 };
 
 }  // namespace trailwatch::source

@@ -43,12 +43,13 @@ struct RecordBatch {
 // Counters a source keeps about its input; read by the pipeline thread after
 // each batch to update metrics. Monotonic except where noted.
 struct SourceStats {
-  uint64_t bytes_read = 0;         // bytes consumed from the input, terminators included
-  uint64_t records = 0;            // records handed out
-  uint64_t oversized_skipped = 0;  // records longer than the line limit, skipped
-  uint64_t lag_bytes = 0;          // gauge: bytes known to be written but not yet read
-  uint64_t files_open = 0;         // gauge
-  uint64_t rotations = 0;          // renames or truncations followed
+  uint64_t bytes_read = 0;               // bytes consumed from the input, terminators included
+  uint64_t records = 0;                  // records handed out
+  uint64_t oversized_skipped = 0;        // records longer than the line limit, skipped
+  uint64_t lag_bytes = 0;                // gauge: bytes known to be written but not yet read
+  uint64_t files_open = 0;               // gauge
+  uint64_t rotations = 0;                // renames or truncations followed
+  uint64_t truncations_unrecovered = 0;  // truncations whose unread tail was not found
 };
 
 class Source {
