@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     desc.add_options()("config,c", po::value(&o.config_file), "configuration file (YAML)")(
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)");
     if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
+    setUpLogging("warn");
     return runCheck(o);
   }
   if (command == "scan") {

@@ -159,7 +159,6 @@ int runCheck(const CheckOptions& options) {
 int runScan(const ScanOptions& options) {
   const auto start = Clock::now();
   std::vector<std::string> rule_paths;
-  std::size_t max_line_bytes = options.max_line_bytes;
   if (!options.config_file.empty()) {
     auto config = loadConfigOrReport(options.config_file);
     if (!config) return kExitUsage;
@@ -187,14 +186,14 @@ int runScan(const ScanOptions& options) {
     so.name = "scan";
     so.fd = STDIN_FILENO;
     so.label = "-";
-    so.max_line_bytes = max_line_bytes;
+    so.max_line_bytes = options.max_line_bytes;
     source = std::make_unique<source::StreamSource>(std::move(so));
   } else {
     source::FileSourceOptions fo;
     fo.name = "scan";
     fo.follow = false;
     fo.start_at_end = false;
-    fo.max_line_bytes = max_line_bytes;
+    fo.max_line_bytes = options.max_line_bytes;
     for (const auto& input : options.inputs) {
       struct stat st {};
       if (input == "-") {
@@ -238,6 +237,19 @@ int runScan(const ScanOptions& options) {
 }
 
 int runDaemon(const RunOptions& options) {
+  // Signals are taken synchronously by this thread (sigtimedwait below).
+  // They are blocked before any thread exists (the metrics exposer starts
+  // its own), so every thread inherits the mask and a SIGTERM can never
+  // land on a thread that would let its default action kill the process
+  // without draining.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
   auto config = loadConfigOrReport(options.config_file);
   if (!config) {
     std::fprintf(stderr, "trailwatch run: configuration %s has errors\n",
@@ -277,16 +289,6 @@ int runDaemon(const RunOptions& options) {
   }
   std::vector<AlertSink*> sink_ptrs;
   for (auto& s : sinks) sink_ptrs.push_back(s.get());
-
-  // Signals are taken synchronously by this thread (sigtimedwait below);
-  // every thread started after this inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::unique_ptr<SourcePipeline>> pipelines;
   for (const auto& sc : config->sources) {

@@ -4,8 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/alert/alert_json.h"
-
 namespace trailwatch::server {
 namespace {
 
@@ -137,12 +135,11 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
 
 void SourcePipeline::emit(uint32_t rule_index, const Event& event, const Record& record,
                           int64_t read_nanos) {
-  static thread_local alert::AlertRenderer renderer;
   const auto& info = rules_->rule(rule_index);
   alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                         &info.controls, &info.fields, &info.field_ids};
   alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
-  renderer.render(rule, event, timestamp_field_, origin, read_nanos, alert_);
+  renderer_.render(rule, event, timestamp_field_, origin, read_nanos, alert_);
   rule_metrics_[rule_index].matches.Increment();
   rule_metrics_[rule_index].alerts.Increment();
   for (prometheus::Counter* c : control_counters_[rule_index]) c->Increment();

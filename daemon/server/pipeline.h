@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/alert/alert_json.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/rule_set_holder.h"
 #include "trailwatch/alert_sink.h"
@@ -79,6 +80,7 @@ class SourcePipeline {
   std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
   SourceStats last_stats_;
   std::vector<uint32_t> matched_;
+  alert::AlertRenderer renderer_;
   std::string alert_;
   std::atomic<uint64_t> events_{0}, decode_errors_{0}, alerts_{0};
   bool dirty_ = false;  // records handed out since the last commit

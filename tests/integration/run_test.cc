@@ -252,5 +252,36 @@ TEST_F(RunTest, KillNineResumes) {
   EXPECT_EQ(*code, 0);
 }
 
+// SIGTERM and SIGHUP are taken by the main thread with sigtimedwait; any
+// thread that left them unblocked (the metrics exposer's, say) could
+// receive a SIGTERM and let its default action kill the daemon without
+// draining. Every thread must block all three.
+TEST_F(RunTest, EveryThreadBlocksTheSignalsTheMainThreadWaitsFor) {
+  daemon_ = std::make_unique<Daemon>(dir_);
+  std::string why;
+  ASSERT_TRUE(daemon_->start(why)) << why;
+  const std::string tasks = "/proc/" + std::to_string(daemon_->process().pid()) + "/task";
+  constexpr uint64_t kWanted =
+      (1ULL << (SIGHUP - 1)) | (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1));
+  int threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    // The main thread shows them unblocked while it waits in sigtimedwait,
+    // which unblocks the waited set for the wait's duration.
+    if (task.path().filename() == std::to_string(daemon_->process().pid())) continue;
+    std::istringstream status(readFile(task.path().string() + "/status"));
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigBlk:", 0) != 0) continue;
+      const uint64_t blocked = std::stoull(line.substr(7), nullptr, 16);
+      EXPECT_EQ(blocked & kWanted, kWanted) << task.path() << " " << line;
+      ++threads;
+    }
+  }
+  EXPECT_GT(threads, 1) << "expected pipeline and exposer threads besides the main one";
+  const auto code = daemon_->stop();
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+}
+
 }  // namespace
 }  // namespace trailwatch::it
