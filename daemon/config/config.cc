@@ -163,7 +163,7 @@ class Loader {
     }
     const Mapping top = mapping(root, "configuration",
                                 {"state_dir", "rules", "checkpoint_interval", "log_level",
-                                 "sources", "outputs", "metrics"});
+                                 "sources", "outputs", "metrics", "lookups", "placeholders"});
     if (const Entry* e = top.find("state_dir")) {
       if (auto s = nonEmptyString(*e)) config.state_dir = resolve(*s);
     } else {
@@ -199,6 +199,8 @@ class Loader {
       config.outputs.push_back(OutputConfig{.type = "stdout", .path = ""});
     }
     if (const Entry* e = top.find("metrics")) loadMetrics(*e, config.metrics);
+    if (const Entry* e = top.find("lookups")) loadLookups(*e, config);
+    if (const Entry* e = top.find("placeholders")) loadPlaceholders(*e, config);
   }
 
  private:
@@ -341,6 +343,98 @@ class Loader {
         fail(path->key_node, "key 'path' does not apply to a " + *t + " output");
       }
       config.outputs.push_back(std::move(output));
+    }
+  }
+
+  void loadLookups(const Entry& e, Config& config) {
+    if (!e.value.IsSequence()) {
+      fail(e.value.IsNull() ? e.key_node : e.value, "'lookups' must be a list of lookup tables");
+      return;
+    }
+    std::vector<std::pair<std::string, YAML::Mark>> seen;
+    for (const auto& node : e.value) {
+      if (!node.IsMap()) {
+        fail(node, "each lookup must be a mapping (name, path, key, match, ...)");
+        continue;
+      }
+      LookupConfig lookup;
+      const Mapping m =
+          mapping(node, "lookup", {"name", "path", "key", "match", "prefix", "case_insensitive"});
+      if (const Entry* f = m.find("name")) {
+        if (auto name = nonEmptyString(*f)) {
+          if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
+            fail(f->value, "invalid lookup name '" + *name +
+                               "' (allowed characters: letters, digits, '_', '.' and '-')");
+          } else if (auto it = std::find_if(seen.begin(), seen.end(),
+                                            [&](const auto& s) { return s.first == *name; });
+                     it != seen.end()) {
+            fail(f->value, "duplicate lookup name '" + *name + "' (first defined at " +
+                               std::to_string(it->second.line + 1) + ":" +
+                               std::to_string(it->second.column + 1) + ")");
+          } else {
+            seen.emplace_back(*name, f->value.Mark());
+          }
+          lookup.name = *name;
+        }
+      } else {
+        missing(node, "name", "lookup");
+      }
+      if (const Entry* f = m.find("path")) {
+        if (auto p = nonEmptyString(*f)) lookup.path = resolve(*p);
+      } else {
+        missing(node, "path", "lookup");
+      }
+      if (const Entry* f = m.find("key")) {
+        if (auto k = nonEmptyString(*f)) lookup.key = *k;
+      } else {
+        missing(node, "key", "lookup");
+      }
+      if (const Entry* f = m.find("match")) {
+        if (auto k = nonEmptyString(*f)) lookup.match = *k;
+      } else {
+        missing(node, "match", "lookup");
+      }
+      if (const Entry* f = m.find("prefix")) {
+        if (auto p = text(*f)) lookup.prefix = *p;
+      } else {
+        const size_t dot = lookup.match.rfind('.');
+        lookup.prefix = dot == std::string::npos ? "" : lookup.match.substr(0, dot + 1);
+      }
+      if (const Entry* f = m.find("case_insensitive")) {
+        bool value = false;
+        if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, value)) {
+          fail(f->value, "'case_insensitive' must be true or false");
+        }
+        lookup.case_insensitive = value;
+      }
+      config.lookups.push_back(std::move(lookup));
+    }
+  }
+
+  void loadPlaceholders(const Entry& e, Config& config) {
+    if (!e.value.IsMap()) {
+      fail(e.value.IsNull() ? e.key_node : e.value,
+           "'placeholders' must be a mapping of placeholder names to list files");
+      return;
+    }
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar() || key.Scalar().empty()) {
+        fail(key, "expected a placeholder name in placeholders");
+        continue;
+      }
+      const std::string name = key.Scalar();
+      if (!std::all_of(name.begin(), name.end(), isSourceNameChar)) {
+        fail(key, "invalid placeholder name '" + name +
+                      "' (allowed characters: letters, digits, '_', '.' and '-')");
+        continue;
+      }
+      if (config.placeholders.count(name) != 0) {
+        fail(key, "duplicate placeholder '" + name + "'");
+        continue;
+      }
+      const Entry entry{name, key, it->second};
+      if (auto p = nonEmptyString(entry)) config.placeholders.emplace(name, resolve(*p));
     }
   }
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,16 @@ struct MetricsConfig {
   std::string listen = "127.0.0.1:9808";  // `listen`; host:port
 };
 
+// A CSV lookup table that enriches events (`lookups:`).
+struct LookupConfig {
+  std::string name;    // unique among lookups; a metric label
+  std::string path;    // absolute after loading
+  std::string key;     // the CSV column joined on
+  std::string match;   // the event field whose value is looked up
+  std::string prefix;  // added fields are prefix + column; default: `match` up to its last dot
+  bool case_insensitive = false;
+};
+
 struct Config {
   std::string file;                // the configuration file, absolute
   std::string state_dir;           // absolute; checkpoints live under it
@@ -48,6 +59,8 @@ struct Config {
   std::vector<SourceConfig> sources;
   std::vector<OutputConfig> outputs;
   MetricsConfig metrics;
+  std::vector<LookupConfig> lookups;
+  std::map<std::string, std::string> placeholders;      // name -> list file, absolute
   std::chrono::milliseconds checkpoint_interval{1000};  // `checkpoint_interval: 1s`
   std::string log_level = "info";                       // trace, debug, info, warn, error
 };

@@ -98,6 +98,8 @@ bool ValueTest::matchesOne(const FieldValue& v, const Event& event) const {
     case Kind::kNull:
     case Kind::kExists:
       return false;  // decided on the whole span in matches()
+    case Kind::kNever:
+      return false;
   }
   return false;
 }

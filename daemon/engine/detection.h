@@ -49,6 +49,7 @@ struct ValueTest {
     kExists,    // present (flag) or absent (!flag)
     kCidr,      // address inside network
     kFieldRef,  // equal to (or anchored against) another field's value
+    kNever,     // an `expand` placeholder with no values: matches nothing, even under `all`
   };
   enum class Compare : uint8_t { kGt, kGte, kLt, kLte };
 

@@ -126,6 +126,7 @@ struct RuleCompiler::Modifiers {
   bool cidr = false;
   bool exists = false;
   bool fieldref = false;
+  bool expand = false;
   std::optional<ValueTest::Compare> compare;
   std::string_view compare_name;
 };
@@ -622,7 +623,7 @@ bool RuleCompiler::parseModifiers(const YAML::Node& key, std::string_view spec, 
       return fail("modifier '" + std::string(m) +
                   "' is Windows-only / not supported: it encodes values for Windows event logs");
     } else if (m == "expand") {
-      return fail("modifier 'expand' needs lookup tables, which this version does not support");
+      out.expand = true;
     } else if (m.empty()) {
       return fail("empty modifier in '" + std::string(spec) + "'");
     } else {
@@ -643,6 +644,9 @@ bool RuleCompiler::parseModifiers(const YAML::Node& key, std::string_view spec, 
                 (out.re ? " (a regex is case-sensitive unless 'i' is given)" : ""));
   }
   if (out.exists && out.all) return fail("modifiers 'exists' and 'all' cannot be combined");
+  if (out.expand && (out.exists || out.fieldref)) {
+    return fail("modifiers 'expand' and '" + std::string(kinds[0]) + "' cannot be combined");
+  }
   return true;
 }
 
@@ -698,6 +702,33 @@ bool RuleCompiler::compileFieldTest(const YAML::Node& key, const YAML::Node& val
       ok = false;
       continue;
     }
+    if (mods.expand && item.IsScalar()) {
+      std::vector<std::string> texts;
+      if (!expandValue(item, item.Scalar(), doc, texts)) {
+        ok = false;
+        continue;
+      }
+      if (texts.empty()) {
+        ValueTest never;
+        never.kind = ValueTest::Kind::kNever;
+        out.values.push_back(std::move(never));
+        continue;
+      }
+      doc.values += texts.size() - 1;
+      if (doc.values > kMaxValuesPerRule) {
+        report(doc.file, item, "rule has more than 100000 values (after expanding placeholders)");
+        return false;
+      }
+      for (const auto& text : texts) {
+        ValueTest test;
+        if (!compileValue(item, mods, doc, test, &text)) {
+          ok = false;
+          break;
+        }
+        out.values.push_back(std::move(test));
+      }
+      continue;
+    }
     ValueTest test;
     if (!compileValue(item, mods, doc, test)) {
       ok = false;
@@ -708,14 +739,61 @@ bool RuleCompiler::compileFieldTest(const YAML::Node& key, const YAML::Node& val
   return ok;
 }
 
+bool RuleCompiler::expandValue(const YAML::Node& value, const std::string& text, Document& doc,
+                               std::vector<std::string>& out) {
+  // Sigma placeholders are `%name%`; text outside them is kept around each
+  // substituted value. A lone '%' with no closing one is literal text.
+  out.assign(1, std::string());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t open = text.find('%', pos);
+    const size_t close = open == std::string::npos ? open : text.find('%', open + 1);
+    if (close == std::string::npos) {
+      for (auto& o : out) o += text.substr(pos);
+      break;
+    }
+    const std::string literal = text.substr(pos, open - pos);
+    const std::string name = text.substr(open + 1, close - open - 1);
+    pos = close + 1;
+    const std::vector<std::string>* values = nullptr;
+    if (placeholders_ != nullptr) {
+      auto it = placeholders_->find(name);
+      if (it != placeholders_->end()) values = &it->second;
+    }
+    if (values == nullptr) {
+      report(doc.file, value,
+             "unknown placeholder '" + name +
+                 "' (declare it under placeholders: in the configuration)");
+      return false;
+    }
+    if (values->empty()) {
+      out.clear();
+      return true;
+    }
+    if (out.size() * values->size() > kMaxValuesPerRule) {
+      report(doc.file, value, "rule has more than 100000 values (after expanding placeholders)");
+      return false;
+    }
+    std::vector<std::string> next;
+    next.reserve(out.size() * values->size());
+    for (const auto& prefix : out) {
+      for (const auto& v : *values) next.push_back(prefix + literal + v);
+    }
+    out = std::move(next);
+  }
+  return true;
+}
+
 bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, Document& doc,
-                                ValueTest& out) {
+                                ValueTest& out, const std::string* expanded) {
   auto fail = [&](std::string message) {
     report(doc.file, value, std::move(message));
     return false;
   };
-  const bool null = value.IsNull();
-  const bool string_mods = !mods.anchor_name.empty() || mods.cased;
+  const bool null = expanded == nullptr && value.IsNull();
+  // An expanded value came from a list file, so it is text, never a YAML
+  // boolean or number.
+  const bool string_mods = !mods.anchor_name.empty() || mods.cased || expanded != nullptr;
 
   if (mods.exists) {
     const auto flag = plainBool(value);
@@ -731,7 +809,7 @@ bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, 
     out.kind = ValueTest::Kind::kNull;
     return true;
   }
-  const std::string& text = value.Scalar();
+  const std::string& text = expanded != nullptr ? *expanded : value.Scalar();
   if (mods.fieldref) {
     if (text.empty()) return fail("'fieldref' needs the name of another field");
     out.kind = ValueTest::Kind::kFieldRef;
@@ -753,7 +831,7 @@ bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, 
     return true;
   }
   if (mods.cidr) {
-    if (!isPlain(value) || !plainNumber(value)) {
+    if (expanded != nullptr || !isPlain(value) || !plainNumber(value)) {
       if (auto net = IpNetwork::parse(text)) {
         out.kind = ValueTest::Kind::kCidr;
         out.network = *net;

@@ -26,7 +26,9 @@ namespace trailwatch::engine {
 
 class RuleCompiler {
  public:
-  explicit RuleCompiler(Diagnostics& diags) : diags_(diags), first_diag_(diags.size()) {}
+  // `placeholders` (may be null) must outlive the compiler.
+  explicit RuleCompiler(Diagnostics& diags, const Placeholders* placeholders = nullptr)
+      : diags_(diags), first_diag_(diags.size()), placeholders_(placeholders) {}
 
   // A file, or a folder searched recursively for *.yml / *.yaml.
   void addPath(const std::string& path);
@@ -47,7 +49,14 @@ class RuleCompiler {
   bool compileFieldTest(const YAML::Node& key, const YAML::Node& value, Document& doc,
                         FieldTest& out);
   bool compileKeywords(const YAML::Node& value, Document& doc, FieldTest& out);
-  bool compileValue(const YAML::Node& value, const Modifiers& mods, Document& doc, ValueTest& out);
+  // `expanded`, when set, is the text to compile instead of the node's (one
+  // value of an `expand` placeholder); it is always a string.
+  bool compileValue(const YAML::Node& value, const Modifiers& mods, Document& doc, ValueTest& out,
+                    const std::string* expanded = nullptr);
+  // The values `text` stands for under `expand`: every `%name%` replaced by
+  // each value of the placeholder (several placeholders: every combination).
+  bool expandValue(const YAML::Node& value, const std::string& text, Document& doc,
+                   std::vector<std::string>& out);
   bool parseModifiers(const YAML::Node& key, std::string_view spec, Document& doc, Modifiers& out);
 
   FieldId internField(const std::string& path);
@@ -56,6 +65,7 @@ class RuleCompiler {
 
   Diagnostics& diags_;
   size_t first_diag_;
+  const Placeholders* placeholders_;
   std::vector<RuleInfo> infos_;
   std::vector<Detection> detections_;
   std::vector<std::string> field_paths_;

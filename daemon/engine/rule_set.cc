@@ -6,15 +6,16 @@
 namespace trailwatch::engine {
 
 std::shared_ptr<const RuleSet> RuleSet::load(const std::vector<std::string>& paths,
-                                             Diagnostics& diags) {
-  RuleCompiler compiler(diags);
+                                             Diagnostics& diags, const Placeholders* placeholders) {
+  RuleCompiler compiler(diags, placeholders);
   for (const auto& path : paths) compiler.addPath(path);
   return compiler.build();
 }
 
 std::shared_ptr<const RuleSet> RuleSet::parse(std::string_view yaml, const std::string& file,
-                                              Diagnostics& diags) {
-  RuleCompiler compiler(diags);
+                                              Diagnostics& diags,
+                                              const Placeholders* placeholders) {
+  RuleCompiler compiler(diags, placeholders);
   compiler.addText(yaml, file);
   return compiler.build();
 }

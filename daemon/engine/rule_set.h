@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,6 +31,10 @@
 namespace trailwatch::engine {
 
 struct Detection;
+
+// Named value lists for the `expand` modifier (`%name%` -> the list), from
+// the configuration's `placeholders:` files.
+using Placeholders = std::map<std::string, std::vector<std::string>>;
 
 struct RuleInfo {
   std::string id, title, description, status, level;  // level lower-case; id may be empty
@@ -50,12 +55,16 @@ class RuleSet {
   // recursively in sorted order, skipping names that start with '.'). A
   // folder with no rule file is an error: it is almost always a wrong path.
   // Returns nullptr when any problem was found, after appending one
-  // Diagnostic per problem.
+  // Diagnostic per problem. `placeholders` (may be null: none declared)
+  // supplies the lists that `|expand` values name; it is only read during
+  // the call.
   static std::shared_ptr<const RuleSet> load(const std::vector<std::string>& paths,
-                                             Diagnostics& diags);
+                                             Diagnostics& diags,
+                                             const Placeholders* placeholders = nullptr);
   // Same from in-memory YAML text; `file` is used in diagnostics and RuleInfo.
   static std::shared_ptr<const RuleSet> parse(std::string_view yaml, const std::string& file,
-                                              Diagnostics& diags);
+                                              Diagnostics& diags,
+                                              const Placeholders* placeholders = nullptr);
 
   RuleSet(std::vector<RuleInfo> infos, std::vector<Detection> detections,
           std::vector<std::string> field_paths);

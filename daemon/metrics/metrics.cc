@@ -87,6 +87,29 @@ Metrics::Metrics()
                              .Name("trailwatch_checkpoint_errors_total")
                              .Help("Checkpoints that could not be persisted, per source.")
                              .Register(*registry_)),
+      lookup_rows_(BuildGauge()
+                       .Name("trailwatch_lookup_rows")
+                       .Help("Rows in each lookup table in use.")
+                       .Register(*registry_)),
+      lookup_reload_success_(BuildGauge()
+                                 .Name("trailwatch_lookup_last_reload_success")
+                                 .Help("1 if the last (re)load of a lookup table's file succeeded, "
+                                       "0 if it failed and the previous table stays in use.")
+                                 .Register(*registry_)),
+      lookup_hits_(BuildCounter()
+                       .Name("trailwatch_lookup_hits_total")
+                       .Help("Events whose match field value had a row in the lookup table.")
+                       .Register(*registry_)),
+      lookup_misses_(BuildCounter()
+                         .Name("trailwatch_lookup_misses_total")
+                         .Help("Events whose match field value had no row in the lookup table.")
+                         .Register(*registry_)),
+      placeholder_reload_success_(
+          BuildGauge()
+              .Name("trailwatch_placeholder_last_reload_success")
+              .Help("1 if the last (re)load of a placeholder list file succeeded, 0 if it failed "
+                    "and the previous values stay in use.")
+              .Register(*registry_)),
       rules_loaded_(BuildGauge()
                         .Name("trailwatch_rules_loaded")
                         .Help("Rules in the active rule set.")
@@ -172,6 +195,16 @@ prometheus::Counter& Metrics::sinkErrors(const std::string& sink) {
 
 prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {
   return checkpoint_errors_.Add({{"source", source}});
+}
+
+LookupMetrics Metrics::lookup(const std::string& name) {
+  const prometheus::Labels l{{"lookup", name}};
+  return LookupMetrics{lookup_rows_.Add(l), lookup_reload_success_.Add(l), lookup_hits_.Add(l),
+                       lookup_misses_.Add(l)};
+}
+
+prometheus::Gauge& Metrics::placeholderReloadSuccess(const std::string& name) {
+  return placeholder_reload_success_.Add({{"placeholder", name}});
 }
 
 void Metrics::ruleSetLoaded(size_t rules, double load_seconds) {

@@ -43,6 +43,13 @@ struct RuleMetrics {
   prometheus::Counter& alerts;
 };
 
+struct LookupMetrics {
+  prometheus::Gauge& rows;
+  prometheus::Gauge& last_reload_success;  // 1 if the last load of its file succeeded
+  prometheus::Counter& hits;               // events whose match value had a row
+  prometheus::Counter& misses;             // events whose match value had none
+};
+
 class Metrics {
  public:
   Metrics();
@@ -63,6 +70,10 @@ class Metrics {
   prometheus::Counter& sinkAlerts(const std::string& sink);
   prometheus::Counter& sinkErrors(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
+
+  LookupMetrics lookup(const std::string& name);
+  // 1 if the last load of a placeholder list file succeeded.
+  prometheus::Gauge& placeholderReloadSuccess(const std::string& name);
 
   // Rule set (re)loads.
   void ruleSetLoaded(size_t rules, double load_seconds);
@@ -88,6 +99,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& sink_alerts_;
   prometheus::Family<prometheus::Counter>& sink_errors_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
+  prometheus::Family<prometheus::Gauge>& lookup_rows_;
+  prometheus::Family<prometheus::Gauge>& lookup_reload_success_;
+  prometheus::Family<prometheus::Counter>& lookup_hits_;
+  prometheus::Family<prometheus::Counter>& lookup_misses_;
+  prometheus::Family<prometheus::Gauge>& placeholder_reload_success_;
   prometheus::Gauge& rules_loaded_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_time_;

@@ -25,6 +25,8 @@
 #include "daemon/decode/registry.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/lookup_loader.h"
+#include "daemon/server/lookup_set_holder.h"
 #include "daemon/server/pipeline.h"
 #include "daemon/server/rule_set_holder.h"
 #include "daemon/source/file_source.h"
@@ -71,9 +73,10 @@ std::optional<config::Config> loadConfigOrReport(const std::string& file) {
   return config;
 }
 
-std::shared_ptr<const engine::RuleSet> loadRulesOrReport(const std::vector<std::string>& paths) {
+std::shared_ptr<const engine::RuleSet> loadRulesOrReport(
+    const std::vector<std::string>& paths, const engine::Placeholders* placeholders = nullptr) {
   Diagnostics diags;
-  auto rules = engine::RuleSet::load(paths, diags);
+  auto rules = engine::RuleSet::load(paths, diags, placeholders);
   if (!rules || !diags.empty()) {
     printDiagnostics(diags);
     return nullptr;
@@ -94,6 +97,15 @@ std::string globLiteral(const std::string& path) {
 
 std::string checkpointPath(const config::Config& config, const std::string& source) {
   return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
+}
+
+// Loads the configuration's lookup tables and placeholder lists; prints
+// `path:line: message` for each broken file and returns false.
+bool loadLookupsOrReport(LookupLoader& loader) {
+  std::vector<std::string> errors;
+  if (loader.loadAll(errors)) return true;
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+  return false;
 }
 
 }  // namespace
@@ -122,11 +134,17 @@ int runCheck(const CheckOptions& options) {
     std::fprintf(stderr, "trailwatch check: nothing to check: give -c FILE or --rules PATH\n");
     return kExitUsage;
   }
+  config::Config empty;
+  LookupLoader lookups(config ? *config : empty, nullptr);
+  std::vector<std::string> lookup_errors;
+  (void)lookups.loadAll(lookup_errors);
+  for (const auto& e : lookup_errors) std::fprintf(stderr, "%s\n", e.c_str());
   Diagnostics diags;
-  auto rules = engine::RuleSet::load(rule_paths, diags);
-  if (!rules || !diags.empty()) {
+  auto rules = engine::RuleSet::load(rule_paths, diags, &lookups.placeholders());
+  if (!rules || !diags.empty() || !lookup_errors.empty()) {
     printDiagnostics(diags);
-    std::fprintf(stderr, "trailwatch check: %zu problem(s) found\n", diags.size());
+    std::fprintf(stderr, "trailwatch check: %zu problem(s) found\n",
+                 diags.size() + lookup_errors.size());
     return kExitUsage;
   }
 
@@ -146,6 +164,18 @@ int runCheck(const CheckOptions& options) {
   const auto& fields = rules->fieldPaths();
   std::printf("fields used (%zu): %s\n", fields.size(), joinNames(fields).c_str());
   if (config) {
+    const auto set = lookups.lookupSet();
+    for (size_t i = 0; i < set->size(); ++i) {
+      const auto& table = set->table(i);
+      std::printf("lookup %s (%s): %zu row(s), key %s matched on %s%s; adds %s\n",
+                  table.spec().name.c_str(), table.spec().path.c_str(), table.rows(),
+                  table.spec().key.c_str(), table.spec().match.c_str(),
+                  table.spec().case_insensitive ? " (case-insensitive)" : "",
+                  joinNames(table.addedFields()).c_str());
+    }
+    for (const auto& [name, values] : lookups.placeholders()) {
+      std::printf("placeholder %%%s%%: %zu value(s)\n", name.c_str(), values.size());
+    }
     for (const auto& source : config->sources) {
       const auto applicable = rules->rulesFor(source.logsource ? &*source.logsource : nullptr);
       std::printf("source %s (%s, %s): %zu rule(s) apply\n", source.name.c_str(),
@@ -159,11 +189,15 @@ int runCheck(const CheckOptions& options) {
 int runScan(const ScanOptions& options) {
   const auto start = Clock::now();
   std::vector<std::string> rule_paths;
+  config::Config config;
   if (!options.config_file.empty()) {
-    auto config = loadConfigOrReport(options.config_file);
-    if (!config) return kExitUsage;
-    rule_paths = config->rules;
+    auto loaded = loadConfigOrReport(options.config_file);
+    if (!loaded) return kExitUsage;
+    config = std::move(*loaded);
+    rule_paths = config.rules;
   }
+  LookupLoader lookups(config, nullptr);
+  if (!loadLookupsOrReport(lookups)) return kExitUsage;
   rule_paths.insert(rule_paths.end(), options.rules.begin(), options.rules.end());
   if (rule_paths.empty()) {
     std::fprintf(stderr, "trailwatch scan: no rules: give --rules PATH or -c FILE\n");
@@ -175,7 +209,7 @@ int runScan(const ScanOptions& options) {
                  options.format.c_str(), joinNames(decode::decoderNames()).c_str());
     return kExitUsage;
   }
-  auto rules = loadRulesOrReport(rule_paths);
+  auto rules = loadRulesOrReport(rule_paths, &lookups.placeholders());
   if (!rules) return kExitUsage;
 
   const bool from_stdin =
@@ -217,8 +251,9 @@ int runScan(const ScanOptions& options) {
   metrics::Metrics metrics;
   alert::StdoutSink out;
   RuleSetHolder holder(rules);
+  LookupSetHolder lookup_holder(lookups.lookupSet());
   SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&out}, holder,
-                          metrics, std::chrono::milliseconds(1000));
+                          metrics, std::chrono::milliseconds(1000), &lookup_holder);
   pipeline.run();
 
   const PipelineTotals t = pipeline.totals();
@@ -259,8 +294,15 @@ int runDaemon(const RunOptions& options) {
   setUpLogging(config->log_level);
 
   metrics::Metrics metrics;
+  LookupLoader lookups(*config, &metrics);
+  if (!loadLookupsOrReport(lookups)) return kExitUsage;
+  LookupSetHolder lookup_holder(lookups.lookupSet());
+  for (size_t i = 0; i < lookups.lookupSet()->size(); ++i) {
+    const auto& table = lookups.lookupSet()->table(i);
+    spdlog::info("lookup {}: {} rows from {}", table.spec().name, table.rows(), table.spec().path);
+  }
   const auto load_start = Clock::now();
-  auto rules = loadRulesOrReport(config->rules);
+  auto rules = loadRulesOrReport(config->rules, &lookups.placeholders());
   if (!rules) return kExitUsage;
   metrics.ruleSetLoaded(rules->size(), secondsSince(load_start));
   RuleSetHolder holder(rules);
@@ -306,7 +348,7 @@ int runDaemon(const RunOptions& options) {
     }
     pipelines.push_back(std::make_unique<SourcePipeline>(
         std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder, metrics,
-        config->checkpoint_interval));
+        config->checkpoint_interval, &lookup_holder));
   }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });
@@ -322,7 +364,7 @@ int runDaemon(const RunOptions& options) {
       spdlog::info("SIGHUP: reloading rules");
       const auto start = Clock::now();
       Diagnostics diags;
-      auto next = engine::RuleSet::load(config->rules, diags);
+      auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
       if (next && diags.empty()) {
         metrics.ruleSetLoaded(next->size(), secondsSince(start));
         holder.replace(std::move(next));
@@ -338,6 +380,27 @@ int runDaemon(const RunOptions& options) {
       spdlog::info("signal {}: draining and stopping", sig);
       sd_notify(0, "STOPPING=1");
       break;
+    }
+    // Once per wake-up (a second, or a signal): lookup and placeholder files
+    // that changed are re-read.
+    const auto changes = lookups.poll();
+    if (changes.lookups) lookup_holder.replace(lookups.lookupSet());
+    if (changes.placeholders) {
+      const auto start = Clock::now();
+      Diagnostics diags;
+      auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
+      if (next && diags.empty()) {
+        metrics.ruleSetLoaded(next->size(), secondsSince(start));
+        holder.replace(std::move(next));
+        spdlog::info("placeholders changed: recompiled {} rules", holder.snapshot()->size());
+      } else {
+        metrics.ruleSetReloadFailed();
+        for (const auto& d : diags) spdlog::error("recompile rejected: {}", d.str());
+        spdlog::error(
+            "recompiling the rules for new placeholder values failed; the previous {} "
+            "rules stay active",
+            holder.snapshot()->size());
+      }
     }
   }
   for (auto& p : pipelines) p->requestStop();

@@ -26,7 +26,8 @@ bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
 SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
                                std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
                                const RuleSetHolder& rules, metrics::Metrics& metrics,
-                               std::chrono::milliseconds checkpoint_interval)
+                               std::chrono::milliseconds checkpoint_interval,
+                               const LookupSetHolder* lookups)
     : source_(std::move(source)),
       decoder_(std::move(decoder)),
       declared_(std::move(declared)),
@@ -34,6 +35,7 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
       holder_(rules),
       metrics_(metrics),
       checkpoint_interval_(checkpoint_interval),
+      lookups_(lookups),
       source_metrics_(metrics.source(source_->name())) {
   for (AlertSink* sink : sinks_)
     sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
@@ -56,10 +58,17 @@ void SourcePipeline::requestStop() {
 
 void SourcePipeline::adoptRules() {
   const uint64_t generation = holder_.generation();
-  if (generation == rules_generation_ && rules_) return;
+  const uint64_t lookups_generation = lookups_ ? lookups_->generation() : 0;
+  const bool rules_changed = generation != rules_generation_ || !rules_;
+  if (!rules_changed && lookups_generation == lookups_generation_) return;
+  if (enricher_) publishLookupCounts();  // counts belong to the tables they were taken with
   rules_ = holder_.snapshot();
   rules_generation_ = generation;
+  lookups_generation_ = lookups_generation;
+  std::shared_ptr<const enrich::LookupSet> lookups = lookups_ ? lookups_->snapshot() : nullptr;
 
+  // The decoder extracts what rules read, the timestamp, and every lookup's
+  // match field (which no rule may read, but enrichment needs).
   std::vector<std::string> paths = rules_->fieldPaths();
   auto ts = std::find(paths.begin(), paths.end(), "@timestamp");
   if (ts == paths.end()) {
@@ -67,7 +76,23 @@ void SourcePipeline::adoptRules() {
     ts = paths.end() - 1;
   }
   timestamp_field_ = ts - paths.begin();
+  if (lookups && lookups->size() > 0) {
+    for (auto& match : lookups->matchPaths()) {
+      if (std::find(paths.begin(), paths.end(), match) == paths.end()) {
+        paths.push_back(std::move(match));
+      }
+    }
+    enricher_ = std::make_unique<enrich::Enricher>(lookups, paths);
+    lookup_metrics_.clear();
+    for (size_t i = 0; i < lookups->size(); ++i) {
+      lookup_metrics_.push_back(metrics_.lookup(lookups->table(i).spec().name));
+    }
+  } else {
+    enricher_.reset();
+    lookup_metrics_.clear();
+  }
   decoder_->setFields(paths);
+  if (!rules_changed) return;
 
   applicable_ = rules_->rulesFor(declared_ ? &*declared_ : nullptr);
   rule_metrics_.clear();
@@ -127,9 +152,20 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
       continue;
     }
     events_.fetch_add(1, std::memory_order_relaxed);
+    const Event& enriched = enricher_ ? enricher_->enrich(*event) : *event;
     matched_.clear();
-    rules_->evaluate(*event, applicable_, matched_);
-    for (uint32_t rule_index : matched_) emit(rule_index, *event, record, read_nanos);
+    rules_->evaluate(enriched, applicable_, matched_);
+    for (uint32_t rule_index : matched_) emit(rule_index, enriched, record, read_nanos);
+  }
+  if (enricher_) publishLookupCounts();
+}
+
+void SourcePipeline::publishLookupCounts() {
+  enricher_->takeCounts(lookup_counts_);
+  for (size_t i = 0; i < lookup_counts_.size() && i < lookup_metrics_.size(); ++i) {
+    const auto& c = lookup_counts_[i];
+    if (c.hits > 0) lookup_metrics_[i].hits.Increment(static_cast<double>(c.hits));
+    if (c.misses > 0) lookup_metrics_[i].misses.Increment(static_cast<double>(c.misses));
   }
 }
 

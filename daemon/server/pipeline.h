@@ -1,5 +1,6 @@
-// SourcePipeline: drives one source through decode → rule evaluation →
-// alert sinks → checkpoint, on the calling thread.
+// SourcePipeline: drives one source through decode → enrichment (lookup
+// tables, when a LookupSetHolder is given) → rule evaluation → alert sinks →
+// checkpoint, on the calling thread.
 //
 // Order per batch is what makes delivery at least once: every record of a
 // batch is evaluated and its alerts written; the sinks are flushed; only
@@ -19,7 +20,9 @@
 #include <vector>
 
 #include "daemon/alert/alert_json.h"
+#include "daemon/enrich/enricher.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/lookup_set_holder.h"
 #include "daemon/server/rule_set_holder.h"
 #include "trailwatch/alert_sink.h"
 #include "trailwatch/decoder.h"
@@ -41,7 +44,8 @@ class SourcePipeline {
   SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
                  std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
                  const RuleSetHolder& rules, metrics::Metrics& metrics,
-                 std::chrono::milliseconds checkpoint_interval);
+                 std::chrono::milliseconds checkpoint_interval,
+                 const LookupSetHolder* lookups = nullptr);
 
   // Reads until the source ends or requestStop(); commits before returning.
   void run();
@@ -51,7 +55,10 @@ class SourcePipeline {
   PipelineTotals totals() const;
 
  private:
-  void adoptRules();  // (re)binds decoder fields and per-rule metrics to the current rule set
+  // (Re)binds decoder fields, the enricher and per-rule metrics to the
+  // current rule set and lookup tables.
+  void adoptRules();
+  void publishLookupCounts();
   void processBatch(const RecordBatch& batch);
   void emit(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos);
   bool flushSinks();
@@ -74,6 +81,14 @@ class SourcePipeline {
   int64_t timestamp_field_ = -1;
   std::vector<metrics::RuleMetrics> rule_metrics_;                   // by rule index
   std::vector<std::vector<prometheus::Counter*>> control_counters_;  // by rule index
+
+  // Bound to the lookup set of generation lookups_generation_ (and to the
+  // rule set's fields); null without lookups.
+  const LookupSetHolder* lookups_;
+  uint64_t lookups_generation_ = ~uint64_t{0};
+  std::unique_ptr<enrich::Enricher> enricher_;
+  std::vector<metrics::LookupMetrics> lookup_metrics_;  // by table index
+  std::vector<enrich::LookupCounts> lookup_counts_;
 
   metrics::SourceMetrics source_metrics_;
   std::vector<std::pair<std::string, prometheus::Counter*>> decode_error_counters_;

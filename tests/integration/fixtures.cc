@@ -170,6 +170,7 @@ void Daemon::writeConfig() {
   c += "    path: ./alerts.jsonl\n";
   c += "metrics:\n";
   c += "  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+  c += extra_config;
   writeFile(config_path, c);
 }
 

@@ -214,9 +214,10 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
   EXPECT_TRUE(has(8, 5, "unknown key 'format' in output (expected one of: type, path)")) << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
-  EXPECT_TRUE(has(11, 1,
-                  "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
-                  "checkpoint_interval, log_level, sources, outputs, metrics)"))
+  EXPECT_TRUE(
+      has(11, 1,
+          "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
+          "checkpoint_interval, log_level, sources, outputs, metrics, lookups, placeholders)"))
       << all();
 }
 
@@ -479,6 +480,97 @@ TEST_F(ConfigTest, SingleStringsAreAcceptedForLists) {
   ASSERT_TRUE(c.has_value()) << all();
   EXPECT_EQ(c->rules, std::vector<std::string>{"/r"});
   EXPECT_EQ(c->sources[0].paths, std::vector<std::string>{"/a/*.log"});
+}
+
+TEST_F(ConfigTest, LookupsAndPlaceholdersLoadWithResolvedPaths) {
+  auto c = load(std::string(kMinimal) +
+                "lookups:\n"
+                "  - name: staff\n"
+                "    path: lookups/staff.csv\n"
+                "    key: user_id\n"
+                "    match: user.id\n"
+                "  - name: patients\n"
+                "    path: /srv/patients.csv\n"
+                "    key: mrn\n"
+                "    match: patient.id\n"
+                "    prefix: patient.meta.\n"
+                "    case_insensitive: true\n"
+                "placeholders:\n"
+                "  terminated_users: lookups/terminated_users.txt\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  ASSERT_EQ(c->lookups.size(), 2u);
+  const auto& staff = c->lookups[0];
+  EXPECT_EQ(staff.name, "staff");
+  EXPECT_EQ(staff.path, (dir_ / "lookups/staff.csv").string());
+  EXPECT_EQ(staff.key, "user_id");
+  EXPECT_EQ(staff.match, "user.id");
+  EXPECT_EQ(staff.prefix, "user.") << "default: match up to and including its last dot";
+  EXPECT_FALSE(staff.case_insensitive);
+  EXPECT_EQ(c->lookups[1].prefix, "patient.meta.");
+  EXPECT_TRUE(c->lookups[1].case_insensitive);
+  EXPECT_EQ(c->placeholders.size(), 1u);
+  EXPECT_EQ(c->placeholders.at("terminated_users"),
+            (dir_ / "lookups/terminated_users.txt").string());
+}
+
+TEST_F(ConfigTest, LookupsAreOptional) {
+  auto c = load(kMinimal);
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_TRUE(c->lookups.empty());
+  EXPECT_TRUE(c->placeholders.empty());
+}
+
+TEST_F(ConfigTest, LookupUnknownKeyAndMissingKeysAreLocated) {
+  auto c = load(std::string(kMinimal) +   // lines 1-4
+                "lookups:\n"              // 5
+                "  - name: staff\n"       // 6
+                "    path: staff.csv\n"   // 7
+                "    colum: user_id\n");  // 8
+  EXPECT_FALSE(c.has_value());
+  EXPECT_TRUE(has(8, 5,
+                  "unknown key 'colum' in lookup (expected one of: name, path, key, match, "
+                  "prefix, case_insensitive)"))
+      << all();
+  EXPECT_TRUE(has(6, 5, "missing required key 'key' in lookup")) << all();
+  EXPECT_TRUE(has(6, 5, "missing required key 'match' in lookup")) << all();
+  EXPECT_EQ(diags_.size(), 3u) << all();
+}
+
+TEST_F(ConfigTest, LookupNamesAreUniqueAndLabelSafe) {
+  auto c = load(std::string(kMinimal) +
+                "lookups:\n"                                                             // 5
+                "  - {name: staff, path: a.csv, key: k, match: m}\n"                     // 6
+                "  - {name: staff, path: b.csv, key: k, match: m}\n"                     // 7
+                "  - {name: 'bad name', path: c.csv, key: k, match: m}\n"                // 8
+                "  - {name: x, path: d.csv, key: k, match: m, case_insensitive: 3}\n");  // 9
+  EXPECT_FALSE(c.has_value());
+  EXPECT_TRUE(has(7, 12, "duplicate lookup name 'staff' (first defined at 6:12)")) << all();
+  EXPECT_TRUE(has(8, 12,
+                  "invalid lookup name 'bad name' (allowed characters: letters, digits, '_', "
+                  "'.' and '-')"))
+      << all();
+  EXPECT_TRUE(has(9, 64, "'case_insensitive' must be true or false")) << all();
+}
+
+TEST_F(ConfigTest, PlaceholdersMustMapNamesToFiles) {
+  auto c = load(std::string(kMinimal) +
+                "placeholders:\n"     // 5
+                "  ok: a.txt\n"       // 6
+                "  'bad%': b.txt\n"   // 7
+                "  empty: ''\n"       // 8
+                "  list: [a, b]\n");  // 9
+  EXPECT_FALSE(c.has_value());
+  EXPECT_TRUE(has(7, 3,
+                  "invalid placeholder name 'bad%' (allowed characters: letters, digits, '_', "
+                  "'.' and '-')"))
+      << all();
+  EXPECT_TRUE(has(8, 10, "'empty' must not be empty")) << all();
+  EXPECT_TRUE(has(9, 9, "'list' must be a string")) << all();
+  EXPECT_EQ(diags_.size(), 3u) << all();
+
+  c = load(std::string(kMinimal) + "placeholders: [a.txt]\n");
+  EXPECT_FALSE(c.has_value());
+  expectOnly(5, 15, "'placeholders' must be a mapping of placeholder names to list files");
 }
 
 TEST(ParseDuration, AcceptsEachUnit) {

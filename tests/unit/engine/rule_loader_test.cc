@@ -124,11 +124,24 @@ TEST(RuleLoader, WindowsOnlyModifierIsRejectedByName) {
   }
 }
 
-TEST(RuleLoader, ExpandNeedsLookupTables) {
+TEST(RuleLoader, ExpandOfAnUndeclaredPlaceholderIsLocated) {
   EXPECT_ONE_ERROR(
       std::string(kHead) + "  sel:\n    user.id|expand: '%terminated%'\n  condition: sel\n",
-      "r.yml:5:5: modifier 'expand' needs lookup tables, which this version does "
-      "not support");
+      "r.yml:5:21: unknown placeholder 'terminated' (declare it under placeholders: in the "
+      "configuration)");
+}
+
+TEST(RuleLoader, ExpandCannotBeCombinedWithExists) {
+  EXPECT_ONE_ERROR(std::string(kHead) + "  sel:\n    f|expand|exists: true\n  condition: sel\n",
+                   "r.yml:5:5: modifiers 'expand' and 'exists' cannot be combined");
+}
+
+TEST(RuleLoader, PlaceholderWithoutExpandIsLiteralText) {
+  Diagnostics diags;
+  auto set =
+      RuleSet::parse(std::string(kHead) + "  sel:\n    user.id: '%terminated%'\n  condition: sel\n",
+                     "r.yml", diags);
+  EXPECT_TRUE(set) << (diags.empty() ? "" : diags[0].str());
 }
 
 TEST(RuleLoader, ContradictoryModifiersAreRejected) {

@@ -382,5 +382,83 @@ TEST(SigmaEvaluator, FieldPathsAreDeduplicatedAndIncludeRefsAndFieldsLists) {
   EXPECT_EQ(set->rule(1).field_ids, (std::vector<FieldId>{0}));
 }
 
+// --- expand placeholders ---
+
+std::shared_ptr<const RuleSet> expandRule(const std::string& detection,
+                                          const Placeholders& placeholders) {
+  Diagnostics diags;
+  auto set = RuleSet::parse("title: t\nlogsource: {product: ehr}\ndetection:\n" + detection,
+                            "t.yml", diags, &placeholders);
+  for (const auto& d : diags) ADD_FAILURE() << d.str();
+  return set;
+}
+
+TEST(SigmaEvaluator, ExpandMatchesAnyValueOfThePlaceholder) {
+  const Placeholders p{{"terminated_users", {"u7", "u9"}}};
+  const auto set =
+      expandRule("  sel:\n    user.id|expand: '%terminated_users%'\n  condition: sel\n", p);
+  auto u7 = with("user.id", "U7");
+  auto u9 = with("user.id", "u9");
+  auto u8 = with("user.id", "u8");
+  EXPECT_TRUE(matches(set, u7));
+  EXPECT_TRUE(matches(set, u9));
+  EXPECT_FALSE(matches(set, u8));
+}
+
+TEST(SigmaEvaluator, ExpandCombinesWithContainsAndKeepsSurroundingText) {
+  const Placeholders p{{"words", {"secret", "vip"}}};
+  const auto contains =
+      expandRule("  sel:\n    note|expand|contains: '%words%'\n  condition: sel\n", p);
+  auto hit = with("note", "a VIP patient");
+  auto miss = with("note", "routine");
+  EXPECT_TRUE(matches(contains, hit));
+  EXPECT_FALSE(matches(contains, miss));
+
+  const auto around =
+      expandRule("  sel:\n    url.path|expand: '/api/%words%/*'\n  condition: sel\n", p);
+  auto path = with("url.path", "/api/vip/17");
+  auto other = with("url.path", "/api/other/17");
+  EXPECT_TRUE(matches(around, path));
+  EXPECT_FALSE(matches(around, other));
+}
+
+TEST(SigmaEvaluator, ExpandWithAllNeedsEveryValue) {
+  const Placeholders p{{"roles", {"nurse", "admin"}}};
+  const auto set =
+      expandRule("  sel:\n    user.roles|expand|all: '%roles%'\n  condition: sel\n", p);
+  FakeEvent both;
+  both.str("user.roles", "nurse").str("user.roles", "admin");
+  FakeEvent one;
+  one.str("user.roles", "nurse");
+  EXPECT_TRUE(matches(set, both));
+  EXPECT_FALSE(matches(set, one));
+}
+
+TEST(SigmaEvaluator, EmptyPlaceholderMatchesNothing) {
+  const Placeholders p{{"none", {}}};
+  for (const char* spec : {"user.id|expand", "user.id|expand|all"}) {
+    const auto set =
+        expandRule(std::string("  sel:\n    ") + spec + ": '%none%'\n  condition: sel\n", p);
+    ASSERT_TRUE(set) << spec;
+    auto e = with("user.id", "u7");
+    EXPECT_FALSE(matches(set, e)) << spec;
+    FakeEvent absent;
+    EXPECT_FALSE(matches(set, absent)) << spec;
+  }
+}
+
+TEST(SigmaEvaluator, ExpandedValuesAreTextNotNumbers) {
+  const Placeholders p{{"codes", {"401", "403"}}};
+  const auto set =
+      expandRule("  sel:\n    http.response.status_code|expand: '%codes%'\n  condition: sel\n", p);
+  FakeEvent number;
+  number.num("http.response.status_code", 403, "403");
+  auto text = with("http.response.status_code", "401");
+  auto other = with("http.response.status_code", "200");
+  EXPECT_TRUE(matches(set, number));
+  EXPECT_TRUE(matches(set, text));
+  EXPECT_FALSE(matches(set, other));
+}
+
 }  // namespace
 }  // namespace trailwatch::engine

@@ -8,6 +8,8 @@
 
 #include "daemon/decode/json_decoder.h"
 #include "daemon/engine/rule_set.h"
+#include "daemon/enrich/enricher.h"
+#include "daemon/server/lookup_set_holder.h"
 
 namespace trailwatch::server {
 namespace {
@@ -187,6 +189,44 @@ detection:
   h.holder.replace(replacement);
   pipeline->run();
   EXPECT_TRUE(h.sink.alerts.empty());
+}
+
+TEST(SourcePipeline, LookupTablesEnrichEventsAndCountHitsPerBatch) {
+  Harness h;
+  Diagnostics diags;
+  // The rule reads only the added field; the pipeline must still extract
+  // the lookup's match field (`user`) for the join.
+  auto status_rule = engine::RuleSet::parse(R"(
+title: Terminated user
+logsource: {product: ehr}
+detection:
+  sel: {staff.status: terminated}
+  condition: sel
+fields: [staff.department]
+)",
+                                            "status.yml", diags);
+  ASSERT_TRUE(status_rule);
+  h.holder.replace(status_rule);
+  auto table = enrich::LookupTable::parse(
+      "id,status,department\nu1,terminated,cardiology\nu2,active,oncology\n",
+      enrich::LookupSpec{"staff", "staff.csv", "id", "user", "staff.", false});
+  ASSERT_TRUE(table.ok()) << table.error();
+  LookupSetHolder lookups(std::make_shared<const enrich::LookupSet>(
+      std::vector<std::shared_ptr<const enrich::LookupTable>>{*table}));
+  auto source = std::make_unique<FakeSource>(
+      h.journal, std::vector<std::vector<std::string>>{
+                     {R"({"user":"u1"})", R"({"user":"u2"})", R"({"user":"u3"})"},
+                     {R"({"user":"u1","staff":{"status":"reinstated"}})", R"({"x":1})"}});
+  SourcePipeline pipeline(std::move(source), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+                          std::vector<AlertSink*>{&h.sink}, h.holder, h.metrics,
+                          std::chrono::milliseconds(0), &lookups);
+  pipeline.run();
+  ASSERT_EQ(h.sink.alerts.size(), 1u) << "only u1's first event; the record's own value wins";
+  EXPECT_NE(h.sink.alerts[0].find(R"("staff.department":"cardiology")"), std::string::npos)
+      << h.sink.alerts[0];
+  auto m = h.metrics.lookup("staff");
+  EXPECT_EQ(m.hits.Value(), 3.0);
+  EXPECT_EQ(m.misses.Value(), 1.0);
 }
 
 }  // namespace
