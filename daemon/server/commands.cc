@@ -356,27 +356,28 @@ int runDaemon(const RunOptions& options) {
   spdlog::info("trailwatch running: {} source(s), {} output(s)", pipelines.size(), sinks.size());
   sd_notifyf(0, "READY=1\nSTATUS=%zu sources, %zu rules", pipelines.size(), rules->size());
 
+  // Rebuilds the rule set (rules may name placeholders) and swaps it in; a
+  // set that does not compile leaves the running one in place.
+  auto rebuildRules = [&](const char* why) {
+    const auto start = Clock::now();
+    Diagnostics diags;
+    auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
+    if (next && diags.empty()) {
+      metrics.ruleSetLoaded(next->size(), secondsSince(start));
+      holder.replace(std::move(next));
+      spdlog::info("{}: {} rules active", why, holder.snapshot()->size());
+      return;
+    }
+    metrics.ruleSetReloadFailed();
+    for (const auto& d : diags) spdlog::error("{}: rejected: {}", why, d.str());
+    spdlog::error("{}: rules not rebuilt; the previous {} rules stay active", why,
+                  holder.snapshot()->size());
+  };
+
   const timespec tick{1, 0};
   while (true) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig == SIGHUP) {
-      sd_notify(0, "RELOADING=1");
-      spdlog::info("SIGHUP: reloading rules");
-      const auto start = Clock::now();
-      Diagnostics diags;
-      auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
-      if (next && diags.empty()) {
-        metrics.ruleSetLoaded(next->size(), secondsSince(start));
-        holder.replace(std::move(next));
-        spdlog::info("reloaded {} rules", holder.snapshot()->size());
-      } else {
-        metrics.ruleSetReloadFailed();
-        for (const auto& d : diags) spdlog::error("reload rejected: {}", d.str());
-        spdlog::error("rule reload failed; the previous {} rules stay active",
-                      holder.snapshot()->size());
-      }
-      sd_notify(0, "READY=1");
-    } else if (sig == SIGTERM || sig == SIGINT) {
+    if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("signal {}: draining and stopping", sig);
       sd_notify(0, "STOPPING=1");
       break;
@@ -385,22 +386,12 @@ int runDaemon(const RunOptions& options) {
     // that changed are re-read.
     const auto changes = lookups.poll();
     if (changes.lookups) lookup_holder.replace(lookups.lookupSet());
-    if (changes.placeholders) {
-      const auto start = Clock::now();
-      Diagnostics diags;
-      auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
-      if (next && diags.empty()) {
-        metrics.ruleSetLoaded(next->size(), secondsSince(start));
-        holder.replace(std::move(next));
-        spdlog::info("placeholders changed: recompiled {} rules", holder.snapshot()->size());
-      } else {
-        metrics.ruleSetReloadFailed();
-        for (const auto& d : diags) spdlog::error("recompile rejected: {}", d.str());
-        spdlog::error(
-            "recompiling the rules for new placeholder values failed; the previous {} "
-            "rules stay active",
-            holder.snapshot()->size());
-      }
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      rebuildRules("SIGHUP reload");
+      sd_notify(0, "READY=1");
+    } else if (changes.placeholders) {
+      rebuildRules("placeholders changed");
     }
   }
   for (auto& p : pipelines) p->requestStop();
