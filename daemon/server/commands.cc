@@ -26,9 +26,8 @@
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/lookup_loader.h"
-#include "daemon/server/lookup_set_holder.h"
 #include "daemon/server/pipeline.h"
-#include "daemon/server/rule_set_holder.h"
+#include "daemon/server/snapshot_holder.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/stream_source.h"
 

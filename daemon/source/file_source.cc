@@ -515,18 +515,6 @@ bool FileSource::closable(const TrackedFile& f) const {
   return Clock::now() - f.drain_since >= kRotateWait;
 }
 
-bool FileSource::emit(TrackedFile& f, LineBuffer::Next r, std::string_view line, uint64_t offset,
-                      RecordBatch& batch) {
-  if (r == LineBuffer::Next::kSkipped) {
-    ++stats_.oversized_skipped;
-    return false;
-  }
-  if (r != LineBuffer::Next::kLine) return false;
-  batch.records.push_back(Record{line, f.path, offset});
-  ++stats_.records;
-  return true;
-}
-
 std::size_t FileSource::pump(TrackedFile& f, RecordBatch& batch, std::size_t limit) {
   std::size_t emitted = 0;
   std::string_view line;
@@ -534,7 +522,7 @@ std::size_t FileSource::pump(TrackedFile& f, RecordBatch& batch, std::size_t lim
   while (emitted < limit) {
     auto r = f.buf.nextLine(line, offset);
     if (r != LineBuffer::Next::kNeedMore) {
-      if (emit(f, r, line, offset, batch)) ++emitted;
+      if (appendRecord(r, line, f.path, offset, batch, stats_)) ++emitted;
       continue;
     }
     if (f.eof || f.done) break;
@@ -576,7 +564,7 @@ std::size_t FileSource::pump(TrackedFile& f, RecordBatch& batch, std::size_t lim
     if (f.restart_pending) {
       // The old content is finished: its last line ended there.
       auto last = f.buf.finish(line, offset);
-      if (emit(f, last, line, offset, batch)) ++emitted;
+      if (appendRecord(last, line, f.path, offset, batch, stats_)) ++emitted;
       if (f.tail_fd >= 0) ::close(f.tail_fd);
       f.tail_fd = -1;
       f.restart_pending = false;
@@ -586,7 +574,7 @@ std::size_t FileSource::pump(TrackedFile& f, RecordBatch& batch, std::size_t lim
     f.eof = true;
     if (!options_.follow || (f.draining && closable(f))) {
       auto last = f.buf.finish(line, offset);
-      if (emit(f, last, line, offset, batch)) ++emitted;
+      if (appendRecord(last, line, f.path, offset, batch, stats_)) ++emitted;
       f.done = true;
       break;
     }

@@ -98,8 +98,6 @@ class FileSource final : public Source {
   void handleTruncation(TrackedFile& f);
   bool fill(RecordBatch& batch);
   std::size_t pump(TrackedFile& f, RecordBatch& batch, std::size_t limit);
-  bool emit(TrackedFile& f, LineBuffer::Next r, std::string_view line, uint64_t offset,
-            RecordBatch& batch);
   FileCheckpoint checkpointOf(const TrackedFile& f) const;
   const FileCheckpoint* restoredFor(uint64_t dev, uint64_t ino) const;
   bool closable(const TrackedFile& f) const;

@@ -117,4 +117,16 @@ void LineBuffer::restartAt(uint64_t offset) {
   start_offset_ = offset;
 }
 
+bool appendRecord(LineBuffer::Next outcome, std::string_view line, std::string_view origin,
+                  uint64_t offset, RecordBatch& batch, SourceStats& stats) {
+  if (outcome == LineBuffer::Next::kSkipped) {
+    ++stats.oversized_skipped;
+    return false;
+  }
+  if (outcome != LineBuffer::Next::kLine) return false;
+  batch.records.push_back(Record{line, origin, offset});
+  ++stats.records;
+  return true;
+}
+
 }  // namespace trailwatch::source

@@ -26,6 +26,8 @@
 #include <memory>
 #include <string_view>
 
+#include "trailwatch/source.h"
+
 namespace trailwatch::source {
 
 class LineBuffer {
@@ -81,5 +83,11 @@ class LineBuffer {
   uint64_t skip_start_offset_ = 0;  // where that line began
   bool views_out_ = false;
 };
+
+// Hands one outcome of LineBuffer::nextLine()/finish() to `batch`: a line
+// becomes a Record from `origin` (counted in stats.records), a skipped line
+// is counted in stats.oversized_skipped. Returns true when a record was added.
+bool appendRecord(LineBuffer::Next outcome, std::string_view line, std::string_view origin,
+                  uint64_t offset, RecordBatch& batch, SourceStats& stats);
 
 }  // namespace trailwatch::source

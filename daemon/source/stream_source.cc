@@ -30,18 +30,6 @@ Status StreamSource::open() {
   return Status::Ok();
 }
 
-bool StreamSource::emit(LineBuffer::Next r, std::string_view line, uint64_t offset,
-                        RecordBatch& batch) {
-  if (r == LineBuffer::Next::kSkipped) {
-    ++stats_.oversized_skipped;
-    return false;
-  }
-  if (r != LineBuffer::Next::kLine) return false;
-  batch.records.push_back(Record{line, options_.label, offset});
-  ++stats_.records;
-  return true;
-}
-
 bool StreamSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
   batch.clear();
@@ -54,12 +42,12 @@ bool StreamSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   while (batch.records.size() < max) {
     auto r = buf_.nextLine(line, offset);
     if (r != LineBuffer::Next::kNeedMore) {
-      emit(r, line, offset, batch);
+      appendRecord(r, line, options_.label, offset, batch, stats_);
       continue;
     }
     if (input_ended_) {
       auto last = buf_.finish(line, offset);
-      emit(last, line, offset, batch);
+      appendRecord(last, line, options_.label, offset, batch, stats_);
       ended_ = true;
       stats_.files_open = 0;
       break;

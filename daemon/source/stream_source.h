@@ -46,8 +46,6 @@ class StreamSource final : public Source {
   SourceStats stats() const override { return stats_; }
 
  private:
-  bool emit(LineBuffer::Next r, std::string_view line, uint64_t offset, RecordBatch& batch);
-
   StreamSourceOptions options_;
   LineBuffer buf_;
   int wake_fd_ = -1;

@@ -9,7 +9,7 @@
 #include "daemon/decode/json_decoder.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/enrich/enricher.h"
-#include "daemon/server/lookup_set_holder.h"
+#include "daemon/server/snapshot_holder.h"
 
 namespace trailwatch::server {
 namespace {
