@@ -111,8 +111,12 @@ int main(int argc, char** argv) {
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
         "format,f", po::value(&o.format)->default_value("json"), "record format")(
         "max-line-bytes", po::value(&o.max_line_bytes)->default_value(1 << 20),
-        "skip (and count) records longer than this")("input", po::value(&o.inputs)->composing(),
-                                                     "files to scan; '-' or none for stdin");
+        "skip (and count) records longer than this")(
+        "timestamp-field", po::value(&o.timestamp_field)->default_value("@timestamp"),
+        "field with the event time, for correlation windows")(
+        "workers", po::value(&o.workers)->default_value(0),
+        "correlation shards (threads); 0: the configuration's, else one per core")(
+        "input", po::value(&o.inputs)->composing(), "files to scan; '-' or none for stdin");
     if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
     setUpLogging("warn");
     return runScan(o);

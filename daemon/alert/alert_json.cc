@@ -1,5 +1,7 @@
 #include "daemon/alert/alert_json.h"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "daemon/common/json_writer.h"
@@ -55,7 +57,68 @@ void appendValue(std::string& out, const FieldValue& v) {
   }
 }
 
+void appendRuleBlock(std::string& out, const AlertRule& rule) {
+  out.append(",\"rule\":{\"id\":");
+  appendJsonString(out, rule.id);
+  out.append(",\"title\":");
+  appendJsonString(out, rule.title);
+  out.append(",\"level\":");
+  appendJsonString(out, rule.level);
+  out.append(",\"tags\":");
+  appendStringArray(out, rule.tags);
+  out.append("},\"controls\":");
+  appendStringArray(out, rule.controls);
+}
+
 }  // namespace
+
+void renderStateAlert(const AlertRule& rule, const StateAlert& state, int64_t detected_nanos,
+                      std::string& out) {
+  out.clear();
+  out.append("{\"@timestamp\":");
+  appendJsonString(out, formatRfc3339(state.last_seen));
+  appendRuleBlock(out, rule);
+  out.append(",\"");
+  out.append(state.section);
+  out.append("\":{\"type\":");
+  appendJsonString(out, state.type);
+  out.append(",\"timespan\":");
+  appendJsonString(out, state.timespan);
+  out.append(",\"group\":{");
+  size_t start = 0;
+  const size_t names = state.group_by != nullptr ? state.group_by->size() : 0;
+  for (size_t i = 0; i < names; ++i) {
+    if (i > 0) out.push_back(',');
+    appendJsonString(out, (*state.group_by)[i]);
+    out.push_back(':');
+    size_t end = state.group.find(state.separator, start);
+    if (end == std::string_view::npos) end = state.group.size();
+    appendJsonString(out, state.group.substr(std::min(start, state.group.size()), end - start));
+    start = end + 1;
+  }
+  out.append(state.count ? "},\"count\":" : "},\"value\":");
+  appendJsonNumber(out, state.figure);
+  if (!state.field.empty()) {
+    out.append(",\"field\":");
+    appendJsonString(out, state.field);
+  }
+  out.append(",\"events\":");
+  out.append(std::to_string(state.events));
+  out.append(",\"first_seen\":");
+  appendJsonString(out, formatRfc3339(state.first_seen));
+  out.append(",\"last_seen\":");
+  appendJsonString(out, formatRfc3339(state.last_seen));
+  out.append("},\"sample\":[");
+  if (state.samples != nullptr) {
+    for (size_t i = 0; i < state.samples->size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.append((*state.samples)[i]);  // built as JSON objects by the pipeline
+    }
+  }
+  out.append("],\"detected_at\":");
+  appendJsonString(out, formatRfc3339(detected_nanos));
+  out.push_back('}');
+}
 
 void AlertRenderer::render(const AlertRule& rule, const Event& event, int64_t timestamp_field,
                            const AlertOrigin& origin, int64_t read_time_nanos, std::string& out) {
@@ -72,17 +135,7 @@ void AlertRenderer::render(const AlertRule& rule, const Event& event, int64_t ti
     }
   }
   appendJsonString(out, event_time.empty() ? std::string_view(read_time) : event_time);
-
-  out.append(",\"rule\":{\"id\":");
-  appendJsonString(out, rule.id);
-  out.append(",\"title\":");
-  appendJsonString(out, rule.title);
-  out.append(",\"level\":");
-  appendJsonString(out, rule.level);
-  out.append(",\"tags\":");
-  appendStringArray(out, rule.tags);
-  out.append("},\"controls\":");
-  appendStringArray(out, rule.controls);
+  appendRuleBlock(out, rule);
 
   out.append(",\"event\":");
   if (rule.field_names != nullptr && !rule.field_names->empty() && rule.field_ids != nullptr) {

@@ -42,6 +42,32 @@ struct AlertOrigin {
   uint64_t offset = 0;      // byte offset of the record in `file`
 };
 
+// What a correlation firing or a closed suppression window says, for
+// renderStateAlert().
+struct StateAlert {
+  std::string_view section;   // "correlation" or "suppressed"
+  std::string_view type;      // correlation type, or "suppress"
+  std::string_view timespan;  // as written in the rule, e.g. "10m"
+  std::string_view field;     // value_* correlations: the aggregated field; else empty
+  bool count = true;          // the figure is a count ("count"), else a value ("value")
+  const std::vector<std::string>* group_by = nullptr;  // names of the group values
+  std::string_view group;                              // the values, joined by `separator`
+  char separator = '\x1f';
+  double figure = 0;                      // count, distinct count, sum, average or percentile
+  uint64_t events = 0;                    // events in the window
+  int64_t first_seen = 0, last_seen = 0;  // Unix ns
+  const std::vector<std::string>* samples = nullptr;  // JSON objects of contributing events
+};
+
+// Renders a correlation or suppression-summary alert:
+//
+//   {"@timestamp": <last_seen>, "rule": {...}, "controls": [...],
+//    "<section>": {"type", "timespan", "group": {name: value, ...},
+//                  "count" | "value", "field"?, "events", "first_seen", "last_seen"},
+//    "sample": [{...}, ...], "detected_at": "..."}
+void renderStateAlert(const AlertRule& rule, const StateAlert& state, int64_t detected_nanos,
+                      std::string& out);
+
 class AlertRenderer {
  public:
   AlertRenderer();

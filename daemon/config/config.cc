@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -161,9 +162,10 @@ class Loader {
       }
       return;
     }
-    const Mapping top = mapping(root, "configuration",
-                                {"state_dir", "rules", "checkpoint_interval", "log_level",
-                                 "sources", "outputs", "metrics", "lookups", "placeholders"});
+    const Mapping top =
+        mapping(root, "configuration",
+                {"state_dir", "rules", "checkpoint_interval", "log_level", "sources", "outputs",
+                 "metrics", "lookups", "placeholders", "correlation"});
     if (const Entry* e = top.find("state_dir")) {
       if (auto s = nonEmptyString(*e)) config.state_dir = resolve(*s);
     } else {
@@ -201,6 +203,7 @@ class Loader {
     if (const Entry* e = top.find("metrics")) loadMetrics(*e, config.metrics);
     if (const Entry* e = top.find("lookups")) loadLookups(*e, config);
     if (const Entry* e = top.find("placeholders")) loadPlaceholders(*e, config);
+    if (const Entry* e = top.find("correlation")) loadCorrelation(*e, config.correlation);
   }
 
  private:
@@ -220,9 +223,9 @@ class Loader {
         continue;
       }
       SourceConfig source;
-      const Mapping m =
-          mapping(node, "source",
-                  {"name", "type", "paths", "format", "start_at", "max_line_bytes", "logsource"});
+      const Mapping m = mapping(node, "source",
+                                {"name", "type", "paths", "format", "start_at", "max_line_bytes",
+                                 "logsource", "timestamp_field"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -280,6 +283,9 @@ class Loader {
         }
       }
       if (const Entry* f = m.find("logsource")) source.logsource = logSource(*f);
+      if (const Entry* f = m.find("timestamp_field")) {
+        if (auto s = nonEmptyString(*f)) source.timestamp_field = *s;
+      }
       config.sources.push_back(std::move(source));
     }
   }
@@ -435,6 +441,47 @@ class Loader {
       }
       const Entry entry{name, key, it->second};
       if (auto p = nonEmptyString(entry)) config.placeholders.emplace(name, resolve(*p));
+    }
+  }
+
+  void loadCorrelation(const Entry& e, CorrelationConfig& c) {
+    if (!e.value.IsMap()) {
+      fail(e.value,
+           "'correlation' must be a mapping (workers, max_keys, late_allowance, "
+           "sample_size, max_events_per_group)");
+      return;
+    }
+    const Mapping m =
+        mapping(e.value, "correlation",
+                {"workers", "max_keys", "late_allowance", "sample_size", "max_events_per_group"});
+    auto count = [&](const char* key, std::size_t& out, std::size_t min, std::size_t max) {
+      const Entry* f = m.find(key);
+      if (f == nullptr) return;
+      auto s = text(*f);
+      if (!s) return;
+      std::size_t n = 0;
+      auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
+      if (ec != std::errc() || ptr != s->data() + s->size() || n < min || n > max) {
+        fail(f->value, "invalid " + std::string(key) + " '" + *s + "' (expected an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max) + ")");
+        return;
+      }
+      out = n;
+    };
+    count("workers", c.workers, 1, 64);
+    count("max_keys", c.max_keys, 1, 100'000'000);
+    count("sample_size", c.sample_size, 0, 100);
+    count("max_events_per_group", c.max_events_per_group, 1, 10'000'000);
+    if (const Entry* f = m.find("late_allowance")) {
+      if (auto s = text(*f)) {
+        if (auto d = parseDuration(*s)) {
+          c.late_allowance = *d;
+        } else {
+          fail(f->value, "invalid duration '" + *s +
+                             "' for 'late_allowance' (expected a positive integer and a unit: "
+                             "ms, s, m, h or d, as in 30s)");
+        }
+      }
     }
   }
 

@@ -30,6 +30,19 @@ struct SourceConfig {
   bool start_at_end = true;            // `start_at: end|beginning`, for files first seen
   std::optional<LogSource> logsource;  // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
+  // `timestamp_field`: the field holding the event's time, for correlation
+  // windows (RFC 3339 text or Unix seconds); events without it use the time
+  // they were read.
+  std::string timestamp_field = "@timestamp";
+};
+
+// `correlation:`: the state behind correlation rules and suppression.
+struct CorrelationConfig {
+  std::size_t workers = 0;  // shards, one thread each; 0 = one per hardware thread (at most 8)
+  std::size_t max_keys = 1'000'000;                  // groups held, all shards together
+  std::chrono::milliseconds late_allowance{60'000};  // how late an event may arrive and count
+  std::size_t sample_size = 3;  // contributing events kept per group for alerts
+  std::size_t max_events_per_group = 100'000;
 };
 
 struct OutputConfig {
@@ -62,7 +75,8 @@ struct Config {
   std::vector<LookupConfig> lookups;
   std::map<std::string, std::string> placeholders;      // name -> list file, absolute
   std::chrono::milliseconds checkpoint_interval{1000};  // `checkpoint_interval: 1s`
-  std::string log_level = "info";                       // trace, debug, info, warn, error
+  CorrelationConfig correlation;
+  std::string log_level = "info";  // trace, debug, info, warn, error
 };
 
 // Loads and validates `path`. On any problem returns nullopt and appends one

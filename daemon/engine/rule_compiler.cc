@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -115,6 +117,68 @@ struct RuleCompiler::Document {
   size_t values = 0;
   bool failed = false;
 };
+
+struct RuleCompiler::PendingCorrelation {
+  struct Ref {
+    std::string text;
+    int line = 0, column = 0;  // 1-based
+  };
+  std::string file;
+  uint32_t rule_index = 0;
+  Ref at;  // the `correlation:` key
+  Correlation c;
+  std::vector<Ref> rules;
+  std::vector<Ref> group_by;
+  Ref field;  // value_* types; text empty when absent
+  // alias name -> (rule name -> field in that rule's events)
+  std::map<std::string, std::map<std::string, std::string>> aliases;
+};
+
+RuleCompiler::RuleCompiler(Diagnostics& diags, const Placeholders* placeholders)
+    : diags_(diags), first_diag_(diags.size()), placeholders_(placeholders) {}
+RuleCompiler::~RuleCompiler() = default;
+
+namespace {
+
+// "an event_count", "a value_count": for messages.
+std::string withArticle(std::string_view type) {
+  const bool vowel =
+      !type.empty() && std::string_view("aeiou").find(type[0]) != std::string_view::npos;
+  return std::string(vowel ? "an " : "a ") + std::string(type);
+}
+
+// `10s`, `5m`, `2h`, `1d` as the correlation specification writes them.
+std::optional<int64_t> parseTimespan(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  constexpr int64_t kMaxSeconds = 3650L * 86400;  // ten years is no window
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+    if (n > kMaxSeconds) return std::nullopt;
+  }
+  if (n == 0 || n > kMaxSeconds / unit) return std::nullopt;
+  return n * unit * 1'000'000'000;
+}
+
+}  // namespace
 
 struct RuleCompiler::Modifiers {
   SigmaPattern::Anchor anchor = SigmaPattern::Anchor::kWhole;
@@ -228,8 +292,10 @@ void RuleCompiler::addText(std::string_view yaml, const std::string& file) {
 
 std::shared_ptr<const RuleSet> RuleCompiler::build() {
   if (diags_.size() != first_diag_) return nullptr;
+  resolveCorrelations();
+  if (diags_.size() != first_diag_) return nullptr;
   return std::make_shared<const RuleSet>(std::move(infos_), std::move(detections_),
-                                         std::move(field_paths_));
+                                         std::move(field_paths_), std::move(correlations_));
 }
 
 void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& file) {
@@ -267,12 +333,6 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
     return nullptr;
   };
 
-  if (const auto* corr = find("correlation")) {
-    fail(corr->first,
-         "correlation rules are not supported yet (this version loads Sigma detection rules "
-         "only)");
-    return;
-  }
   if (const auto* action = find("action")) {
     const std::string what = action->second.IsScalar() ? action->second.Scalar() : "...";
     fail(action->second, "'action: " + what +
@@ -363,6 +423,42 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
   }
   stringList("falsepositives", info.falsepositives);
   stringList("fields", info.fields);
+  scalar("name", info.name);
+  if (const auto* sup = find("suppress")) {
+    Suppression suppression;
+    if (compileSuppress(sup->second, doc, suppression)) info.suppress = std::move(suppression);
+  }
+
+  if (const auto* corr = find("correlation")) {
+    if (find("detection") != nullptr) {
+      fail(corr->first, "a rule has either 'detection' or 'correlation', not both");
+    }
+    if (info.suppress) {
+      fail(find("suppress")->first,
+           "'suppress' applies to detection rules; a correlation alerts once per window and "
+           "then starts counting again");
+    }
+    PendingCorrelation pending;
+    pending.file = file;
+    pending.at = {"correlation", corr->first.Mark().line + 1, corr->first.Mark().column + 1};
+    if (!compileCorrelation(corr->second, doc, pending)) doc.failed = true;
+    if (doc.failed) return;
+    if (!info.id.empty()) {
+      const std::string here = file + ":" + std::to_string(find("id")->second.Mark().line + 1);
+      auto [it, inserted] = id_locations_.emplace(info.id, here);
+      if (!inserted) {
+        report(file, find("id")->second,
+               "duplicate rule id " + info.id + " (first used at " + it->second + ")");
+        return;
+      }
+    }
+    for (const auto& field : info.fields) info.field_ids.push_back(internField(field));
+    pending.rule_index = static_cast<uint32_t>(infos_.size());
+    infos_.push_back(std::move(info));
+    detections_.emplace_back();  // never evaluated: rulesFor() skips correlations
+    pending_.push_back(std::move(pending));
+    return;
+  }
 
   if (const auto* ls = find("logsource")) {
     if (!ls->second.IsMap()) {
@@ -864,6 +960,430 @@ bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, 
   out.kind = ValueTest::Kind::kString;
   out.pattern = SigmaPattern::compile(text, mods.anchor, mods.cased);
   return true;
+}
+
+bool RuleCompiler::compileSuppress(const YAML::Node& node, Document& doc, Suppression& out) {
+  if (!node.IsMap()) {
+    report(doc.file, node, "'suppress' must be a map with 'timespan' and optionally 'by'");
+    return false;
+  }
+  bool ok = true;
+  bool have_timespan = false;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (key == "timespan") {
+      const auto ns = kv.second.IsScalar() ? parseTimespan(kv.second.Scalar()) : std::nullopt;
+      if (!ns) {
+        report(doc.file, kv.second,
+               "'suppress.timespan' must be a number and a unit s, m, h or d "
+               "such as 10m");
+        ok = false;
+      } else {
+        out.timespan_nanos = *ns;
+        out.timespan_text = kv.second.Scalar();
+        have_timespan = true;
+      }
+    } else if (key == "by") {
+      if (kv.second.IsScalar()) {
+        out.by.push_back(kv.second.Scalar());
+      } else if (kv.second.IsSequence()) {
+        for (const auto& item : kv.second) {
+          if (!item.IsScalar() || item.Scalar().empty()) {
+            report(doc.file, item, "'suppress.by' must be a list of field names");
+            ok = false;
+          } else {
+            out.by.push_back(item.Scalar());
+          }
+        }
+      } else {
+        report(doc.file, kv.second, "'suppress.by' must be a list of field names");
+        ok = false;
+      }
+    } else {
+      report(doc.file, kv.first, "unknown key '" + key + "' in 'suppress' (expected timespan, by)");
+      ok = false;
+    }
+  }
+  if (!have_timespan && ok) {
+    report(doc.file, node, "'suppress' needs a 'timespan'");
+    ok = false;
+  }
+  if (!ok) return false;
+  for (const auto& field : out.by) out.by_ids.push_back(internField(field));
+  return true;
+}
+
+bool RuleCompiler::compileCorrelation(const YAML::Node& node, Document& doc,
+                                      PendingCorrelation& out) {
+  auto fail = [&](const YAML::Node& at, std::string message) {
+    report(doc.file, at, std::move(message));
+    return false;
+  };
+  auto ref = [](const YAML::Node& n) {
+    return PendingCorrelation::Ref{n.IsScalar() ? n.Scalar() : std::string(), n.Mark().line + 1,
+                                   n.Mark().column + 1};
+  };
+  if (!node.IsMap()) return fail(node, "'correlation' must be a map (type, rules, group-by, ...)");
+  Correlation& c = out.c;
+  bool ok = true;
+  bool have_type = false, have_rules = false, have_timespan = false, have_condition = false;
+  YAML::Node condition_node;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    const YAML::Node& v = kv.second;
+    if (key == "type") {
+      static const std::pair<std::string_view, CorrelationType> kTypes[] = {
+          {"event_count", CorrelationType::kEventCount},
+          {"value_count", CorrelationType::kValueCount},
+          {"temporal", CorrelationType::kTemporal},
+          {"temporal_ordered", CorrelationType::kTemporalOrdered},
+          {"value_sum", CorrelationType::kValueSum},
+          {"value_avg", CorrelationType::kValueAvg},
+          {"value_percentile", CorrelationType::kValuePercentile},
+          {"absence", CorrelationType::kAbsence}};
+      const std::string text = v.IsScalar() ? v.Scalar() : "";
+      auto it = std::find_if(std::begin(kTypes), std::end(kTypes),
+                             [&](const auto& t) { return t.first == text; });
+      if (it == std::end(kTypes)) {
+        ok = fail(v, "unknown correlation type '" + text +
+                         "' (expected event_count, value_count, temporal, temporal_ordered, "
+                         "value_sum, value_avg, value_percentile, or the trailwatch extension "
+                         "absence)");
+      } else {
+        c.type = it->second;
+        have_type = true;
+      }
+    } else if (key == "rules") {
+      have_rules = true;
+      if (v.IsScalar()) {
+        out.rules.push_back(ref(v));
+      } else if (v.IsSequence() && v.size() > 0) {
+        for (const auto& item : v) {
+          if (!item.IsScalar() || item.Scalar().empty()) {
+            ok = fail(item, "'rules' must list rule ids or names");
+          } else {
+            out.rules.push_back(ref(item));
+          }
+        }
+      } else {
+        ok = fail(v, "'rules' must list rule ids or names");
+      }
+    } else if (key == "group-by") {
+      if (v.IsScalar()) {
+        out.group_by.push_back(ref(v));
+      } else if (v.IsSequence()) {
+        for (const auto& item : v) {
+          if (!item.IsScalar() || item.Scalar().empty()) {
+            ok = fail(item, "'group-by' must list field names");
+          } else {
+            out.group_by.push_back(ref(item));
+          }
+        }
+      } else if (!v.IsNull()) {
+        ok = fail(v, "'group-by' must list field names");
+      }
+    } else if (key == "timespan") {
+      const auto ns = v.IsScalar() ? parseTimespan(v.Scalar()) : std::nullopt;
+      if (!ns) {
+        ok = fail(v, "'timespan' must be a number and a unit s, m, h or d, such as 10m, not '" +
+                         (v.IsScalar() ? v.Scalar() : std::string("...")) + "'");
+      } else {
+        c.timespan_nanos = *ns;
+        c.timespan_text = v.Scalar();
+        have_timespan = true;
+      }
+    } else if (key == "condition") {
+      have_condition = true;
+      condition_node = v;
+      if (!v.IsMap()) {
+        ok = fail(v, "'condition' must be a map such as {gte: 10}");
+        continue;
+      }
+      for (const auto& ckv : v) {
+        const std::string op = ckv.first.IsScalar() ? ckv.first.Scalar() : "";
+        if (op == "field") {
+          if (!ckv.second.IsScalar() || ckv.second.Scalar().empty()) {
+            ok = fail(ckv.second, "'condition.field' must be a field name");
+          } else {
+            out.field = ref(ckv.second);
+          }
+          continue;
+        }
+        const auto number = plainNumber(ckv.second);
+        std::optional<double>* slot = op == "gt"    ? &c.condition.gt
+                                      : op == "gte" ? &c.condition.gte
+                                      : op == "lt"  ? &c.condition.lt
+                                      : op == "lte" ? &c.condition.lte
+                                      : op == "eq"  ? &c.condition.eq
+                                                    : nullptr;
+        if (op == "percentile") {
+          if (!number || *number < 0 || *number > 100) {
+            ok = fail(ckv.second, "'condition.percentile' must be a number from 0 to 100");
+          } else {
+            c.percentile = *number;
+          }
+        } else if (slot == nullptr) {
+          ok = fail(ckv.first, "unknown condition operator '" + op +
+                                   "' (expected gt, gte, lt, lte, eq, field, percentile)");
+        } else if (!number) {
+          ok = fail(ckv.second, "'" + op + "' needs a number");
+        } else {
+          *slot = *number;
+        }
+      }
+    } else if (key == "aliases") {
+      if (!v.IsMap()) {
+        ok = fail(v, "'aliases' must map alias names to {rule name: field}");
+        continue;
+      }
+      for (const auto& akv : v) {
+        if (!akv.first.IsScalar() || !akv.second.IsMap()) {
+          ok = fail(akv.second, "'aliases' must map alias names to {rule name: field}");
+          continue;
+        }
+        auto& per_rule = out.aliases[akv.first.Scalar()];
+        for (const auto& rkv : akv.second) {
+          if (!rkv.first.IsScalar() || !rkv.second.IsScalar() || rkv.second.Scalar().empty()) {
+            ok = fail(rkv.second, "an alias maps a rule name to a field name");
+            continue;
+          }
+          per_rule[rkv.first.Scalar()] = rkv.second.Scalar();
+        }
+      }
+    } else if (key == "generate") {
+      const auto b = plainBool(v);
+      if (!b) {
+        ok = fail(v, "'generate' must be true or false");
+      } else {
+        c.generate = *b;
+      }
+    } else {
+      ok = fail(kv.first, "unknown key '" + key +
+                              "' in 'correlation' (expected type, rules, group-by, timespan, "
+                              "condition, aliases, generate)");
+    }
+  }
+  if (!ok) return false;
+  if (!have_type) return fail(node, "'correlation' needs a 'type'");
+  if (!have_rules) return fail(node, "'correlation' needs 'rules'");
+  if (!have_timespan) return fail(node, "'correlation' needs a 'timespan'");
+  const bool valued =
+      c.type == CorrelationType::kValueCount || c.type == CorrelationType::kValueSum ||
+      c.type == CorrelationType::kValueAvg || c.type == CorrelationType::kValuePercentile;
+  const bool counting = valued || c.type == CorrelationType::kEventCount;
+  if (counting && (!have_condition || c.condition.empty())) {
+    return fail(node, withArticle(correlationTypeName(c.type)) +
+                          " correlation needs a 'condition' such as {gte: 10}");
+  }
+  if (valued && out.field.text.empty()) {
+    return fail(have_condition ? condition_node : node,
+                withArticle(correlationTypeName(c.type)) +
+                    " correlation needs 'field' in its condition: the field whose values it "
+                    "aggregates");
+  }
+  if (!valued && !out.field.text.empty()) {
+    return fail(condition_node, "'field' has no meaning for " +
+                                    withArticle(correlationTypeName(c.type)) + " correlation");
+  }
+  if (c.type == CorrelationType::kAbsence && have_condition) {
+    return fail(condition_node,
+                "an absence correlation takes no condition: it fires when no "
+                "event arrives for a group within the timespan");
+  }
+  if (c.type == CorrelationType::kValuePercentile && !condition_node["percentile"]) {
+    return fail(condition_node,
+                "a value_percentile correlation needs 'percentile' (0-100) in "
+                "its condition");
+  }
+  if ((c.type == CorrelationType::kTemporal || c.type == CorrelationType::kTemporalOrdered) &&
+      out.rules.size() > 64) {
+    return fail(node, "a temporal correlation can refer to at most 64 rules");
+  }
+  return true;
+}
+
+void RuleCompiler::resolveCorrelations() {
+  // Rules are found by id or by name, in every file of the set.
+  std::unordered_map<std::string, uint32_t> by_key;
+  for (uint32_t i = 0; i < infos_.size(); ++i) {
+    if (!infos_[i].id.empty()) by_key.emplace(infos_[i].id, i);
+  }
+  std::unordered_map<std::string, uint32_t> names;
+  for (uint32_t i = 0; i < infos_.size(); ++i) {
+    const auto& name = infos_[i].name;
+    if (name.empty()) continue;
+    auto [it, inserted] = names.emplace(name, i);
+    if (!inserted) {
+      report(infos_[i].file, infos_[i].line, 1,
+             "duplicate rule name '" + name + "' (also used at " + infos_[it->second].file + ":" +
+                 std::to_string(infos_[it->second].line) + ")");
+      continue;
+    }
+    if (by_key.count(name) == 0) by_key.emplace(name, i);
+  }
+  if (pending_.empty()) return;
+  for (uint32_t k = 0; k < pending_.size(); ++k) {
+    infos_[pending_[k].rule_index].correlation = static_cast<int32_t>(k);
+  }
+
+  std::vector<std::vector<uint32_t>> refs(pending_.size());  // referenced rule indices
+  for (uint32_t k = 0; k < pending_.size(); ++k) {
+    auto& p = pending_[k];
+    for (const auto& r : p.rules) {
+      auto it = by_key.find(r.text);
+      if (it == by_key.end()) {
+        report(
+            p.file, r.line, r.column,
+            "correlation refers to rule '" + r.text + "', which no loaded rule has as id or name");
+        continue;
+      }
+      if (it->second == p.rule_index) {
+        report(p.file, r.line, r.column, "a correlation cannot refer to itself");
+        continue;
+      }
+      if (std::find(refs[k].begin(), refs[k].end(), it->second) != refs[k].end()) {
+        report(p.file, r.line, r.column, "rule '" + r.text + "' is listed twice");
+        continue;
+      }
+      refs[k].push_back(it->second);
+    }
+  }
+  if (diags_.size() != first_diag_) return;
+
+  // Chains must not loop: a correlation fed (indirectly) by itself never settles.
+  std::vector<int> mark(pending_.size(), 0);  // 0 new, 1 visiting, 2 done
+  std::function<bool(uint32_t)> acyclic = [&](uint32_t k) {
+    if (mark[k] == 2) return true;
+    if (mark[k] == 1) return false;
+    mark[k] = 1;
+    for (uint32_t r : refs[k]) {
+      if (infos_[r].correlation >= 0 && !acyclic(static_cast<uint32_t>(infos_[r].correlation))) {
+        return false;
+      }
+    }
+    mark[k] = 2;
+    return true;
+  };
+  for (uint32_t k = 0; k < pending_.size(); ++k) {
+    if (!acyclic(k)) {
+      report(pending_[k].file, pending_[k].at.line, pending_[k].at.column,
+             "correlation '" + infos_[pending_[k].rule_index].title +
+                 "' is part of a chain of correlations that refers back to itself");
+      return;
+    }
+  }
+
+  std::vector<bool> referenced(infos_.size(), false), generated(infos_.size(), false);
+  for (uint32_t k = 0; k < pending_.size(); ++k) {
+    auto& p = pending_[k];
+    Correlation& c = p.c;
+    const RuleInfo& self = infos_[p.rule_index];
+    c.rule_index = p.rule_index;
+    c.key = std::string(correlationTypeName(c.type)) + ":" +
+            (!self.id.empty()     ? self.id
+             : !self.name.empty() ? self.name
+                                  : self.title);
+    for (const auto& r : p.rules) c.key += "|" + r.text;
+    for (const auto& g : p.group_by) c.group_by.push_back(g.text);
+    std::sort(c.group_by.begin(), c.group_by.end());
+    if (std::adjacent_find(c.group_by.begin(), c.group_by.end()) != c.group_by.end()) {
+      report(p.file, p.at.line, p.at.column, "'group-by' lists a field twice");
+      continue;
+    }
+    for (const auto& [alias, per_rule] : p.aliases) {
+      for (const auto& [rule_name, field] : per_rule) {
+        auto it = names.find(rule_name);
+        if (it == names.end() ||
+            std::find(refs[k].begin(), refs[k].end(), it->second) == refs[k].end()) {
+          report(p.file, p.at.line, p.at.column,
+                 "alias '" + alias + "' names rule '" + rule_name +
+                     "', which is not one of this correlation's rules (aliases use rule names)");
+        }
+      }
+    }
+    if (c.type == CorrelationType::kTemporal && c.condition.empty()) {
+      c.condition.gte = static_cast<double>(refs[k].size());
+    }
+    if (c.type == CorrelationType::kTemporalOrdered) {
+      if (!c.condition.empty()) {
+        report(p.file, p.at.line, p.at.column,
+               "a temporal_ordered correlation takes no condition: it fires when every rule "
+               "matched, in order");
+        continue;
+      }
+      c.condition.gte = static_cast<double>(refs[k].size());
+    }
+    // Which field of a referenced rule's events stands for `name` (an alias or itself).
+    auto fieldFor = [&](const std::string& name, uint32_t rule) -> std::string {
+      auto a = p.aliases.find(name);
+      if (a == p.aliases.end()) return name;
+      auto f = a->second.find(infos_[rule].name);
+      if (f == a->second.end()) return std::string();
+      return f->second;
+    };
+    c.field = p.field.text;
+    for (uint32_t input = 0; input < refs[k].size(); ++input) {
+      const uint32_t r = refs[k][input];
+      const RuleInfo& target = infos_[r];
+      CorrelationInput in;
+      if (target.correlation >= 0) {
+        in.from_correlation = true;
+        in.index = static_cast<uint32_t>(target.correlation);
+        const auto& inner = pending_[in.index];
+        std::vector<std::string> inner_group;
+        for (const auto& g : inner.group_by) inner_group.push_back(g.text);
+        std::sort(inner_group.begin(), inner_group.end());
+        if (inner_group != c.group_by) {
+          report(p.file, p.rules[input].line, p.rules[input].column,
+                 "correlation '" + target.title +
+                     "' groups by other fields than this one; a chained correlation must group "
+                     "by the same fields as the correlations it refers to");
+          continue;
+        }
+        if (!c.field.empty()) {
+          report(
+              p.file, p.rules[input].line, p.rules[input].column,
+              withArticle(correlationTypeName(c.type)) +
+                  " correlation reads a field of events, so it cannot refer to the correlation '" +
+                  target.title + "'");
+          continue;
+        }
+        c.field_ids.push_back(0);
+      } else {
+        in.index = r;
+        for (const auto& g : c.group_by) {
+          const std::string field = fieldFor(g, r);
+          if (field.empty()) {
+            report(p.file, p.at.line, p.at.column,
+                   "alias '" + g + "' has no field for rule '" +
+                       (target.name.empty() ? target.title : target.name) + "'");
+            continue;
+          }
+          in.group_fields.push_back(internField(field));
+        }
+        if (!c.field.empty()) {
+          const std::string field = fieldFor(c.field, r);
+          if (field.empty()) {
+            report(p.file, p.field.line, p.field.column,
+                   "alias '" + c.field + "' has no field for rule '" +
+                       (target.name.empty() ? target.title : target.name) + "'");
+            continue;
+          }
+          c.field_ids.push_back(internField(field));
+        } else {
+          c.field_ids.push_back(0);
+        }
+      }
+      referenced[r] = true;
+      if (c.generate) generated[r] = true;
+      infos_[r].feeds.emplace_back(k, input);
+      c.inputs.push_back(std::move(in));
+    }
+    correlations_.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < infos_.size(); ++i) {
+    if (referenced[i] && !generated[i]) infos_[i].alerts = false;
+  }
 }
 
 }  // namespace trailwatch::engine

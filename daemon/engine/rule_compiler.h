@@ -8,6 +8,7 @@
 // Thread-safety: none; one compiler builds one set on one thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,8 +28,8 @@ namespace trailwatch::engine {
 class RuleCompiler {
  public:
   // `placeholders` (may be null) must outlive the compiler.
-  explicit RuleCompiler(Diagnostics& diags, const Placeholders* placeholders = nullptr)
-      : diags_(diags), first_diag_(diags.size()), placeholders_(placeholders) {}
+  explicit RuleCompiler(Diagnostics& diags, const Placeholders* placeholders = nullptr);
+  ~RuleCompiler();
 
   // A file, or a folder searched recursively for *.yml / *.yaml.
   void addPath(const std::string& path);
@@ -41,8 +42,15 @@ class RuleCompiler {
  private:
   struct Document;
   struct Modifiers;
+  struct PendingCorrelation;
 
   void compileDocument(const YAML::Node& doc, const std::string& file);
+  // The `correlation:` map of a correlation rule; references are kept by
+  // name until build() resolves them (they may point into later files).
+  bool compileCorrelation(const YAML::Node& node, Document& doc, PendingCorrelation& out);
+  bool compileSuppress(const YAML::Node& node, Document& doc, Suppression& out);
+  // Resolves references, aliases and generate flags; reports what does not resolve.
+  void resolveCorrelations();
   bool compileDetection(const YAML::Node& node, Document& doc, Detection& out);
   bool compileSearch(const YAML::Node& value, Document& doc, Search& out);
   bool compileMap(const YAML::Node& map, Document& doc, std::vector<FieldTest>& out);
@@ -71,6 +79,8 @@ class RuleCompiler {
   std::vector<std::string> field_paths_;
   std::unordered_map<std::string, FieldId> field_ids_;
   std::unordered_map<std::string, std::string> id_locations_;  // rule id -> "file:line"
+  std::vector<PendingCorrelation> pending_;
+  std::vector<Correlation> correlations_;
 };
 
 }  // namespace trailwatch::engine

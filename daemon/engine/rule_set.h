@@ -5,8 +5,13 @@
 // detection.h for the matching semantics). A set with any problem is not
 // built at all: the caller gets nullptr and one Diagnostic per problem, each
 // located `file:line:col`, so `trailwatch check` can list them all and a
-// reload keeps the previous set. Correlation rules and Sigma v1 `action`
-// documents are rejected as unsupported for now.
+// reload keeps the previous set. Sigma v1 `action` documents are rejected.
+//
+// Correlation rules (correlation.h) are rules too: each has a RuleInfo (its
+// `rule` block in alerts) and a Correlation; references between rules
+// (`rules:` by id or name, across files) are resolved when the set is built.
+// A detection rule that a correlation refers to feeds it (RuleInfo::feeds)
+// and alerts on its own only if a referring correlation says `generate: true`.
 //
 // The set knows every field its rules read (fieldPaths()); decoders extract
 // just those, and rules refer to them by FieldId, their index in that list.
@@ -19,11 +24,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "daemon/engine/correlation.h"
 #include "trailwatch/diagnostic.h"
 #include "trailwatch/event.h"
 #include "trailwatch/logsource.h"
@@ -47,6 +55,17 @@ struct RuleInfo {
   std::vector<std::string> fields;    // the rule's `fields:` list, as written
   std::vector<FieldId> field_ids;     // their ids in RuleSet::fieldPaths()
   std::vector<std::string> falsepositives;
+  std::string name;  // Sigma `name`: how correlations refer to the rule
+
+  // Correlation plumbing, filled in when the set is built.
+  int32_t correlation = -1;  // index in RuleSet::correlations() if this is a correlation rule
+  bool alerts = true;        // alerts on its own (false: only feeds correlations)
+  std::optional<Suppression> suppress;  // extension: `suppress:`
+  // (correlation index, input index) of every correlation this rule feeds.
+  std::vector<std::pair<uint32_t, uint32_t>> feeds;
+  // True when matches go through correlation state: it feeds a correlation
+  // or its alerts are suppressed.
+  bool stateful() const { return !feeds.empty() || suppress.has_value(); }
 };
 
 class RuleSet {
@@ -67,7 +86,7 @@ class RuleSet {
                                               const Placeholders* placeholders = nullptr);
 
   RuleSet(std::vector<RuleInfo> infos, std::vector<Detection> detections,
-          std::vector<std::string> field_paths);
+          std::vector<std::string> field_paths, std::vector<Correlation> correlations = {});
   ~RuleSet();
   RuleSet(const RuleSet&) = delete;
   RuleSet& operator=(const RuleSet&) = delete;
@@ -79,7 +98,11 @@ class RuleSet {
   // `fields:` lists), deduplicated, in first-seen order; FieldId = index.
   const std::vector<std::string>& fieldPaths() const { return field_paths_; }
 
-  // Indices of the rules that apply to a source declaring `declared`
+  const std::vector<Correlation>& correlations() const { return correlations_; }
+  // True when any rule needs correlation state (correlations or suppression).
+  bool stateful() const;
+
+  // Indices of the detection rules that apply to a source declaring `declared`
   // (nullptr: the source declares nothing, so every rule applies).
   std::vector<uint32_t> rulesFor(const LogSource* declared) const;
 
@@ -91,6 +114,7 @@ class RuleSet {
   std::vector<RuleInfo> infos_;
   std::vector<Detection> detections_;
   std::vector<std::string> field_paths_;
+  std::vector<Correlation> correlations_;
 };
 
 }  // namespace trailwatch::engine

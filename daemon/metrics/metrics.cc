@@ -110,6 +110,38 @@ Metrics::Metrics()
               .Help("1 if the last (re)load of a placeholder list file succeeded, 0 if it failed "
                     "and the previous values stay in use.")
               .Register(*registry_)),
+      correlation_keys_(BuildGauge()
+                            .Name("trailwatch_correlation_keys")
+                            .Help("Correlation and suppression groups held, per shard.")
+                            .Register(*registry_)),
+      correlation_bytes_(BuildGauge()
+                             .Name("trailwatch_correlation_state_bytes")
+                             .Help("Estimated heap bytes of correlation state, per shard.")
+                             .Register(*registry_)),
+      correlation_evictions_(BuildCounter()
+                                 .Name("trailwatch_correlation_evictions_total")
+                                 .Help("Groups dropped (least recently updated first) because "
+                                       "the state reached correlation.max_keys.")
+                                 .Register(*registry_)),
+      correlation_late_(BuildCounter()
+                            .Name("trailwatch_correlation_late_events_total")
+                            .Help("Events older than the watermark (latest event time minus "
+                                  "late_allowance), left out of correlation.")
+                            .Register(*registry_)),
+      correlation_overflow_(BuildCounter()
+                                .Name("trailwatch_correlation_overflow_events_total")
+                                .Help("Events dropped from a group that reached "
+                                      "correlation.max_events_per_group.")
+                                .Register(*registry_)),
+      correlation_skipped_(BuildCounter()
+                               .Name("trailwatch_correlation_skipped_events_total")
+                               .Help("Matches of correlated rules that could not enter "
+                                     "correlation, per reason.")
+                               .Register(*registry_)),
+      suppressed_(BuildCounter()
+                      .Name("trailwatch_alerts_suppressed_total")
+                      .Help("Matches held back by a rule's suppress window, per rule.")
+                      .Register(*registry_)),
       rules_loaded_(BuildGauge()
                         .Name("trailwatch_rules_loaded")
                         .Help("Rules in the active rule set.")
@@ -201,6 +233,21 @@ LookupMetrics Metrics::lookup(const std::string& name) {
   const prometheus::Labels l{{"lookup", name}};
   return LookupMetrics{lookup_rows_.Add(l), lookup_reload_success_.Add(l), lookup_hits_.Add(l),
                        lookup_misses_.Add(l)};
+}
+
+CorrelationMetrics Metrics::correlation(size_t shard) {
+  const prometheus::Labels l{{"shard", std::to_string(shard)}};
+  return CorrelationMetrics{correlation_keys_.Add(l), correlation_bytes_.Add(l),
+                            correlation_evictions_.Add(l), correlation_late_.Add(l),
+                            correlation_overflow_.Add(l)};
+}
+
+prometheus::Counter& Metrics::correlationSkipped(const std::string& reason) {
+  return correlation_skipped_.Add({{"reason", reason}});
+}
+
+prometheus::Counter& Metrics::suppressed(const std::string& rule_id) {
+  return suppressed_.Add({{"rule_id", rule_id}});
 }
 
 prometheus::Gauge& Metrics::placeholderReloadSuccess(const std::string& name) {

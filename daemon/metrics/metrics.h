@@ -50,6 +50,15 @@ struct LookupMetrics {
   prometheus::Counter& misses;             // events whose match value had none
 };
 
+// Correlation state of one shard (label `shard`).
+struct CorrelationMetrics {
+  prometheus::Gauge& keys;               // groups held
+  prometheus::Gauge& state_bytes;        // estimated heap bytes of those groups
+  prometheus::Counter& evictions;        // groups dropped at max_keys
+  prometheus::Counter& late_events;      // observations older than the watermark, left out
+  prometheus::Counter& overflow_events;  // events dropped at max_events_per_group
+};
+
 class Metrics {
  public:
   Metrics();
@@ -74,6 +83,13 @@ class Metrics {
   LookupMetrics lookup(const std::string& name);
   // 1 if the last load of a placeholder list file succeeded.
   prometheus::Gauge& placeholderReloadSuccess(const std::string& name);
+
+  CorrelationMetrics correlation(size_t shard);
+  // Matches of a correlated rule that could not enter correlation state
+  // (reason: missing_group_field, missing_value, not_a_number).
+  prometheus::Counter& correlationSkipped(const std::string& reason);
+  // Matches held back by a rule's `suppress` window.
+  prometheus::Counter& suppressed(const std::string& rule_id);
 
   // Rule set (re)loads.
   void ruleSetLoaded(size_t rules, double load_seconds);
@@ -104,6 +120,13 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& lookup_hits_;
   prometheus::Family<prometheus::Counter>& lookup_misses_;
   prometheus::Family<prometheus::Gauge>& placeholder_reload_success_;
+  prometheus::Family<prometheus::Gauge>& correlation_keys_;
+  prometheus::Family<prometheus::Gauge>& correlation_bytes_;
+  prometheus::Family<prometheus::Counter>& correlation_evictions_;
+  prometheus::Family<prometheus::Counter>& correlation_late_;
+  prometheus::Family<prometheus::Counter>& correlation_overflow_;
+  prometheus::Family<prometheus::Counter>& correlation_skipped_;
+  prometheus::Family<prometheus::Counter>& suppressed_;
   prometheus::Gauge& rules_loaded_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_time_;

@@ -98,6 +98,19 @@ std::string checkpointPath(const config::Config& config, const std::string& sour
   return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
 }
 
+// Correlation settings from the configuration (defaults without one).
+CorrelatorOptions correlatorOptions(const config::CorrelationConfig& c, size_t workers) {
+  CorrelatorOptions o;
+  o.shards = workers != 0 ? workers : c.workers;
+  if (o.shards == 0) o.shards = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  o.limits.max_keys = c.max_keys;
+  o.limits.late_allowance_nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(c.late_allowance).count();
+  o.limits.sample_size = c.sample_size;
+  o.limits.max_events_per_group = c.max_events_per_group;
+  return o;
+}
+
 // Loads the configuration's lookup tables and placeholder lists; prints
 // `path:line: message` for each broken file and returns false.
 bool loadLookupsOrReport(LookupLoader& loader) {
@@ -160,6 +173,19 @@ int runCheck(const CheckOptions& options) {
   std::printf("rules: %zu loaded from %zu file(s)\n", rules->size(), files.size());
   for (const auto& [pack, count] : per_pack)
     std::printf("  pack %s: %zu rule(s)\n", pack.c_str(), count);
+  for (const auto& c : rules->correlations()) {
+    const auto& info = rules->rule(c.rule_index);
+    std::vector<std::string> inputs;
+    for (const auto& in : c.inputs) {
+      const auto& r =
+          rules->rule(in.from_correlation ? rules->correlations()[in.index].rule_index : in.index);
+      inputs.push_back(!r.name.empty() ? r.name : !r.id.empty() ? r.id : r.title);
+    }
+    std::printf("  correlation %s: %s of %s by %s within %s%s\n", info.title.c_str(),
+                engine::correlationTypeName(c.type), joinNames(inputs).c_str(),
+                c.group_by.empty() ? "(one group)" : joinNames(c.group_by).c_str(),
+                c.timespan_text.c_str(), info.alerts ? "" : " (feeds another correlation)");
+  }
   const auto& fields = rules->fieldPaths();
   std::printf("fields used (%zu): %s\n", fields.size(), joinNames(fields).c_str());
   if (config) {
@@ -251,11 +277,21 @@ int runScan(const ScanOptions& options) {
   alert::StdoutSink out;
   RuleSetHolder holder(rules);
   LookupSetHolder lookup_holder(lookups.lookupSet());
+  Correlator correlator(correlatorOptions(config.correlation, options.workers), holder, {&out},
+                        metrics);
+  if (Status s = correlator.start(); !s.ok()) {
+    std::fprintf(stderr, "trailwatch scan: %s\n", s.error().c_str());
+    return kExitFailure;
+  }
   SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&out}, holder,
-                          metrics, std::chrono::milliseconds(1000), &lookup_holder);
+                          metrics, std::chrono::milliseconds(1000), &lookup_holder, &correlator,
+                          options.timestamp_field);
   pipeline.run();
+  correlator.stop();  // the windows the last event time closes, then the rest of the output
+  (void)out.flush();
 
-  const PipelineTotals t = pipeline.totals();
+  PipelineTotals t = pipeline.totals();
+  t.alerts += correlator.alerts();
   const double seconds = secondsSince(start);
   std::string summary =
       "{\"events\":" + std::to_string(t.events) + ",\"bytes\":" + std::to_string(t.bytes) +
@@ -331,6 +367,16 @@ int runDaemon(const RunOptions& options) {
   std::vector<AlertSink*> sink_ptrs;
   for (auto& s : sinks) sink_ptrs.push_back(s.get());
 
+  CorrelatorOptions correlation = correlatorOptions(config->correlation, 0);
+  correlation.state_file =
+      (std::filesystem::path(config->state_dir) / "correlation.state").string();
+  correlation.follow_wall_clock = true;
+  Correlator correlator(correlation, holder, sink_ptrs, metrics);
+  if (Status s = correlator.start(); !s.ok()) {
+    spdlog::error("{}", s.error());
+    return kExitFailure;
+  }
+
   std::vector<std::unique_ptr<SourcePipeline>> pipelines;
   for (const auto& sc : config->sources) {
     source::FileSourceOptions fo;
@@ -347,7 +393,7 @@ int runDaemon(const RunOptions& options) {
     }
     pipelines.push_back(std::make_unique<SourcePipeline>(
         std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder, metrics,
-        config->checkpoint_interval, &lookup_holder));
+        config->checkpoint_interval, &lookup_holder, &correlator, sc.timestamp_field));
   }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });
@@ -395,6 +441,7 @@ int runDaemon(const RunOptions& options) {
   }
   for (auto& p : pipelines) p->requestStop();
   for (auto& t : threads) t.join();
+  correlator.stop();  // state was saved with each source's last commit
   for (auto& s : sinks) (void)s->flush();
   spdlog::info("trailwatch stopped");
   return kExitOk;

@@ -30,6 +30,8 @@ struct ScanOptions {
   std::string format = "json";
   std::vector<std::string> inputs;  // files; "-" or none: stdin
   std::size_t max_line_bytes = 1 << 20;
+  std::string timestamp_field = "@timestamp";
+  std::size_t workers = 0;  // correlation shards; 0: config's, else per core
 };
 
 int runDaemon(const RunOptions& options);

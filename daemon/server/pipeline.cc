@@ -1,6 +1,12 @@
 #include "daemon/server/pipeline.h"
 
 #include <algorithm>
+#include <charconv>
+#include <climits>
+#include <functional>
+
+#include "daemon/common/event_time.h"
+#include "daemon/common/json_writer.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +23,10 @@ int64_t unixNanos() {
 // idle commits again. Sources wake earlier when data arrives.
 constexpr std::chrono::milliseconds kPollTimeout{250};
 
+// How far ahead of the wall clock an event time may be (clock skew between
+// hosts) before it is not believed.
+constexpr int64_t kFutureTolerance = int64_t{300} * 1'000'000'000;
+
 // Decode errors are logged for the first few of a source, then sampled, so
 // a stream of garbage cannot flood the log; the metric counts every one.
 bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
@@ -27,7 +37,8 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
                                std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
                                const RuleSetHolder& rules, metrics::Metrics& metrics,
                                std::chrono::milliseconds checkpoint_interval,
-                               const LookupSetHolder* lookups)
+                               const LookupSetHolder* lookups, Correlator* correlator,
+                               std::string timestamp_field)
     : source_(std::move(source)),
       decoder_(std::move(decoder)),
       declared_(std::move(declared)),
@@ -36,7 +47,11 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
       metrics_(metrics),
       checkpoint_interval_(checkpoint_interval),
       lookups_(lookups),
-      source_metrics_(metrics.source(source_->name())) {
+      source_metrics_(metrics.source(source_->name())),
+      correlator_(correlator),
+      timestamp_path_(std::move(timestamp_field)) {
+  if (correlator_ != nullptr) per_shard_.resize(correlator_->shards());
+  source_hash_ = std::hash<std::string>{}(source_->name());
   for (AlertSink* sink : sinks_)
     sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
 }
@@ -70,9 +85,9 @@ void SourcePipeline::adoptRules() {
   // The decoder extracts what rules read, the timestamp, and every lookup's
   // match field (which no rule may read, but enrichment needs).
   std::vector<std::string> paths = rules_->fieldPaths();
-  auto ts = std::find(paths.begin(), paths.end(), "@timestamp");
+  auto ts = std::find(paths.begin(), paths.end(), timestamp_path_);
   if (ts == paths.end()) {
-    paths.emplace_back("@timestamp");
+    paths.emplace_back(timestamp_path_);
     ts = paths.end() - 1;
   }
   timestamp_field_ = ts - paths.begin();
@@ -131,6 +146,7 @@ void SourcePipeline::run() {
 
 void SourcePipeline::processBatch(const RecordBatch& batch) {
   const int64_t read_nanos = unixNanos();
+  int64_t batch_clock = INT64_MIN;
   DecodeError error;
   for (const Record& record : batch.records) {
     const Event* event = decoder_->decode(record.text, error);
@@ -155,9 +171,161 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
     const Event& enriched = enricher_ ? enricher_->enrich(*event) : *event;
     matched_.clear();
     rules_->evaluate(enriched, applicable_, matched_);
-    for (uint32_t rule_index : matched_) emit(rule_index, enriched, record, read_nanos);
+    const bool stateful = correlator_ != nullptr && rules_->stateful();
+    int64_t event_time = 0;
+    if (stateful) {
+      // Every event moves the correlation clock, matched or not.
+      event_time = eventTime(enriched, read_nanos);
+      batch_clock = std::max(batch_clock, event_time);
+    }
+    for (uint32_t rule_index : matched_) {
+      const auto& info = rules_->rule(rule_index);
+      if (stateful && info.stateful())
+        observe(rule_index, enriched, record, read_nanos, event_time);
+      if (info.alerts && !(stateful && info.suppress)) {
+        emit(rule_index, enriched, record, read_nanos);
+      } else {
+        rule_metrics_[rule_index].matches.Increment();  // alerts, if any, come from the correlator
+      }
+    }
   }
+  if (correlator_ != nullptr && batch_clock != INT64_MIN)
+    correlator_->submit(per_shard_, batch_clock);
   if (enricher_) publishLookupCounts();
+}
+
+int64_t SourcePipeline::eventTime(const Event& event, int64_t read_nanos) {
+  for (const auto& v : event.values(static_cast<FieldId>(timestamp_field_))) {
+    if (v.type != FieldValue::Type::kString && v.type != FieldValue::Type::kNumber) continue;
+    auto t = parseEventTime(v.text);
+    if (!t) continue;
+    // One record stamped far in the future would move the correlation clock
+    // past every honest event after it, making them all late; it keeps the
+    // source's latest believable time instead (counted).
+    if (*t > read_nanos + kFutureTolerance) {
+      skipObservation("future_timestamp");
+      break;
+    }
+    last_event_time_ = *t;
+    return *t;
+  }
+  // No usable timestamp: the source's latest event time, else the time read.
+  return last_event_time_ != INT64_MIN ? last_event_time_ : read_nanos;
+}
+void SourcePipeline::skipObservation(const char* reason) {
+  auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
+                         [&](const auto& p) { return p.first == reason; });
+  if (it == skip_counters_.end()) {
+    skip_counters_.emplace_back(reason, &metrics_.correlationSkipped(reason));
+    it = skip_counters_.end() - 1;
+  }
+  it->second->Increment();
+}
+
+namespace {
+
+// The first value of a field as text, or nullopt when absent or null.
+std::optional<std::string_view> firstText(const Event& event, FieldId id) {
+  for (const auto& v : event.values(id)) {
+    if (v.type != FieldValue::Type::kNull) return v.text;
+  }
+  return std::nullopt;
+}
+
+// Sample values are for an analyst's eye; a huge field is cut.
+constexpr size_t kMaxSampleValue = 256;
+
+}  // namespace
+
+void SourcePipeline::appendSample(std::string& out, const engine::RuleInfo& base,
+                                  const engine::RuleInfo& correlation, const Event& event,
+                                  int64_t event_time) {
+  out.append("{\"@timestamp\":");
+  appendJsonString(out, formatRfc3339(event_time));
+  out.append(",\"rule\":");
+  appendJsonString(out, !base.name.empty() ? base.name : !base.id.empty() ? base.id : base.title);
+  // The correlation's own `fields`, else the contributing rule's.
+  const auto& info = !correlation.fields.empty() ? correlation : base;
+  for (size_t i = 0; i < info.fields.size() && i < info.field_ids.size(); ++i) {
+    out.push_back(',');
+    appendJsonString(out, info.fields[i]);
+    out.push_back(':');
+    if (auto text = firstText(event, info.field_ids[i])) {
+      appendJsonString(out, text->substr(0, kMaxSampleValue));
+    } else {
+      out.append("null");
+    }
+  }
+  out.push_back('}');
+}
+
+void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Record& record,
+                             int64_t read_nanos, int64_t event_time) {
+  const auto& info = rules_->rule(rule_index);
+  const size_t shards = per_shard_.size();
+  // The event's identity: a record read again after a restart has the same.
+  uint64_t event_id = std::hash<std::string_view>{}(record.origin) * 0x9E3779B97F4A7C15ULL ^
+                      (record.offset + 1) ^ source_hash_;
+  if (event_id == 0) event_id = 1;
+  for (const auto& [k, input] : info.feeds) {
+    const engine::Correlation& c = rules_->correlations()[k];
+    const engine::CorrelationInput& in = c.inputs[input];
+    engine::Observation o;
+    o.rule = c.rule_index;
+    o.input = input;
+    o.time = event_time;
+    o.event_id = event_id;
+    bool missing = false;
+    for (size_t g = 0; g < in.group_fields.size(); ++g) {
+      auto text = firstText(event, in.group_fields[g]);
+      if (!text) {
+        missing = true;
+        break;
+      }
+      if (g > 0) o.group.push_back(engine::kGroupSeparator);
+      o.group.append(*text);
+    }
+    if (missing) {
+      skipObservation("missing_group_field");
+      continue;
+    }
+    if (!c.field.empty()) {
+      auto text = firstText(event, c.field_ids[input]);
+      if (!text) {
+        skipObservation("missing_value");
+        continue;
+      }
+      if (c.type == engine::CorrelationType::kValueCount) {
+        o.value_hash = std::hash<std::string_view>{}(*text);
+      } else {
+        double number = 0;
+        auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
+        if (ec != std::errc() || ptr != text->data() + text->size()) {
+          skipObservation("not_a_number");
+          continue;
+        }
+        o.value = number;
+      }
+    }
+    appendSample(o.sample, info, rules_->rule(c.rule_index), event, event_time);
+    const size_t shard = engine::groupHash(o.group) % shards;
+    per_shard_[shard].push_back(std::move(o));
+  }
+  if (info.suppress && info.alerts) {
+    engine::Observation o;
+    o.rule = rule_index;
+    o.time = event_time;
+    for (size_t g = 0; g < info.suppress->by_ids.size(); ++g) {
+      if (g > 0) o.group.push_back(engine::kGroupSeparator);
+      o.group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
+    }
+    alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
+                          &info.controls, &info.fields, &info.field_ids};
+    alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
+    renderer_.render(rule, event, timestamp_field_, origin, read_nanos, o.sample);
+    const size_t shard = engine::groupHash(o.group) % shards;
+    per_shard_[shard].push_back(std::move(o));
+  }
 }
 
 void SourcePipeline::publishLookupCounts() {
@@ -204,6 +372,14 @@ bool SourcePipeline::flushSinks() {
 }
 
 void SourcePipeline::commit() {
+  if (correlator_ != nullptr) {
+    if (Status s = correlator_->checkpoint(); !s.ok()) {
+      metrics_.checkpointErrors(source_->name()).Increment();
+      spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
+                    source_->name(), s.error());
+      return;
+    }
+  }
   if (!flushSinks()) return;
   if (Status s = source_->commit(); !s.ok()) {
     metrics_.checkpointErrors(source_->name()).Increment();

@@ -1,6 +1,8 @@
 // SourcePipeline: drives one source through decode → enrichment (lookup
 // tables, when a LookupSetHolder is given) → rule evaluation → alert sinks →
-// checkpoint, on the calling thread.
+// checkpoint, on the calling thread. Matches of rules that keep state
+// (correlated or suppressed rules) become Observations handed to the
+// Correlator, routed by group key to its shards.
 //
 // Order per batch is what makes delivery at least once: every record of a
 // batch is evaluated and its alerts written; the sinks are flushed; only
@@ -14,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +25,7 @@
 #include "daemon/alert/alert_json.h"
 #include "daemon/enrich/enricher.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/correlator.h"
 #include "daemon/server/snapshot_holder.h"
 #include "trailwatch/alert_sink.h"
 #include "trailwatch/decoder.h"
@@ -44,7 +48,8 @@ class SourcePipeline {
                  std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
                  const RuleSetHolder& rules, metrics::Metrics& metrics,
                  std::chrono::milliseconds checkpoint_interval,
-                 const LookupSetHolder* lookups = nullptr);
+                 const LookupSetHolder* lookups = nullptr, Correlator* correlator = nullptr,
+                 std::string timestamp_field = "@timestamp");
 
   // Reads until the source ends or requestStop(); commits before returning.
   void run();
@@ -60,6 +65,13 @@ class SourcePipeline {
   void publishLookupCounts();
   void processBatch(const RecordBatch& batch);
   void emit(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos);
+  // Hands a stateful rule's match to the correlator's shard buffers.
+  void observe(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos,
+               int64_t event_time);
+  int64_t eventTime(const Event& event, int64_t read_nanos);
+  void appendSample(std::string& out, const engine::RuleInfo& base,
+                    const engine::RuleInfo& correlation, const Event& event, int64_t event_time);
+  void skipObservation(const char* reason);
   bool flushSinks();
   void commit();
   void publishStats();
@@ -95,6 +107,12 @@ class SourcePipeline {
   SourceStats last_stats_;
   std::vector<uint32_t> matched_;
   alert::AlertRenderer renderer_;
+  Correlator* correlator_;
+  const std::string timestamp_path_;
+  std::vector<std::vector<engine::Observation>> per_shard_;
+  int64_t last_event_time_ = INT64_MIN;  // latest believable event time of this source
+  uint64_t source_hash_ = 0;
+  std::vector<std::pair<std::string, prometheus::Counter*>> skip_counters_;
   std::string alert_;
   std::atomic<uint64_t> events_{0}, decode_errors_{0}, alerts_{0};
   bool dirty_ = false;  // records handed out since the last commit

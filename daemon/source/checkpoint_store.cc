@@ -1,5 +1,7 @@
 #include "daemon/source/checkpoint_store.h"
 
+#include "daemon/common/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -73,18 +75,6 @@ bool takeNumber(std::string_view& rest, uint64_t& value, int base) {
   return true;
 }
 
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 uint64_t fingerprintOf(std::string_view bytes) {
@@ -155,13 +145,6 @@ Result<std::vector<FileCheckpoint>> CheckpointStore::load() const {
 }
 
 Status CheckpointStore::save(const std::vector<FileCheckpoint>& checkpoints) const {
-  std::filesystem::path target(path_);
-  std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error{dir.string() + ": cannot create checkpoint directory: " + ec.message()};
-
   std::string text;
   text.append(kHeader).push_back('\n');
   char hex[17];
@@ -184,37 +167,7 @@ Status CheckpointStore::save(const std::vector<FileCheckpoint>& checkpoints) con
   text += std::to_string(checkpoints.size());
   text.push_back('\n');
 
-  // The temp file lives next to the target so rename() is atomic (same
-  // filesystem); mkstemp keeps two writers from sharing a temp name.
-  std::string tmp = path_ + ".tmp.XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Error{tmp + ": cannot create temporary checkpoint file: " + errnoText(errno)};
-  auto cleanup = [&](const std::string& what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Error{tmp + ": " + what + ": " + errnoText(err)};
-  };
-  if (!writeAll(fd, text)) return cleanup("write failed");
-  if (::fsync(fd) != 0) return cleanup("fsync failed");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Error{tmp + ": close failed: " + errnoText(err)};
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Error{path_ + ": cannot replace checkpoint file: " + errnoText(err)};
-  }
-  // Without this the rename itself may not survive a power cut.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Error{dir.string() + ": cannot open directory to fsync: " + errnoText(errno)};
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return Error{dir.string() + ": directory fsync failed: " + errnoText(err)};
-  return Status::Ok();
+  return replaceFileAtomically(path_, text, "checkpoint file");
 }
 
 }  // namespace trailwatch::source

@@ -191,10 +191,11 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   EXPECT_FALSE(c.has_value());
   expectOnly(7, 5,
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-             "start_at, max_line_bytes, logsource)");
-  EXPECT_EQ(diags_[0].str(), file_ +
-                                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
-                                 "type, paths, format, start_at, max_line_bytes, logsource)");
+             "start_at, max_line_bytes, logsource, timestamp_field)");
+  EXPECT_EQ(diags_[0].str(),
+            file_ +
+                ":7:5: unknown key 'pathz' in source (expected one of: name, "
+                "type, paths, format, start_at, max_line_bytes, logsource, timestamp_field)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -214,10 +215,10 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
   EXPECT_TRUE(has(8, 5, "unknown key 'format' in output (expected one of: type, path)")) << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
-  EXPECT_TRUE(
-      has(11, 1,
-          "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
-          "checkpoint_interval, log_level, sources, outputs, metrics, lookups, placeholders)"))
+  EXPECT_TRUE(has(11, 1,
+                  "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
+                  "checkpoint_interval, log_level, sources, outputs, metrics, lookups, "
+                  "placeholders, correlation)"))
       << all();
 }
 
@@ -421,7 +422,7 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
       << all();
   EXPECT_TRUE(has(7, 5,
                   "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-                  "start_at, max_line_bytes, logsource)"))
+                  "start_at, max_line_bytes, logsource, timestamp_field)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
@@ -511,6 +512,51 @@ TEST_F(ConfigTest, LookupsAndPlaceholdersLoadWithResolvedPaths) {
   EXPECT_EQ(c->placeholders.size(), 1u);
   EXPECT_EQ(c->placeholders.at("terminated_users"),
             (dir_ / "lookups/terminated_users.txt").string());
+}
+
+TEST_F(ConfigTest, CorrelationSettingsAndTimestampFieldLoad) {
+  auto c = load(std::string(kMinimal) +
+                "    timestamp_field: recorded\n"
+                "correlation:\n"
+                "  workers: 3\n"
+                "  max_keys: 5000\n"
+                "  late_allowance: 30s\n"
+                "  sample_size: 0\n"
+                "  max_events_per_group: 10\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->sources[0].timestamp_field, "recorded");
+  EXPECT_EQ(c->correlation.workers, 3u);
+  EXPECT_EQ(c->correlation.max_keys, 5000u);
+  EXPECT_EQ(c->correlation.late_allowance, std::chrono::seconds(30));
+  EXPECT_EQ(c->correlation.sample_size, 0u);
+  EXPECT_EQ(c->correlation.max_events_per_group, 10u);
+
+  auto d = load(kMinimal);
+  ASSERT_TRUE(d.has_value()) << all();
+  EXPECT_EQ(d->sources[0].timestamp_field, "@timestamp");
+  EXPECT_EQ(d->correlation.max_keys, 1'000'000u);
+  EXPECT_EQ(d->correlation.late_allowance, std::chrono::minutes(1));
+}
+
+TEST_F(ConfigTest, BadCorrelationSettingsAreLocated) {
+  auto c = load(std::string(kMinimal) +
+                "correlation:\n"         // 5
+                "  workers: 0\n"         // 6
+                "  max_keys: lots\n"     // 7
+                "  late_allowance: 5\n"  // 8
+                "  shards: 2\n");        // 9
+  EXPECT_FALSE(c.has_value());
+  EXPECT_TRUE(has(6, 12, "invalid workers '0' (expected an integer from 1 to 64)")) << all();
+  EXPECT_TRUE(has(7, 13, "invalid max_keys 'lots' (expected an integer from 1 to 100000000)"))
+      << all();
+  EXPECT_TRUE(has(8, 19,
+                  "invalid duration '5' for 'late_allowance' (expected a positive integer and a "
+                  "unit: ms, s, m, h or d, as in 30s)"))
+      << all();
+  EXPECT_TRUE(has(9, 3,
+                  "unknown key 'shards' in correlation (expected one of: workers, max_keys, "
+                  "late_allowance, sample_size, max_events_per_group)"))
+      << all();
 }
 
 TEST_F(ConfigTest, LookupsAreOptional) {

@@ -233,11 +233,11 @@ TEST(RuleLoader, StrayCommaIsASyntaxErrorNotAHang) {
   EXPECT_ONE_ERROR("title: t\n---\n,a\n", "r.yml:3:1: YAML syntax error: unexpected content");
 }
 
-TEST(RuleLoader, CorrelationRulesAreNotSupportedYet) {
+TEST(RuleLoader, CorrelationRulesAreCheckedNotRefused) {
+  // More in correlation_loader_test.cc.
   EXPECT_ONE_ERROR(
       "title: many failures\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 5m\n",
-      "r.yml:2:1: correlation rules are not supported yet (this version loads Sigma detection "
-      "rules only)");
+      "r.yml:3:3: an event_count correlation needs a 'condition' such as {gte: 10}");
 }
 
 TEST(RuleLoader, ActionDocumentsAreNotSupported) {

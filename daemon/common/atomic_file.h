@@ -1,0 +1,23 @@
+// replaceFileAtomically: the one way trailwatch writes a state file
+// (checkpoints, correlation state) so that a crash or power cut leaves
+// either the old content or the new, never a mix.
+//
+// The data goes to a temporary file next to the target (same filesystem, so
+// rename() is atomic; mkstemp keeps two writers apart), which is fsynced,
+// renamed over the target, and the directory is fsynced so the rename itself
+// survives. Missing parent directories are created.
+//
+// Thread-safety: a free function; callers serialise writes to one path.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "trailwatch/result.h"
+
+namespace trailwatch {
+
+// `what` names the file in messages ("checkpoint file", "correlation state").
+Status replaceFileAtomically(const std::string& path, std::string_view data, std::string_view what);
+
+}  // namespace trailwatch

@@ -1,0 +1,602 @@
+#include "daemon/engine/correlation_state.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "daemon/common/json_writer.h"
+
+namespace trailwatch::engine {
+
+struct CorrelationState::Group {
+  Group* prev = nullptr;  // toward the head (more recent)
+  Group* next = nullptr;  // toward the tail (older)
+  const std::string* key = nullptr;
+  uint32_t rule = 0;
+  bool active = false;     // suppression: a window is open
+  int64_t touched = 0;     // the clock when last observed; non-decreasing from tail to head
+  int64_t first_seen = 0;  // suppression: window start
+  int64_t last_seen = 0;   // latest event time
+  uint64_t suppressed = 0;
+  std::vector<Entry> entries;  // sorted by time
+  std::string samples;         // up to sample_size JSON objects, each followed by '\n'
+};
+
+namespace {
+
+constexpr size_t kKeyPrefix = sizeof(uint32_t);
+// Rough heap cost of one unordered_map node holding a Group, for the gauge.
+constexpr size_t kNodeOverhead = 64;
+
+std::string makeKey(uint32_t rule, std::string_view group) {
+  std::string key(kKeyPrefix + group.size(), '\0');
+  std::memcpy(key.data(), &rule, kKeyPrefix);
+  std::memcpy(key.data() + kKeyPrefix, group.data(), group.size());
+  return key;
+}
+
+std::string_view groupOf(const std::string& key) {
+  return std::string_view(key).substr(kKeyPrefix);
+}
+
+double asDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+
+// Serialisation helpers: little-endian host order, this is a local state
+// file read back by the same build family.
+void putU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void putStr(std::string& out, std::string_view s) {
+  putU64(out, s.size());
+  out.append(s);
+}
+struct Reader {
+  std::string_view data;
+  bool ok = true;
+  uint64_t u64() {
+    if (data.size() < 8) {
+      ok = false;
+      return 0;
+    }
+    uint64_t v;
+    std::memcpy(&v, data.data(), 8);
+    data.remove_prefix(8);
+    return v;
+  }
+  std::string_view str() {
+    const uint64_t n = u64();
+    if (!ok || n > data.size()) {
+      ok = false;
+      return {};
+    }
+    std::string_view s = data.substr(0, n);
+    data.remove_prefix(n);
+    return s;
+  }
+};
+constexpr std::string_view kMagic = "trailwatch-correlation-state-2\n";
+
+// The stable identity of a stateful rule across reloads, and its kind.
+std::string stableKey(const RuleSet& rules, uint32_t index) {
+  const RuleInfo& info = rules.rule(index);
+  if (info.correlation >= 0) return rules.correlations()[info.correlation].key;
+  return "suppress:" + (!info.id.empty() ? info.id : !info.name.empty() ? info.name : info.title);
+}
+
+}  // namespace
+
+uint64_t groupHash(std::string_view group) { return std::hash<std::string_view>{}(group); }
+
+CorrelationState::CorrelationState(std::shared_ptr<const RuleSet> rules, StateLimits limits)
+    : rules_(std::move(rules)), limits_(limits) {
+  lists_.assign(rules_->size(), List{});
+}
+
+CorrelationState::~CorrelationState() = default;
+
+size_t CorrelationState::memoryBytes() const {
+  return groups_.size() * (sizeof(std::pair<const std::string, Group>) + kNodeOverhead) +
+         groups_.bucket_count() * sizeof(void*) + entries_ * sizeof(Entry) + sample_bytes_;
+}
+
+void CorrelationState::unlink(Group& g) {
+  List& list = lists_[g.rule];
+  if (g.prev)
+    g.prev->next = g.next;
+  else
+    list.head = g.next;
+  if (g.next)
+    g.next->prev = g.prev;
+  else
+    list.tail = g.prev;
+  g.prev = g.next = nullptr;
+}
+
+void CorrelationState::touch(Group& g) {
+  List& list = lists_[g.rule];
+  if (list.head != &g) {
+    if (g.prev != nullptr || g.next != nullptr || list.tail == &g) unlink(g);
+    g.next = list.head;
+    g.prev = nullptr;
+    if (list.head) list.head->prev = &g;
+    list.head = &g;
+    if (list.tail == nullptr) list.tail = &g;
+  }
+  g.touched = clock_;
+}
+
+void CorrelationState::erase(Group& g) {
+  unlink(g);
+  entries_ -= g.entries.size();
+  sample_bytes_ -= g.samples.size();
+  const std::string key = *g.key;
+  groups_.erase(key);
+}
+
+CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::string_view group) {
+  std::string key = makeKey(rule, group);
+  auto [it, inserted] = groups_.try_emplace(std::move(key));
+  Group& g = it->second;
+  if (inserted) {
+    g.key = &it->first;
+    g.rule = rule;
+  }
+  return g;
+}
+
+void CorrelationState::evictBeyondLimit(const Group* keep) {
+  while (groups_.size() > limits_.max_keys) {
+    Group* oldest = nullptr;
+    for (const List& list : lists_) {
+      Group* candidate = list.tail;
+      if (candidate == keep) candidate = candidate->prev;
+      if (candidate != nullptr && (oldest == nullptr || candidate->touched < oldest->touched)) {
+        oldest = candidate;
+      }
+    }
+    if (oldest == nullptr) return;
+    erase(*oldest);
+    ++counters_.evicted;
+  }
+}
+
+void CorrelationState::addSample(Group& g, std::string&& sample) {
+  if (limits_.sample_size == 0 || sample.empty()) return;
+  sample_bytes_ -= g.samples.size();
+  g.samples.append(sample);
+  g.samples.push_back('\n');
+  size_t count = std::count(g.samples.begin(), g.samples.end(), '\n');
+  while (count > limits_.sample_size) {
+    g.samples.erase(0, g.samples.find('\n') + 1);
+    --count;
+  }
+  sample_bytes_ += g.samples.size();
+}
+
+std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < g.samples.size()) {
+    const size_t end = g.samples.find('\n', start);
+    out.emplace_back(g.samples, start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
+void CorrelationState::observe(Observation&& observation, std::vector<StateOutput>& out) {
+  std::vector<Observation> chained;
+  chained.push_back(std::move(observation));
+  Group* first = nullptr;
+  // A firing can feed chained correlations, which can fire in turn; the
+  // rule set has no cycles, so this ends.
+  for (size_t i = 0; i < chained.size(); ++i) {
+    Observation o = std::move(chained[i]);
+    if (o.rule >= rules_->size()) continue;
+    if (o.time < watermark()) {
+      ++counters_.late;
+      continue;
+    }
+    if (rules_->rule(o.rule).correlation < 0 && !rules_->rule(o.rule).suppress) continue;
+    clock_ = std::max(clock_, o.time);
+    const RuleInfo& info = rules_->rule(o.rule);
+    Group& g = findOrCreate(o.rule, o.group);
+    touch(g);
+    if (first == nullptr) first = &g;
+    if (info.correlation >= 0) {
+      observeCorrelation(g, o, out, chained);
+    } else if (info.suppress) {
+      observeSuppressed(g, o, out);
+    }
+  }
+  evictBeyondLimit(first);
+}
+
+void CorrelationState::observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out) {
+  const int64_t span = rules_->rule(g.rule).suppress->timespan_nanos;
+  if (g.active && o.time < g.first_seen + span) {
+    ++g.suppressed;
+    ++counters_.suppressed;
+    g.last_seen = std::max(g.last_seen, o.time);
+    return;
+  }
+  if (g.active && g.suppressed > 0) {
+    StateOutput s{StateOutput::Kind::kSuppressed,
+                  g.rule,
+                  std::string(groupOf(*g.key)),
+                  static_cast<double>(g.suppressed),
+                  g.suppressed,
+                  g.first_seen,
+                  g.last_seen,
+                  {}};
+    out.push_back(std::move(s));
+  }
+  g.active = true;
+  g.first_seen = g.last_seen = o.time;
+  g.suppressed = 0;
+  StateOutput alert{
+      StateOutput::Kind::kAlert, g.rule, std::move(o.group), 1, 1, o.time, o.time, {}};
+  alert.samples.push_back(std::move(o.sample));
+  out.push_back(std::move(alert));
+}
+
+void CorrelationState::fire(const Group& g, StateOutput&& output, std::vector<StateOutput>& out,
+                            std::vector<Observation>& chained) {
+  ++counters_.fired;
+  const RuleInfo& info = rules_->rule(g.rule);
+  for (const auto& [k, input] : info.feeds) {
+    Observation next;
+    next.rule = rules_->correlations()[k].rule_index;
+    next.input = input;
+    // An absence fires after its group's last event; what it feeds happens now.
+    next.time = std::max(output.last_seen, watermark());
+    next.group = output.group;
+    // The chained correlation's sample names the firing that fed it.
+    next.sample = "{\"rule\":";
+    appendJsonString(next.sample, info.id.empty() ? info.name : info.id);
+    next.sample.append(",\"value\":");
+    appendJsonNumber(next.sample, output.value);
+    next.sample.push_back('}');
+    chained.push_back(std::move(next));
+  }
+  if (info.alerts) out.push_back(std::move(output));
+}
+
+void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<StateOutput>& out,
+                                          std::vector<Observation>& chained) {
+  const RuleInfo& info = rules_->rule(g.rule);
+  const Correlation& c = rules_->correlations()[info.correlation];
+  if (c.type == CorrelationType::kAbsence) {
+    // An in-order event that ends a silence of a timespan or more reports
+    // it, even when the watermark (held back by the late allowance) had not
+    // reached the end of the silence yet.
+    if (g.last_seen != 0 && o.time == clock_ && o.time - g.last_seen >= c.timespan_nanos) {
+      StateOutput silent{StateOutput::Kind::kCorrelation,
+                         g.rule,
+                         std::string(groupOf(*g.key)),
+                         0,
+                         0,
+                         g.last_seen,
+                         g.last_seen,
+                         samplesOf(g)};
+      fire(g, std::move(silent), out, chained);
+    }
+    g.last_seen = std::max(g.last_seen, o.time);
+    addSample(g, std::move(o.sample));
+    return;
+  }
+  const bool numeric = c.type == CorrelationType::kValueSum ||
+                       c.type == CorrelationType::kValueAvg ||
+                       c.type == CorrelationType::kValuePercentile;
+  Entry entry{o.time, numeric ? std::bit_cast<uint64_t>(o.value) : o.value_hash, o.event_id,
+              o.input};
+  auto byTime = [](int64_t t, const Entry& e) { return t < e.time; };
+  auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), o.time, byTime);
+  if (o.event_id != 0) {
+    // An event read again after a restart has the same time and identity.
+    for (auto same = pos; same != g.entries.begin() && (same - 1)->time == o.time; --same) {
+      if ((same - 1)->id == o.event_id && (same - 1)->input == o.input) {
+        ++counters_.duplicates;
+        return;
+      }
+    }
+  }
+  g.entries.insert(pos, entry);
+  ++entries_;
+  g.last_seen = std::max(g.last_seen, o.time);
+  addSample(g, std::move(o.sample));
+
+  // Events at or before watermark - timespan are outside every window a
+  // future (non-late) event can end; so are events over the per-group cap.
+  const int64_t horizon = watermark() - c.timespan_nanos;
+  size_t drop = 0;
+  while (drop < g.entries.size() && g.entries[drop].time <= horizon) ++drop;
+  if (g.entries.size() - drop > limits_.max_events_per_group) {
+    const size_t over = g.entries.size() - drop - limits_.max_events_per_group;
+    counters_.overflow += over;
+    drop += over;
+  }
+  if (drop > 0) {
+    g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(drop));
+    entries_ -= drop;
+  }
+
+  // Judge every window that contains the new event: those ending at an
+  // event time x with o.time <= x < o.time + timespan.
+  const auto& entries = g.entries;
+  auto it = std::lower_bound(entries.begin(), entries.end(), o.time,
+                             [](const Entry& e, int64_t t) { return e.time < t; });
+  while (it != entries.end() && it->time < o.time + c.timespan_nanos) {
+    const int64_t end_time = it->time;
+    const auto hi = std::upper_bound(it, entries.end(), end_time, byTime);
+    const auto lo = std::upper_bound(entries.begin(), hi, end_time - c.timespan_nanos, byTime);
+    double value = 0;
+    switch (c.type) {
+      case CorrelationType::kEventCount:
+        value = static_cast<double>(hi - lo);
+        break;
+      case CorrelationType::kValueCount: {
+        scratch_.clear();
+        for (auto e = lo; e != hi; ++e) scratch_.push_back(e->value);
+        std::sort(scratch_.begin(), scratch_.end());
+        value =
+            static_cast<double>(std::unique(scratch_.begin(), scratch_.end()) - scratch_.begin());
+        break;
+      }
+      case CorrelationType::kTemporal: {
+        uint64_t seen = 0;
+        // An input beyond the rule's list comes from an older version of the
+        // rule (setRules(), load()): that rule is no longer one of its inputs.
+        for (auto e = lo; e != hi; ++e) {
+          if (e->input < c.inputs.size()) seen |= uint64_t{1} << e->input;
+        }
+        value = std::popcount(seen);
+        break;
+      }
+      case CorrelationType::kTemporalOrdered: {
+        uint32_t next = 0;  // inputs matched in order so far
+        for (auto e = lo; e != hi && next < c.inputs.size(); ++e) {
+          if (e->input == next) ++next;
+        }
+        value = next;
+        break;
+      }
+      case CorrelationType::kValueSum:
+      case CorrelationType::kValueAvg: {
+        double sum = 0;
+        for (auto e = lo; e != hi; ++e) sum += asDouble(e->value);
+        value = c.type == CorrelationType::kValueSum ? sum : sum / static_cast<double>(hi - lo);
+        break;
+      }
+      case CorrelationType::kValuePercentile: {
+        // Nearest rank: the smallest value with at least p% of the values at or below it.
+        scratch_values_.clear();
+        for (auto e = lo; e != hi; ++e) scratch_values_.push_back(asDouble(e->value));
+        const size_t n = scratch_values_.size();
+        size_t rank = static_cast<size_t>(std::ceil(c.percentile / 100.0 * static_cast<double>(n)));
+        rank = std::clamp<size_t>(rank, 1, n);
+        std::nth_element(scratch_values_.begin(), scratch_values_.begin() + (rank - 1),
+                         scratch_values_.end());
+        value = scratch_values_[rank - 1];
+        break;
+      }
+      case CorrelationType::kAbsence:
+        break;
+    }
+    if (c.condition.test(value)) {
+      StateOutput fired{StateOutput::Kind::kCorrelation,
+                        g.rule,
+                        std::string(groupOf(*g.key)),
+                        value,
+                        static_cast<uint64_t>(hi - lo),
+                        lo->time,
+                        (hi - 1)->time,
+                        samplesOf(g)};
+      // The group starts over after the window that fired.
+      const size_t consumed = static_cast<size_t>(hi - entries.begin());
+      g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(consumed));
+      entries_ -= consumed;
+      sample_bytes_ -= g.samples.size();
+      g.samples.clear();
+      fire(g, std::move(fired), out, chained);
+      return;
+    }
+    it = hi;
+  }
+}
+
+void CorrelationState::closeSuppressionWindows(std::vector<StateOutput>& out) {
+  for (uint32_t rule = 0; rule < lists_.size(); ++rule) {
+    if (!rules_->rule(rule).suppress) continue;
+    while (Group* g = lists_[rule].tail) {
+      if (g->active && g->suppressed > 0) {
+        out.push_back(StateOutput{StateOutput::Kind::kSuppressed,
+                                  rule,
+                                  std::string(groupOf(*g->key)),
+                                  static_cast<double>(g->suppressed),
+                                  g->suppressed,
+                                  g->first_seen,
+                                  g->last_seen,
+                                  {}});
+      }
+      erase(*g);
+    }
+  }
+}
+
+void CorrelationState::advance(int64_t time, std::vector<StateOutput>& out) {
+  clock_ = std::max(clock_, time);
+  const int64_t mark = watermark();
+  std::vector<Observation> chained;
+  for (uint32_t rule = 0; rule < lists_.size(); ++rule) {
+    const RuleInfo& info = rules_->rule(rule);
+    int64_t span = 0;
+    bool absence = false;
+    if (info.correlation >= 0) {
+      const Correlation& c = rules_->correlations()[info.correlation];
+      span = c.timespan_nanos;
+      absence = c.type == CorrelationType::kAbsence;
+    } else if (info.suppress) {
+      span = info.suppress->timespan_nanos;
+    } else {
+      continue;
+    }
+    // Touch times grow from tail to head, and every event of a group is at
+    // or before its touch time: the first group not yet due ends the sweep.
+    // An absence is due by its last event time instead, which an out-of-order
+    // event can put up to the late allowance before its touch time; so that
+    // sweep reaches that much further and passes over groups not yet due.
+    const int64_t reach = absence ? limits_.late_allowance_nanos : 0;
+    for (Group* g = lists_[rule].tail; g != nullptr;) {
+      Group* const newer = g->prev;
+      if (g->touched - reach > mark - span) break;
+      if (absence && g->last_seen > mark - span) {
+        g = newer;
+        continue;
+      }
+      if (absence) {
+        StateOutput silent{StateOutput::Kind::kCorrelation,
+                           rule,
+                           std::string(groupOf(*g->key)),
+                           0,
+                           0,
+                           g->last_seen,
+                           g->last_seen,
+                           samplesOf(*g)};
+        fire(*g, std::move(silent), out, chained);
+      } else if (info.suppress && g->active && g->suppressed > 0) {
+        out.push_back(StateOutput{StateOutput::Kind::kSuppressed,
+                                  rule,
+                                  std::string(groupOf(*g->key)),
+                                  static_cast<double>(g->suppressed),
+                                  g->suppressed,
+                                  g->first_seen,
+                                  g->last_seen,
+                                  {}});
+      }
+      erase(*g);
+      g = newer;
+    }
+  }
+  for (auto& o : chained) observe(std::move(o), out);
+}
+
+void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
+  std::unordered_map<std::string, uint32_t> new_index;
+  for (uint32_t i = 0; i < rules->size(); ++i) {
+    const RuleInfo& info = rules->rule(i);
+    if (info.correlation >= 0 || info.suppress) new_index.emplace(stableKey(*rules, i), i);
+  }
+  std::unordered_map<std::string, Group> kept;
+  for (auto& [key, g] : groups_) {
+    auto it = new_index.find(stableKey(*rules_, g.rule));
+    if (it == new_index.end()) {
+      entries_ -= g.entries.size();
+      sample_bytes_ -= g.samples.size();
+      continue;
+    }
+    Group moved = std::move(g);
+    moved.rule = it->second;
+    moved.prev = moved.next = nullptr;
+    auto [pos, inserted] = kept.try_emplace(makeKey(it->second, groupOf(key)), std::move(moved));
+    pos->second.key = &pos->first;
+  }
+  groups_ = std::move(kept);
+  for (auto& [key, g] : groups_) g.key = &key;
+  rules_ = std::move(rules);
+  rebuildLists();
+}
+
+void CorrelationState::rebuildLists() {
+  lists_.assign(rules_->size(), List{});
+  std::vector<Group*> order;
+  order.reserve(groups_.size());
+  for (auto& [key, g] : groups_) {
+    g.prev = g.next = nullptr;
+    order.push_back(&g);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Group* a, const Group* b) { return a->touched < b->touched; });
+  const int64_t saved = clock_;
+  for (Group* g : order) {
+    clock_ = g->touched;
+    touch(*g);
+  }
+  clock_ = saved;
+}
+
+void CorrelationState::save(std::string& out) const {
+  out.append(kMagic);
+  putU64(out, static_cast<uint64_t>(clock_));
+  putU64(out, groups_.size());
+  for (const auto& [key, g] : groups_) {
+    putStr(out, stableKey(*rules_, g.rule));
+    putStr(out, groupOf(key));
+    putU64(out, static_cast<uint64_t>(g.touched));
+    putU64(out, static_cast<uint64_t>(g.first_seen));
+    putU64(out, static_cast<uint64_t>(g.last_seen));
+    putU64(out, g.suppressed);
+    putU64(out, g.active ? 1 : 0);
+    putU64(out, g.entries.size());
+    for (const Entry& e : g.entries) {
+      putU64(out, static_cast<uint64_t>(e.time));
+      putU64(out, e.value);
+      putU64(out, e.id);
+      putU64(out, e.input);
+    }
+    putStr(out, g.samples);
+  }
+}
+
+Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t shards) {
+  if (!data.starts_with(kMagic)) return Error{"not a trailwatch correlation state file"};
+  Reader in{data.substr(kMagic.size())};
+  const int64_t clock = static_cast<int64_t>(in.u64());
+  const uint64_t count = in.u64();
+  std::unordered_map<std::string, uint32_t> index;
+  for (uint32_t i = 0; i < rules_->size(); ++i) {
+    const RuleInfo& info = rules_->rule(i);
+    if (info.correlation >= 0 || info.suppress) index.emplace(stableKey(*rules_, i), i);
+  }
+  for (uint64_t n = 0; n < count && in.ok; ++n) {
+    const std::string_view stable = in.str();
+    const std::string_view group = in.str();
+    Group g;
+    g.touched = static_cast<int64_t>(in.u64());
+    g.first_seen = static_cast<int64_t>(in.u64());
+    g.last_seen = static_cast<int64_t>(in.u64());
+    g.suppressed = in.u64();
+    g.active = in.u64() != 0;
+    const uint64_t entries = in.u64();
+    if (!in.ok || entries > in.data.size() / 32) {
+      in.ok = false;
+      break;
+    }
+    g.entries.reserve(entries);
+    for (uint64_t e = 0; e < entries; ++e) {
+      Entry entry;
+      entry.time = static_cast<int64_t>(in.u64());
+      entry.value = in.u64();
+      entry.id = in.u64();
+      entry.input = static_cast<uint32_t>(in.u64());
+      g.entries.push_back(entry);
+    }
+    g.samples = std::string(in.str());
+    if (!in.ok) break;
+    auto it = index.find(std::string(stable));
+    if (it == index.end() || groupHash(group) % shards != shard) continue;
+    g.rule = it->second;
+    entries_ += g.entries.size();
+    sample_bytes_ += g.samples.size();
+    std::string key = makeKey(g.rule, group);
+    if (auto old = groups_.find(key); old != groups_.end()) erase(old->second);
+    auto [pos, inserted] = groups_.emplace(std::move(key), std::move(g));
+    pos->second.key = &pos->first;
+  }
+  if (!in.ok) return Error{"correlation state file is truncated or corrupt"};
+  clock_ = std::max(clock_, clock);
+  rebuildLists();
+  return {};
+}
+
+}  // namespace trailwatch::engine

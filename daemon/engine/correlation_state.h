@@ -1,0 +1,176 @@
+// CorrelationState: the memory behind correlation rules and suppression, for
+// one shard of group keys.
+//
+// Input is Observations: "an event matched rule R (feeding correlation C as
+// its input I), at event time T, for group G". Output is StateOutputs:
+// correlation alerts, suppressed-rule alerts let through, and suppression
+// summaries. Nothing here reads events, renders JSON or takes locks: a shard
+// is owned by one worker thread, and every key of a group lives in exactly
+// one shard (routing by groupHash()).
+//
+// Time is event time. The shard's clock is the latest event time it has
+// seen (observations and advance()); its watermark is that clock minus the
+// late allowance. An observation older than the watermark is late: counted
+// and left out, because windows it belonged to may already have been judged.
+//
+// Windows slide; they are not fixed buckets. A correlation is judged on the
+// window that ends at each event: the events of the group whose time t
+// satisfies end - timespan < t <= end (half-open: an event exactly one
+// timespan older than the last is outside). An out-of-order event (within the
+// allowance) is inserted at its time and every window that contains it is
+// judged again. When a window satisfies the condition the correlation fires
+// once, with that window's figures, and the group starts over with the events
+// after it. `absence` fires when the watermark passes a group's last event
+// time plus the timespan (the group is then forgotten until it reappears).
+//
+// Bounds: at most `max_keys` groups (least recently updated evicted first,
+// counted), at most `max_events_per_group` events per group (oldest dropped,
+// counted), at most `sample_size` sample events per group.
+//
+// Thread-safety: none; one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/engine/rule_set.h"
+#include "trailwatch/result.h"
+
+namespace trailwatch::engine {
+
+// Separates the values of a multi-field group key.
+inline constexpr char kGroupSeparator = '\x1f';
+
+// Which shard a group key belongs to: groupHash(group) % shards. Chained
+// correlations share their grouping, hence their shard.
+uint64_t groupHash(std::string_view group);
+
+struct Observation {
+  uint32_t rule = 0;   // RuleInfo index of the target: a correlation, or a rule with `suppress`
+  uint32_t input = 0;  // correlations: position of the contributing rule in `rules:`
+  int64_t time = 0;    // event time, Unix ns
+  std::string group;   // the group-by values (suppression: the `by` values), kGroupSeparator-joined
+  // Identity of the event (source, file, offset), so an event read twice
+  // (after a crash between the state save and the source's commit) counts
+  // once while its window is open; 0 when it has none.
+  uint64_t event_id = 0;
+  uint64_t value_hash = 0;  // value_count: hash of the field's value
+  double value = 0;         // value_sum / value_avg / value_percentile: the field's value
+  // Correlations: a compact JSON object of the event's key fields (kept as a
+  // sample). Suppression: the alert JSON to let through.
+  std::string sample;
+};
+
+struct StateOutput {
+  enum class Kind : uint8_t {
+    kCorrelation,  // a correlation fired (absence included)
+    kAlert,        // a suppressed rule's alert that opens a window: samples[0] is the alert JSON
+    kSuppressed,   // a suppression window closed with `value` matches held back
+  };
+  Kind kind = Kind::kCorrelation;
+  uint32_t rule = 0;  // RuleInfo index
+  std::string group;
+  double value = 0;     // count, distinct count, sum, average, percentile; kSuppressed: count
+  uint64_t events = 0;  // events in the window
+  int64_t first_seen = 0, last_seen = 0;  // event times, Unix ns
+  std::vector<std::string> samples;
+};
+
+struct StateLimits {
+  size_t max_keys = 1'000'000;
+  int64_t late_allowance_nanos = 60'000'000'000;
+  size_t sample_size = 3;
+  size_t max_events_per_group = 100'000;
+};
+
+struct StateCounters {
+  uint64_t late = 0;      // observations older than the watermark, left out
+  uint64_t evicted = 0;   // groups dropped for max_keys
+  uint64_t overflow = 0;  // events dropped for max_events_per_group
+  uint64_t suppressed = 0;
+  uint64_t fired = 0;       // correlation firings (alerting or feeding a chain)
+  uint64_t duplicates = 0;  // observations of an event already in its window, left out
+};
+
+class CorrelationState {
+ public:
+  CorrelationState(std::shared_ptr<const RuleSet> rules, StateLimits limits);
+  ~CorrelationState();
+  CorrelationState(const CorrelationState&) = delete;
+  CorrelationState& operator=(const CorrelationState&) = delete;
+
+  // Adopts a reloaded rule set: groups of correlations / suppressed rules
+  // that still exist with the same key (id, else name, else title) and type
+  // are kept; the others are dropped.
+  void setRules(std::shared_ptr<const RuleSet> rules);
+
+  void observe(Observation&& observation, std::vector<StateOutput>& out);
+
+  // End of input (a scan): emits the summaries of suppression windows that
+  // still hold matches back, and closes them.
+  void closeSuppressionWindows(std::vector<StateOutput>& out);
+
+  // Moves the clock to `time` if later (events seen elsewhere, or the wall
+  // clock when idle) and emits what the new watermark makes due: absence
+  // alerts, suppression summaries; expired groups are freed.
+  void advance(int64_t time, std::vector<StateOutput>& out);
+
+  int64_t clock() const { return clock_; }
+  int64_t watermark() const { return clock_ - limits_.late_allowance_nanos; }
+  size_t keys() const { return groups_.size(); }
+  // Estimated heap bytes held by the groups (keys, events, samples).
+  size_t memoryBytes() const;
+  const StateCounters& counters() const { return counters_; }
+
+  // Appends every group (with the clock) to `out`, in a binary form that
+  // load() reads back, also into a state with other shard counts.
+  void save(std::string& out) const;
+  // Adds the groups of `data` (written by save()) whose groupHash() %
+  // `shards` == `shard`; groups of rules no longer loaded are skipped.
+  Status load(std::string_view data, uint64_t shard, uint64_t shards);
+
+ private:
+  struct Entry {
+    int64_t time;
+    uint64_t value;  // value hash, or the bits of a double
+    uint64_t id;     // Observation::event_id (0: none)
+    uint32_t input;
+  };
+  struct Group;
+  struct List {
+    Group* head = nullptr;  // most recently updated
+    Group* tail = nullptr;
+  };
+
+  Group& findOrCreate(uint32_t rule, std::string_view group);
+  void touch(Group& g);
+  void unlink(Group& g);
+  void erase(Group& g);
+  void evictBeyondLimit(const Group* keep);
+  void observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out);
+  void observeCorrelation(Group& g, Observation& o, std::vector<StateOutput>& out,
+                          std::vector<Observation>& chained);
+  // Records a firing and queues the observations it feeds to chained correlations.
+  void fire(const Group& g, StateOutput&& output, std::vector<StateOutput>& out,
+            std::vector<Observation>& chained);
+  void addSample(Group& g, std::string&& sample);
+  std::vector<std::string> samplesOf(const Group& g) const;
+  void rebuildLists();
+
+  std::shared_ptr<const RuleSet> rules_;
+  StateLimits limits_;
+  int64_t clock_ = INT64_MIN / 2;
+  std::unordered_map<std::string, Group> groups_;  // key: 4-byte rule index + group
+  std::vector<List> lists_;                        // by rule index
+  StateCounters counters_;
+  size_t entries_ = 0;       // events held, all groups
+  size_t sample_bytes_ = 0;  // sample text held, all groups
+  std::vector<uint64_t> scratch_;
+  std::vector<double> scratch_values_;
+};
+
+}  // namespace trailwatch::engine

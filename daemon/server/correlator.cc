@@ -1,0 +1,338 @@
+#include "daemon/server/correlator.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/alert/alert_json.h"
+#include "daemon/common/atomic_file.h"
+
+namespace trailwatch::server {
+namespace {
+
+// Batches a shard may have queued before producers wait: enough to ride
+// out a burst, small enough that back-pressure reaches the sources quickly.
+constexpr size_t kQueueDepth = 64;
+// An idle shard follows the wall clock after this long without input.
+constexpr std::chrono::milliseconds kIdleTick{1000};
+
+int64_t wallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr std::string_view kStateMagic = "trailwatch-correlation-shards-1\n";
+
+}  // namespace
+
+enum MessageKind { kBatch, kSync, kSave, kStop };
+
+struct Correlator::Barrier {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining = 0;
+  void done() {
+    std::lock_guard lock(mu);
+    if (--remaining == 0) cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return remaining == 0; });
+  }
+};
+
+struct Correlator::Message {
+  int kind = kBatch;
+  std::vector<engine::Observation> observations;
+  int64_t clock = 0;
+  std::shared_ptr<Barrier> barrier;
+  std::string* saved = nullptr;  // kSave: where the shard writes its state
+};
+
+struct Correlator::Shard {
+  size_t index = 0;
+  std::mutex mu;
+  std::condition_variable ready, space;
+  std::deque<Message> queue;  // guarded by mu
+  std::thread thread;
+
+  // Owned by the shard thread.
+  std::unique_ptr<engine::CorrelationState> state;
+  std::shared_ptr<const engine::RuleSet> rules;
+  uint64_t generation = 0;
+  std::vector<engine::StateOutput> outputs;
+  std::string alert;
+  metrics::CorrelationMetrics metrics;
+  engine::StateCounters published;
+  std::atomic<uint64_t> alerts{0};
+
+  explicit Shard(metrics::CorrelationMetrics m) : metrics(m) {}
+
+  void push(Message&& message) {
+    std::unique_lock lock(mu);
+    space.wait(lock, [&] { return queue.size() < kQueueDepth || message.kind != kBatch; });
+    queue.push_back(std::move(message));
+    ready.notify_one();
+  }
+};
+
+Correlator::Correlator(CorrelatorOptions options, const RuleSetHolder& rules,
+                       std::vector<AlertSink*> sinks, metrics::Metrics& metrics)
+    : options_(std::move(options)), rules_(rules), sinks_(std::move(sinks)), metrics_(metrics) {
+  if (options_.shards == 0) options_.shards = 1;
+  engine::StateLimits per_shard = options_.limits;
+  per_shard.max_keys = std::max<size_t>(1, options_.limits.max_keys / options_.shards);
+  for (size_t i = 0; i < options_.shards; ++i) {
+    auto shard = std::make_unique<Shard>(metrics_.correlation(i));
+    shard->index = i;
+    shard->rules = rules_.snapshot();
+    shard->generation = rules_.generation();
+    shard->state = std::make_unique<engine::CorrelationState>(shard->rules, per_shard);
+    shards_.push_back(std::move(shard));
+  }
+}
+
+Correlator::~Correlator() { stop(); }
+
+Status Correlator::start() {
+  if (!options_.state_file.empty()) {
+    std::ifstream in(options_.state_file, std::ios::binary);
+    if (in) {
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      const std::string data = buffer.str();
+      std::string_view rest(data);
+      if (!rest.starts_with(kStateMagic)) {
+        return Error{options_.state_file +
+                     ": not a trailwatch correlation state file (delete it to start with empty "
+                     "correlation state)"};
+      }
+      rest.remove_prefix(kStateMagic.size());
+      size_t groups = 0;
+      // One blob per shard of the run that saved it; every blob is offered
+      // to every shard, which keeps its own keys (the shard count may differ).
+      while (!rest.empty()) {
+        uint64_t size = 0;
+        if (rest.size() < 8) return Error{options_.state_file + ": truncated correlation state"};
+        std::memcpy(&size, rest.data(), 8);
+        rest.remove_prefix(8);
+        if (size > rest.size()) return Error{options_.state_file + ": truncated correlation state"};
+        const std::string_view blob = rest.substr(0, size);
+        rest.remove_prefix(size);
+        for (auto& shard : shards_) {
+          if (Status s = shard->state->load(blob, shard->index, shards_.size()); !s.ok()) {
+            return Error{options_.state_file + ": " + s.error() +
+                         " (delete it to start with empty correlation state)"};
+          }
+        }
+      }
+      for (auto& shard : shards_) groups += shard->state->keys();
+      spdlog::info("correlation state restored from {}: {} groups", options_.state_file, groups);
+    }
+  }
+  for (auto& shard : shards_) {
+    shard->thread = std::thread([this, s = shard.get()] { runShard(*s); });
+  }
+  return Status::Ok();
+}
+
+void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Message m;
+    m.kind = kBatch;
+    m.clock = clock;
+    if (i < per_shard.size()) m.observations.swap(per_shard[i]);
+    shards_[i]->push(std::move(m));
+  }
+}
+
+void Correlator::broadcastAndWait(int kind, std::vector<std::string>* saved) {
+  auto barrier = std::make_shared<Barrier>();
+  barrier->remaining = shards_.size();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Message m;
+    m.kind = kind;
+    m.barrier = barrier;
+    if (saved != nullptr) m.saved = &(*saved)[i];
+    shards_[i]->push(std::move(m));
+  }
+  barrier->wait();
+}
+
+Status Correlator::checkpoint() {
+  if (stopped_) return Status::Ok();
+  if (options_.state_file.empty()) {
+    broadcastAndWait(kSync, nullptr);
+    return Status::Ok();
+  }
+  std::lock_guard lock(save_mu_);
+  std::vector<std::string> saved(shards_.size());
+  broadcastAndWait(kSave, &saved);
+  std::string data(kStateMagic);
+  for (const auto& blob : saved) {
+    const uint64_t size = blob.size();
+    data.append(reinterpret_cast<const char*>(&size), 8);
+    data.append(blob);
+  }
+  return replaceFileAtomically(options_.state_file, data, "correlation state");
+}
+
+void Correlator::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& shard : shards_) {
+    if (!shard->thread.joinable()) continue;
+    Message m;
+    m.kind = kStop;
+    shard->push(std::move(m));
+  }
+  for (auto& shard : shards_) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
+}
+
+uint64_t Correlator::alerts() const {
+  uint64_t n = 0;
+  for (const auto& shard : shards_) n += shard->alerts.load();
+  return n;
+}
+
+void Correlator::runShard(Shard& shard) {
+  auto last_input = std::chrono::steady_clock::now();
+  for (;;) {
+    Message m;
+    {
+      std::unique_lock lock(shard.mu);
+      if (options_.follow_wall_clock) {
+        shard.ready.wait_for(lock, kIdleTick, [&] { return !shard.queue.empty(); });
+      } else {
+        shard.ready.wait(lock, [&] { return !shard.queue.empty(); });
+      }
+      if (shard.queue.empty()) {
+        lock.unlock();
+        // Idle: let the clock follow the wall clock so silence is noticed.
+        if (std::chrono::steady_clock::now() - last_input >= kIdleTick) {
+          shard.outputs.clear();
+          shard.state->advance(wallNanos(), shard.outputs);
+          emit(shard, shard.outputs);
+          publish(shard);
+        }
+        continue;
+      }
+      m = std::move(shard.queue.front());
+      shard.queue.pop_front();
+      shard.space.notify_one();
+    }
+    if (const uint64_t g = rules_.generation(); g != shard.generation) {
+      shard.generation = g;
+      shard.rules = rules_.snapshot();
+      shard.state->setRules(shard.rules);
+    }
+    shard.outputs.clear();
+    switch (m.kind) {
+      case kBatch:
+        last_input = std::chrono::steady_clock::now();
+        for (auto& o : m.observations) shard.state->observe(std::move(o), shard.outputs);
+        shard.state->advance(m.clock, shard.outputs);
+        emit(shard, shard.outputs);
+        break;
+      case kSync:
+        publish(shard);
+        m.barrier->done();
+        break;
+      case kSave:
+        shard.state->save(*m.saved);
+        publish(shard);
+        m.barrier->done();
+        break;
+      case kStop:
+        // A scan's input has ended: what the last event time makes due is
+        // emitted. A daemon keeps its open windows in the saved state.
+        if (options_.state_file.empty()) {
+          shard.state->advance(shard.state->clock(), shard.outputs);
+          shard.state->closeSuppressionWindows(shard.outputs);
+          emit(shard, shard.outputs);
+        }
+        publish(shard);
+        return;
+    }
+  }
+}
+
+void Correlator::emit(Shard& shard, std::vector<engine::StateOutput>& outputs) {
+  const auto now = wallNanos();
+  const engine::RuleSet& rules = *shard.rules;
+  for (auto& o : outputs) {
+    const engine::RuleInfo& info = rules.rule(o.rule);
+    alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
+                          &info.controls, &info.fields, &info.field_ids};
+    if (o.kind == engine::StateOutput::Kind::kAlert) {
+      shard.alert = std::move(o.samples[0]);
+    } else {
+      alert::StateAlert state;
+      state.group = o.group;
+      state.separator = engine::kGroupSeparator;
+      state.figure = o.value;
+      state.events = o.events;
+      state.first_seen = o.first_seen;
+      state.last_seen = o.last_seen;
+      state.samples = &o.samples;
+      if (o.kind == engine::StateOutput::Kind::kSuppressed) {
+        state.section = "suppressed";
+        state.type = "suppress";
+        state.group_by = &info.suppress->by;
+        state.timespan = info.suppress->timespan_text;
+        metrics_.suppressed(info.id.empty() ? info.title : info.id).Increment(o.value);
+      } else {
+        const engine::Correlation& c = rules.correlations()[info.correlation];
+        state.section = "correlation";
+        state.type = engine::correlationTypeName(c.type);
+        state.timespan = c.timespan_text;
+        state.field = c.field;
+        state.count = c.type != engine::CorrelationType::kValueSum &&
+                      c.type != engine::CorrelationType::kValueAvg &&
+                      c.type != engine::CorrelationType::kValuePercentile;
+        state.group_by = &c.group_by;
+      }
+      alert::renderStateAlert(rule, state, now, shard.alert);
+    }
+    if (o.kind != engine::StateOutput::Kind::kSuppressed) {
+      metrics_.rule(info.id, info.title, info.level).alerts.Increment();
+      for (const auto& control : info.controls) metrics_.controlAlerts(control).Increment();
+    }
+    shard.alerts.fetch_add(1, std::memory_order_relaxed);
+    for (AlertSink* sink : sinks_) {
+      if (Status s = sink->write(shard.alert); !s.ok()) {
+        metrics_.sinkErrors(sink->name()).Increment();
+        spdlog::error("sink {}: {}", sink->name(), s.error());
+      } else {
+        metrics_.sinkAlerts(sink->name()).Increment();
+      }
+    }
+  }
+  outputs.clear();
+}
+
+void Correlator::publish(Shard& shard) {
+  const engine::StateCounters& now = shard.state->counters();
+  auto delta = [](uint64_t a, uint64_t b) { return static_cast<double>(a - b); };
+  if (now.evicted > shard.published.evicted) {
+    shard.metrics.evictions.Increment(delta(now.evicted, shard.published.evicted));
+  }
+  if (now.late > shard.published.late) {
+    shard.metrics.late_events.Increment(delta(now.late, shard.published.late));
+  }
+  if (now.overflow > shard.published.overflow) {
+    shard.metrics.overflow_events.Increment(delta(now.overflow, shard.published.overflow));
+  }
+  shard.published = now;
+  shard.metrics.keys.Set(static_cast<double>(shard.state->keys()));
+  shard.metrics.state_bytes.Set(static_cast<double>(shard.state->memoryBytes()));
+}
+
+}  // namespace trailwatch::server

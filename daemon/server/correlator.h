@@ -1,0 +1,101 @@
+// Correlator: the worker threads that own correlation state.
+//
+// Group keys are sharded by engine::groupHash(group) % shards; each shard is
+// one engine::CorrelationState owned by one thread, so the state is never
+// locked. Source pipelines (any number of threads) hand over observations in
+// batches through each shard's bounded queue; a full queue blocks the
+// producer, which is how a slow correlation stage pushes back on sources.
+// Shards render the alerts their state emits and write them to the sinks.
+//
+// Delivery: a pipeline calls checkpoint() before it flushes sinks and
+// commits its source. checkpoint() waits until every shard has processed
+// what was handed over before it (so their alerts are in the sinks) and, in
+// `run`, writes the whole state to the state file (atomically) so that a
+// restart resumes the windows with the source offsets committed next. A
+// restart therefore alerts on a burst that straddles it once: events before
+// the committed offsets are in the saved state, events after are re-read.
+// Events re-read after a crash between a state save and a source commit are
+// recognised by their identity (source, file, offset) while their window is
+// open and not counted twice.
+//
+// Thread-safety: submit(), checkpoint() and tick() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/engine/correlation_state.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/server/snapshot_holder.h"
+#include "trailwatch/alert_sink.h"
+#include "trailwatch/result.h"
+
+namespace trailwatch::server {
+
+struct CorrelatorOptions {
+  size_t shards = 1;
+  engine::StateLimits limits;  // max_keys is for all shards together
+  std::string state_file;      // empty: state is not saved (scan)
+  // run: an idle shard lets its clock follow the wall clock, so absence and
+  // suppression windows close when nothing arrives at all.
+  bool follow_wall_clock = false;
+};
+
+class Correlator {
+ public:
+  Correlator(CorrelatorOptions options, const RuleSetHolder& rules, std::vector<AlertSink*> sinks,
+             metrics::Metrics& metrics);
+  ~Correlator();  // stop()s
+  Correlator(const Correlator&) = delete;
+  Correlator& operator=(const Correlator&) = delete;
+
+  // Loads the state file (if any) and starts the shard threads. A state
+  // file that cannot be read is an error naming it (delete it to start
+  // empty).
+  Status start();
+
+  size_t shards() const { return shards_.size(); }
+
+  // Hands over observations, one vector per shard (emptied by the call),
+  // and the latest event time the producer has seen (moves every shard's
+  // clock, so absence notices silence seen from other groups).
+  void submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock);
+
+  // Waits until everything submitted before the call was processed, then
+  // saves the state (when there is a state file). Errors only on the save.
+  Status checkpoint();
+
+  // Processes what was submitted, closes the windows the final clock makes
+  // due (end of a scan) and joins the threads. Idempotent.
+  void stop();
+
+  uint64_t alerts() const;
+
+ private:
+  struct Shard;
+  struct Message;
+  struct Barrier;
+
+  void runShard(Shard& shard);
+  void emit(Shard& shard, std::vector<engine::StateOutput>& outputs);
+  void publish(Shard& shard);
+  // Sends `make(i)` to every shard and waits until each has handled it.
+  void broadcastAndWait(int kind, std::vector<std::string>* saved);
+
+  CorrelatorOptions options_;
+  const RuleSetHolder& rules_;
+  std::vector<AlertSink*> sinks_;
+  metrics::Metrics& metrics_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex save_mu_;  // one state save at a time
+  bool stopped_ = false;
+};
+
+}  // namespace trailwatch::server

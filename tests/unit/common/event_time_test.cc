@@ -1,0 +1,47 @@
+#include "daemon/common/event_time.h"
+
+#include <gtest/gtest.h>
+
+namespace trailwatch {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+// 2026-11-23T10:00:00Z
+constexpr int64_t kBase = 1795428000 * kSecond;
+
+TEST(EventTime, ReadsRfc3339InUtc) {
+  EXPECT_EQ(parseEventTime("2026-11-23T10:00:00Z"), kBase);
+  EXPECT_EQ(parseEventTime("2026-11-23t10:00:00z"), kBase);
+  EXPECT_EQ(parseEventTime("2026-11-23 10:00:00Z"), kBase);
+  EXPECT_EQ(parseEventTime("2026-11-23T10:00:00"), kBase) << "no zone: UTC";
+  EXPECT_EQ(parseEventTime("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parseEventTime("2024-02-29T00:00:00Z"), int64_t{1709164800} * kSecond);
+}
+
+TEST(EventTime, ReadsFractionsToNanoseconds) {
+  EXPECT_EQ(parseEventTime("2026-11-23T10:00:00.5Z"), kBase + 500'000'000);
+  EXPECT_EQ(parseEventTime("2026-11-23T10:00:00.123456789Z"), kBase + 123'456'789);
+  EXPECT_EQ(parseEventTime("2026-11-23T10:00:00,25Z"), kBase + 250'000'000);
+}
+
+TEST(EventTime, AppliesOffsets) {
+  EXPECT_EQ(parseEventTime("2026-11-23T11:00:00+01:00"), kBase);
+  EXPECT_EQ(parseEventTime("2026-11-23T05:30:00-0430"), kBase);
+}
+
+TEST(EventTime, ReadsUnixSeconds) {
+  EXPECT_EQ(parseEventTime("1795428000"), kBase);
+  EXPECT_EQ(parseEventTime("1795428000.25"), kBase + 250'000'000);
+}
+
+TEST(EventTime, RejectsWhatIsNotATime) {
+  for (const char* bad :
+       {"", "yesterday", "2026-11-23", "2026-13-01T00:00:00Z", "2026-11-23T24:00:00Z",
+        "2026-11-23T10:00:00.Z", "2026-11-23T10:00:00Q", "2026-11-23T10:00:00+25:00",
+        "2026-11-23T10:00:00Z trailing", "1e20", "12abc"}) {
+    EXPECT_FALSE(parseEventTime(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace trailwatch

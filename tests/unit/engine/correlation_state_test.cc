@@ -1,0 +1,934 @@
+#include "daemon/engine/correlation_state.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/engine/rule_set.h"
+
+namespace trailwatch::engine {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t sec(int64_t seconds) { return seconds * kSecond; }
+constexpr int64_t kAllowance = 60;  // StateLimits' default late allowance, in seconds
+
+// Three detection rules (indices 0, 1, 2) that the correlations below refer to.
+constexpr const char* kBase = R"(title: Failed login
+name: failed_login
+logsource: {product: ehr}
+detection: {s: {outcome: failure}, condition: s}
+---
+title: Successful login
+name: successful_login
+logsource: {product: ehr}
+detection: {s: {outcome: success}, condition: s}
+---
+title: Export
+name: export
+logsource: {product: ehr}
+detection: {s: {action: export}, condition: s}
+)";
+
+// kBase plus one correlation rule titled "C" (name c) whose `correlation:` map is `body`.
+std::string withCorrelation(const std::string& body) {
+  return std::string(kBase) + "---\ntitle: C\nname: c\ncorrelation:\n" + body;
+}
+
+std::string eventCount(const std::string& condition, const std::string& timespan = "10m") {
+  return withCorrelation(
+      "  type: event_count\n  rules: failed_login\n  group-by: user\n"
+      "  timespan: " +
+      timespan + "\n  condition: " + condition + "\n");
+}
+
+std::string valued(const std::string& type, const std::string& condition) {
+  return withCorrelation("  type: " + type + "\n  rules: export\n  group-by: user\n" +
+                         "  timespan: 10m\n  condition: " + condition + "\n");
+}
+
+constexpr const char* kChain = R"(---
+title: Many failed logins
+name: many_failed_logins
+correlation:
+  type: event_count
+  rules: failed_login
+  group-by: user
+  timespan: 10m
+  condition: {gte: 3}
+---
+title: Success after many failed logins
+correlation:
+  type: temporal_ordered
+  rules: [many_failed_logins, successful_login]
+  group-by: user
+  timespan: 1h
+)";
+
+constexpr const char* kSuppressed = R"(---
+title: Noisy
+logsource: {product: ehr}
+detection: {s: {action: print}, condition: s}
+suppress: {timespan: 10m, by: user}
+)";
+
+std::shared_ptr<const RuleSet> build(const std::string& yaml) {
+  Diagnostics diags;
+  auto set = RuleSet::parse(yaml, "test.yml", diags);
+  for (const auto& d : diags) ADD_FAILURE() << d.str();
+  if (!set) set = RuleSet::parse("", "empty.yml", diags);  // keeps the state constructible
+  return set;
+}
+
+uint32_t indexOf(const RuleSet& rules, std::string_view title) {
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    if (rules.rule(i).title == title) return i;
+  }
+  ADD_FAILURE() << "no rule titled " << title;
+  return static_cast<uint32_t>(rules.size());  // observe() ignores it
+}
+
+Observation obs(uint32_t rule, int64_t seconds, std::string group = "g", uint32_t input = 0) {
+  Observation o;
+  o.rule = rule;
+  o.input = input;
+  o.time = sec(seconds);
+  o.group = std::move(group);
+  return o;
+}
+
+Observation withValue(Observation o, double value) {
+  o.value = value;
+  return o;
+}
+
+Observation withHash(Observation o, uint64_t hash) {
+  o.value_hash = hash;
+  return o;
+}
+
+Observation withSample(Observation o, std::string sample) {
+  o.sample = std::move(sample);
+  return o;
+}
+
+// A rule set and one state over it; `c` is the rule titled "C", if any.
+class Harness {
+ public:
+  explicit Harness(const std::string& yaml, StateLimits limits = {})
+      : rules_(build(yaml)), state_(rules_, limits) {
+    for (uint32_t i = 0; i < rules_->size(); ++i) {
+      if (rules_->rule(i).title == "C") c = i;
+    }
+  }
+
+  uint32_t rule(std::string_view title) const { return indexOf(*rules_, title); }
+  std::vector<StateOutput> observe(Observation o) {
+    std::vector<StateOutput> out;
+    state_.observe(std::move(o), out);
+    return out;
+  }
+  std::vector<StateOutput> advance(int64_t seconds) {
+    std::vector<StateOutput> out;
+    state_.advance(sec(seconds), out);
+    return out;
+  }
+  CorrelationState& state() { return state_; }
+  const std::shared_ptr<const RuleSet>& rules() const { return rules_; }
+
+  uint32_t c = 0;
+
+ private:
+  std::shared_ptr<const RuleSet> rules_;
+  CorrelationState state_;
+};
+
+// Feeds one event per second from 1s on, until one produces output or
+// `limit` events were fed; returns how many were fed (limit + 1: never fired).
+int eventsUntilFired(Harness& h, int limit, std::vector<StateOutput>& out,
+                     const std::string& group = "g") {
+  for (int n = 1; n <= limit; ++n) {
+    out = h.observe(obs(h.c, n, group));
+    if (!out.empty()) return n;
+  }
+  return limit + 1;
+}
+
+std::string describe(const std::vector<StateOutput>& out) {
+  std::string s;
+  for (const auto& o : out) {
+    s += "{kind " + std::to_string(static_cast<int>(o.kind)) + " rule " + std::to_string(o.rule) +
+         " value " + std::to_string(o.value) + " events " + std::to_string(o.events) + "} ";
+  }
+  return s;
+}
+
+// --- event_count and the operators ---
+
+TEST(CorrelationState, EventCountFiresOnTheNthEventNotBefore) {
+  Harness h(eventCount("{gte: 3}"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 1)).empty());
+  const auto out = h.observe(obs(h.c, 2));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kCorrelation);
+  EXPECT_EQ(out[0].rule, h.c);
+  EXPECT_EQ(out[0].group, "g");
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].events, 3u);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  EXPECT_EQ(out[0].last_seen, sec(2));
+  EXPECT_EQ(h.state().counters().fired, 1u);
+}
+
+TEST(CorrelationState, EventCountStartsOverAfterFiring) {
+  Harness h(eventCount("{gte: 3}"));
+  for (int t : {0, 1}) EXPECT_TRUE(h.observe(obs(h.c, t)).empty());
+  ASSERT_EQ(h.observe(obs(h.c, 2)).size(), 1u);
+  EXPECT_TRUE(h.observe(obs(h.c, 3)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 4)).empty());
+  const auto out = h.observe(obs(h.c, 5));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(3));
+  EXPECT_EQ(h.state().counters().fired, 2u);
+}
+
+TEST(CorrelationState, EachOperatorFiresOnTheEventThatSatisfiesIt) {
+  struct Case {
+    const char* condition;
+    int fires_on;  // the event count at which the condition first holds
+  };
+  const Case cases[] = {
+      {"{gt: 2}", 3},
+      {"{gte: 3}", 3},
+      {"{eq: 3}", 3},
+      {"{gt: 2, lte: 4}", 3},
+      {"{gte: 4, lt: 10}", 4},
+      {"{gt: 4, lt: 6}", 5},
+      // Windows are judged at each event, so an upper bound alone holds at the first.
+      {"{lt: 3}", 1},
+      {"{lte: 2}", 1},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.condition);
+    Harness h(eventCount(c.condition));
+    std::vector<StateOutput> out;
+    EXPECT_EQ(eventsUntilFired(h, 20, out), c.fires_on);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].value, c.fires_on);
+    EXPECT_EQ(out[0].events, static_cast<uint64_t>(c.fires_on));
+  }
+}
+
+TEST(CorrelationState, ConditionThatCanNoLongerHoldNeverFires) {
+  // {eq: 0} can never hold for a window that contains the event being judged.
+  Harness h(eventCount("{eq: 0}"));
+  std::vector<StateOutput> out;
+  EXPECT_EQ(eventsUntilFired(h, 10, out), 11);
+  EXPECT_EQ(h.state().counters().fired, 0u);
+}
+
+// --- the window ---
+
+TEST(CorrelationState, WindowIsHalfOpenOneTimespanLong) {
+  Harness h(eventCount("{gte: 2}", "10m"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "a")).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "b")).empty());
+  // One second less than the timespan apart: together.
+  auto out = h.observe(obs(h.c, 599, "b"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group, "b");
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  EXPECT_EQ(out[0].last_seen, sec(599));
+  // Exactly one timespan apart: not in the same window.
+  EXPECT_TRUE(h.observe(obs(h.c, 600, "a")).empty());
+  // The event at 600 of "a" still counts with the next one.
+  out = h.observe(obs(h.c, 601, "a"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group, "a");
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].first_seen, sec(600));
+  EXPECT_EQ(out[0].last_seen, sec(601));
+}
+
+TEST(CorrelationState, OutOfOrderEventWithinTheAllowanceCompletesAWindow) {
+  Harness h(eventCount("{gte: 3}", "5s"));
+  EXPECT_TRUE(h.observe(obs(h.c, 10)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 12)).empty());
+  const auto out = h.observe(obs(h.c, 11));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(10));
+  EXPECT_EQ(out[0].last_seen, sec(12));
+  EXPECT_EQ(h.state().counters().late, 0u);
+  EXPECT_EQ(h.state().clock(), sec(12));
+}
+
+TEST(CorrelationState, OutOfOrderEventJudgesTheLaterWindowsThatContainIt) {
+  Harness h(eventCount("{gte: 3}", "5s"));
+  // 10 and 14 are 4s apart; 16 is too far from 10. Then 13 arrives late:
+  // the window ending at 14 holds 10, 13, 14.
+  for (int t : {10, 14, 16}) EXPECT_TRUE(h.observe(obs(h.c, t)).empty()) << t;
+  const auto out = h.observe(obs(h.c, 13));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(10));
+  EXPECT_EQ(out[0].last_seen, sec(14));
+  // The group starts over with the event after the fired window.
+  EXPECT_TRUE(h.observe(obs(h.c, 17)).empty());
+  ASSERT_EQ(h.observe(obs(h.c, 18)).size(), 1u);
+}
+
+TEST(CorrelationState, LateObservationIsCountedAndLeftOut) {
+  StateLimits limits;
+  limits.late_allowance_nanos = sec(5);
+  Harness h(eventCount("{gte: 2}"), limits);
+  EXPECT_TRUE(h.observe(obs(h.c, 100)).empty());
+  EXPECT_EQ(h.state().watermark(), sec(95));
+  EXPECT_TRUE(h.observe(obs(h.c, 94)).empty());
+  EXPECT_EQ(h.state().counters().late, 1u);
+  EXPECT_EQ(h.state().clock(), sec(100));
+  // Exactly at the watermark is not late.
+  const auto out = h.observe(obs(h.c, 95));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].first_seen, sec(95));
+  EXPECT_EQ(out[0].last_seen, sec(100));
+  EXPECT_EQ(h.state().counters().late, 1u);
+}
+
+TEST(CorrelationState, GroupsOfSeveralFieldsDoNotMix) {
+  Harness h(
+      withCorrelation("  type: event_count\n  rules: failed_login\n  group-by: [user, host]\n"
+                      "  timespan: 10m\n  condition: {gte: 2}\n"));
+  const std::string alice_h1 = std::string("alice") + kGroupSeparator + "h1";
+  const std::string alice_h2 = std::string("alice") + kGroupSeparator + "h2";
+  const std::string bob_h1 = std::string("bob") + kGroupSeparator + "h1";
+  EXPECT_TRUE(h.observe(obs(h.c, 0, alice_h1)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 1, alice_h2)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 2, bob_h1)).empty());
+  EXPECT_EQ(h.state().keys(), 3u);
+  const auto out = h.observe(obs(h.c, 3, alice_h1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group, alice_h1);
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+}
+
+TEST(CorrelationState, AdvanceFreesGroupsNoWindowCanReachAnyMore) {
+  Harness h(eventCount("{gte: 5}"));
+  h.observe(obs(h.c, 0, "a"));
+  h.observe(obs(h.c, 100, "b"));
+  EXPECT_EQ(h.state().keys(), 2u);
+  EXPECT_GT(h.state().memoryBytes(), 0u);
+  EXPECT_TRUE(h.advance(600 + kAllowance - 1).empty());
+  EXPECT_EQ(h.state().keys(), 2u);
+  EXPECT_TRUE(h.advance(600 + kAllowance).empty());
+  EXPECT_EQ(h.state().keys(), 1u);
+  EXPECT_TRUE(h.advance(700 + kAllowance).empty());
+  EXPECT_EQ(h.state().keys(), 0u);
+}
+
+// --- value types ---
+
+TEST(CorrelationState, ValueCountCountsDistinctValues) {
+  Harness h(valued("value_count", "{field: patient, gte: 3}"));
+  int t = 0;
+  for (uint64_t hash : {1, 1, 2, 2}) {
+    EXPECT_TRUE(h.observe(withHash(obs(h.c, t++), hash)).empty()) << hash;
+  }
+  const auto out = h.observe(withHash(obs(h.c, t), 3));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].events, 5u);
+}
+
+TEST(CorrelationState, ValueCountRangeExcludesTooManyValues) {
+  Harness h(valued("value_count", "{field: patient, gte: 2, lte: 2}"));
+  EXPECT_TRUE(h.observe(withHash(obs(h.c, 0), 7)).empty());
+  const auto out = h.observe(withHash(obs(h.c, 1), 8));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 2);
+}
+
+TEST(CorrelationState, ValueSumAddsTheWindowsValues) {
+  Harness h(valued("value_sum", "{field: bytes, gte: 100}"));
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 0), 40)).empty());
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 1), 50)).empty());
+  auto out = h.observe(withValue(obs(h.c, 2), 20));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 110);
+  EXPECT_EQ(out[0].events, 3u);
+  // Values leave the sum as the window slides past them.
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 100), 90)).empty());
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 700), 60)).empty());  // 90 at 100 is outside
+  out = h.observe(withValue(obs(h.c, 701), 40));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 100);
+  EXPECT_EQ(out[0].first_seen, sec(700));
+}
+
+TEST(CorrelationState, ValueSumEqualsAndRanges) {
+  Harness eq(valued("value_sum", "{field: bytes, eq: 10}"));
+  EXPECT_TRUE(eq.observe(withValue(obs(eq.c, 0), 4)).empty());
+  EXPECT_TRUE(eq.observe(withValue(obs(eq.c, 1), 7)).empty());  // 11
+  auto out = eq.observe(withValue(obs(eq.c, 2), -1));           // 10
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 10);
+
+  Harness range(valued("value_sum", "{field: bytes, gt: 10, lt: 20}"));
+  EXPECT_TRUE(range.observe(withValue(obs(range.c, 0, "a"), 25)).empty());
+  EXPECT_TRUE(range.observe(withValue(obs(range.c, 1, "a"), 1)).empty());
+  EXPECT_TRUE(range.observe(withValue(obs(range.c, 2, "b"), 10)).empty());
+  out = range.observe(withValue(obs(range.c, 3, "b"), 9.5));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group, "b");
+  EXPECT_EQ(out[0].value, 19.5);
+}
+
+TEST(CorrelationState, ValueAvgIsTheMean) {
+  Harness h(valued("value_avg", "{field: bytes, gt: 10}"));
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 0), 5)).empty());
+  const auto out = h.observe(withValue(obs(h.c, 1), 20));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 12.5);
+  EXPECT_EQ(out[0].events, 2u);
+}
+
+TEST(CorrelationState, ValuePercentileIsNearestRank) {
+  Harness h(valued("value_percentile", "{field: bytes, percentile: 50, gte: 30}"));
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 0), 10)).empty());
+  // Nearest rank of [10, 50] at 50%: rank 1, so 10 (interpolation would say 30).
+  EXPECT_TRUE(h.observe(withValue(obs(h.c, 1), 50)).empty());
+  // [10, 40, 50]: rank ceil(1.5) = 2, so 40.
+  const auto out = h.observe(withValue(obs(h.c, 2), 40));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 40);
+  EXPECT_EQ(out[0].events, 3u);
+}
+
+TEST(CorrelationState, ValuePercentileExtremes) {
+  Harness top(valued("value_percentile", "{field: bytes, percentile: 100, gte: 50}"));
+  EXPECT_TRUE(top.observe(withValue(obs(top.c, 0), 10)).empty());
+  auto out = top.observe(withValue(obs(top.c, 1), 60));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 60);
+
+  Harness bottom(valued("value_percentile", "{field: bytes, percentile: 0, gte: 50}"));
+  EXPECT_TRUE(bottom.observe(withValue(obs(bottom.c, 0), 60)).size() == 1u);
+  EXPECT_TRUE(bottom.observe(withValue(obs(bottom.c, 1), 70)).size() == 1u);
+  EXPECT_TRUE(bottom.observe(withValue(obs(bottom.c, 2), 10)).empty());
+  out = bottom.observe(withValue(obs(bottom.c, 3), 55));
+  EXPECT_TRUE(out.empty()) << "min of [10, 55] is 10: " << describe(out);
+}
+
+// --- temporal ---
+
+TEST(CorrelationState, TemporalFiresWhenEveryRuleMatchedInAnyOrder) {
+  Harness h(
+      withCorrelation("  type: temporal\n  rules: [failed_login, successful_login, export]\n"
+                      "  group-by: user\n  timespan: 10m\n"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "g", 2)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 1, "g", 0)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 2, "g", 0)).empty());  // the same rule again is not another
+  const auto out = h.observe(obs(h.c, 3, "g", 1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].events, 4u);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+}
+
+TEST(CorrelationState, TemporalNeedsEveryRuleInsideOneWindow) {
+  Harness h(
+      withCorrelation("  type: temporal\n  rules: [failed_login, successful_login, export]\n"
+                      "  group-by: user\n  timespan: 10m\n"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "g", 2)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 300, "g", 0)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 600, "g", 1)).empty());  // export at 0 just left
+  const auto out = h.observe(obs(h.c, 601, "g", 2));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first_seen, sec(300));
+}
+
+TEST(CorrelationState, TemporalWithAConditionNeedsThatManyRules) {
+  Harness h(
+      withCorrelation("  type: temporal\n  rules: [failed_login, successful_login, export]\n"
+                      "  group-by: user\n  timespan: 10m\n  condition: {gte: 2}\n"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "g", 1)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 1, "g", 1)).empty());
+  const auto out = h.observe(obs(h.c, 2, "g", 2));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 2);
+}
+
+TEST(CorrelationState, TemporalOrderedFiresOnlyInOrder) {
+  Harness h(
+      withCorrelation("  type: temporal_ordered\n  rules: [failed_login, successful_login]\n"
+                      "  group-by: user\n  timespan: 10m\n"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "g", 1)).empty());  // success first: not the order
+  EXPECT_TRUE(h.observe(obs(h.c, 1, "g", 0)).empty());
+  const auto out = h.observe(obs(h.c, 2, "g", 1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].events, 3u);
+  EXPECT_EQ(out[0].last_seen, sec(2));
+
+  // Order is event time, not arrival: success at 5 arrives before failure at 3.
+  EXPECT_TRUE(h.observe(obs(h.c, 5, "b", 1)).empty());
+  ASSERT_EQ(h.observe(obs(h.c, 3, "b", 0)).size(), 1u);
+
+  // Failure after success only.
+  EXPECT_TRUE(h.observe(obs(h.c, 10, "x", 1)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 11, "x", 0)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 12, "x", 0)).empty());
+  EXPECT_EQ(h.state().counters().fired, 2u);
+}
+
+// --- chains ---
+
+TEST(CorrelationState, ChainOnlyTheOuterCorrelationAlerts) {
+  Harness h(std::string(kBase) + kChain);
+  const uint32_t inner = h.rule("Many failed logins");
+  const uint32_t outer = h.rule("Success after many failed logins");
+  const uint32_t success = 1;  // position of successful_login in the outer's rules
+  EXPECT_TRUE(h.observe(obs(outer, 0, "alice", success)).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 10, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 11, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 12, "alice")).empty()) << "the inner one does not alert";
+  EXPECT_EQ(h.state().counters().fired, 1u);
+  // bob: failures but no success after them.
+  EXPECT_TRUE(h.observe(obs(inner, 13, "bob")).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 14, "bob")).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 15, "bob")).empty());
+  EXPECT_EQ(h.state().counters().fired, 2u);
+
+  const auto out = h.observe(obs(outer, 20, "alice", success));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kCorrelation);
+  EXPECT_EQ(out[0].rule, outer);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].value, 2);
+  EXPECT_EQ(out[0].last_seen, sec(20));
+  ASSERT_EQ(out[0].samples.size(), 1u);
+  EXPECT_EQ(out[0].samples[0], R"({"rule":"many_failed_logins","value":3})");
+  EXPECT_EQ(h.state().counters().fired, 3u);
+}
+
+TEST(CorrelationState, ChainWithGenerateAlertsTheInnerCorrelationToo) {
+  std::string yaml = std::string(kBase) + kChain + "  generate: true\n";
+  Harness h(yaml);
+  const uint32_t inner = h.rule("Many failed logins");
+  EXPECT_TRUE(h.observe(obs(inner, 10, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(inner, 11, "alice")).empty());
+  const auto out = h.observe(obs(inner, 12, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, inner);
+  EXPECT_EQ(out[0].value, 3);
+}
+
+// --- absence ---
+
+std::string absence() {
+  return withCorrelation("  type: absence\n  rules: export\n  group-by: user\n  timespan: 10m\n");
+}
+
+TEST(CorrelationState, AbsenceFiresWhenTheWatermarkReachesLastSeenPlusTimespan) {
+  Harness h(absence());
+  EXPECT_TRUE(h.observe(withSample(obs(h.c, 0, "alice"), R"({"n":1})")).empty());
+  EXPECT_TRUE(h.advance(600 + kAllowance - 1).empty());
+  EXPECT_EQ(h.state().watermark(), sec(599));
+  const auto out = h.advance(600 + kAllowance);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kCorrelation);
+  EXPECT_EQ(out[0].rule, h.c);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].value, 0);
+  EXPECT_EQ(out[0].events, 0u);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  EXPECT_EQ(out[0].last_seen, sec(0));
+  EXPECT_EQ(out[0].samples, (std::vector<std::string>{R"({"n":1})"}));
+  EXPECT_EQ(h.state().keys(), 0u);
+  EXPECT_TRUE(h.advance(100000).empty()) << "fires once";
+  EXPECT_EQ(h.state().counters().fired, 1u);
+}
+
+TEST(CorrelationState, AbsenceIsPutOffByEachNewEvent) {
+  Harness h(absence());
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 300, "alice")).empty());
+  EXPECT_TRUE(h.advance(600 + kAllowance).empty());
+  EXPECT_TRUE(h.advance(900 + kAllowance - 1).empty());
+  const auto out = h.advance(900 + kAllowance);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].last_seen, sec(300));
+  // The group comes back with its next event.
+  EXPECT_TRUE(h.observe(obs(h.c, 2000, "alice")).empty());
+  EXPECT_EQ(h.state().keys(), 1u);
+  EXPECT_EQ(h.advance(2600 + kAllowance).size(), 1u);
+}
+
+TEST(CorrelationState, AbsenceOfAnOutOfOrderGroupCountsFromItsOwnLastEvent) {
+  Harness h(absence());
+  // bob moves the clock to 100; alice's event at 50 arrives after it (not late).
+  EXPECT_TRUE(h.observe(obs(h.c, 100, "bob")).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 50, "alice")).empty());
+  EXPECT_TRUE(h.advance(650 + kAllowance - 1).empty());
+  auto out = h.advance(650 + kAllowance);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].last_seen, sec(50));
+  EXPECT_EQ(h.state().keys(), 1u);
+  out = h.advance(700 + kAllowance);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].group, "bob");
+  EXPECT_EQ(h.state().keys(), 0u);
+}
+
+TEST(CorrelationState, AnInOrderEventEndingASilenceReportsIt) {
+  // The watermark trails the clock by the allowance, so a silence that ends
+  // before the watermark passes it is reported by the event that ends it.
+  Harness h(absence());
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 599, "alice")).empty()) << "a gap shorter than the timespan";
+  const auto out = h.observe(obs(h.c, 1199, "alice"));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].last_seen, sec(599));
+  EXPECT_TRUE(h.advance(1199 + kAllowance).empty()) << "the same silence is not reported twice";
+}
+
+TEST(CorrelationState, AnEventReadTwiceCountsOnce) {
+  Harness h(eventCount("{gte: 3}"));
+  auto id = [](Observation o, uint64_t event_id) {
+    o.event_id = event_id;
+    return o;
+  };
+  EXPECT_TRUE(h.observe(id(obs(h.c, 1, "alice"), 11)).empty());
+  EXPECT_TRUE(h.observe(id(obs(h.c, 2, "alice"), 12)).empty());
+  // A restart re-reads the second event: same time, same identity.
+  EXPECT_TRUE(h.observe(id(obs(h.c, 2, "alice"), 12)).empty());
+  EXPECT_EQ(h.state().counters().duplicates, 1u);
+  // Another event at the same time is not a duplicate.
+  EXPECT_EQ(h.observe(id(obs(h.c, 2, "alice"), 13)).size(), 1u);
+}
+
+TEST(CorrelationState, EndOfInputClosesSuppressionWindowsThatHeldMatchesBack) {
+  Harness h(std::string(kBase) + kSuppressed);
+  const uint32_t noisy = h.rule("Noisy");
+  h.observe(obs(noisy, 0, "alice"));
+  h.observe(obs(noisy, 1, "alice"));
+  h.observe(obs(noisy, 2, "bob"));  // a window with nothing held back
+  std::vector<StateOutput> out;
+  h.state().closeSuppressionWindows(out);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kSuppressed);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].value, 1);
+  EXPECT_EQ(h.state().keys(), 0u);
+}
+
+// --- suppression ---
+
+TEST(CorrelationState, SuppressionLetsTheFirstAlertThroughAndSummarisesTheRest) {
+  Harness h(std::string(kBase) + kSuppressed);
+  const uint32_t noisy = h.rule("Noisy");
+  auto out = h.observe(withSample(obs(noisy, 0, "alice"), R"({"alert":1})"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kAlert);
+  EXPECT_EQ(out[0].rule, noisy);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].samples, (std::vector<std::string>{R"({"alert":1})"}));
+
+  for (int t : {100, 200, 599}) {
+    EXPECT_TRUE(h.observe(withSample(obs(noisy, t, "alice"), R"({"alert":2})")).empty()) << t;
+  }
+  EXPECT_EQ(h.state().counters().suppressed, 3u);
+
+  // The next match after the window closes it and opens the next one.
+  out = h.observe(withSample(obs(noisy, 600, "alice"), R"({"alert":5})"));
+  ASSERT_EQ(out.size(), 2u) << describe(out);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kSuppressed);
+  EXPECT_EQ(out[0].rule, noisy);
+  EXPECT_EQ(out[0].group, "alice");
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].events, 3u);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  EXPECT_EQ(out[0].last_seen, sec(599));
+  EXPECT_EQ(out[1].kind, StateOutput::Kind::kAlert);
+  EXPECT_EQ(out[1].samples, (std::vector<std::string>{R"({"alert":5})"}));
+
+  // The window closed by advance(): once the watermark passes touched + timespan.
+  EXPECT_TRUE(h.observe(obs(noisy, 700, "alice")).empty());
+  EXPECT_EQ(h.state().counters().suppressed, 4u);
+  EXPECT_TRUE(h.advance(1300 + kAllowance - 1).empty());
+  out = h.advance(1300 + kAllowance);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kSuppressed);
+  EXPECT_EQ(out[0].value, 1);
+  EXPECT_EQ(out[0].first_seen, sec(600));
+  EXPECT_EQ(out[0].last_seen, sec(700));
+  EXPECT_EQ(h.state().keys(), 0u);
+
+  // Afterwards the key alerts again straight away.
+  out = h.observe(obs(noisy, 1400, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kAlert);
+}
+
+TEST(CorrelationState, SuppressionKeysAreIndependent) {
+  Harness h(std::string(kBase) + kSuppressed);
+  const uint32_t noisy = h.rule("Noisy");
+  EXPECT_EQ(h.observe(obs(noisy, 0, "alice")).size(), 1u);
+  EXPECT_EQ(h.observe(obs(noisy, 1, "bob")).size(), 1u);
+  EXPECT_TRUE(h.observe(obs(noisy, 2, "alice")).empty());
+  EXPECT_TRUE(h.observe(obs(noisy, 3, "bob")).empty());
+  EXPECT_EQ(h.state().counters().suppressed, 2u);
+}
+
+TEST(CorrelationState, SuppressionWindowWithNothingHeldBackClosesSilently) {
+  Harness h(std::string(kBase) + kSuppressed);
+  const uint32_t noisy = h.rule("Noisy");
+  EXPECT_EQ(h.observe(obs(noisy, 0, "alice")).size(), 1u);
+  EXPECT_TRUE(h.advance(600 + kAllowance).empty());
+  EXPECT_EQ(h.state().keys(), 0u);
+  auto out = h.observe(obs(noisy, 601 + kAllowance, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kAlert);
+}
+
+// --- bounds ---
+
+TEST(CorrelationState, EvictsTheLeastRecentlyUpdatedGroupBeyondMaxKeys) {
+  StateLimits limits;
+  limits.max_keys = 2;
+  Harness h(eventCount("{gte: 5}"), limits);
+  h.observe(obs(h.c, 1, "a"));
+  h.observe(obs(h.c, 2, "b"));
+  EXPECT_EQ(h.state().counters().evicted, 0u);
+  h.observe(obs(h.c, 3, "c"));
+  EXPECT_EQ(h.state().keys(), 2u);
+  EXPECT_EQ(h.state().counters().evicted, 1u);
+  // "a" was the one dropped: it starts from one again (and pushes "b" out).
+  for (int t = 4; t <= 7; ++t) EXPECT_TRUE(h.observe(obs(h.c, t, "a")).empty()) << t;
+  EXPECT_EQ(h.state().counters().evicted, 2u);
+  EXPECT_EQ(h.state().keys(), 2u);
+  // "c" kept its event.
+  for (int t = 8; t <= 10; ++t) EXPECT_TRUE(h.observe(obs(h.c, t, "c")).empty()) << t;
+  const auto out = h.observe(obs(h.c, 11, "c"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, 5);
+  EXPECT_EQ(out[0].first_seen, sec(3));
+}
+
+TEST(CorrelationState, DropsTheOldestEventsBeyondMaxEventsPerGroup) {
+  StateLimits limits;
+  limits.max_events_per_group = 3;
+  Harness h(eventCount("{gte: 4}"), limits);
+  std::vector<StateOutput> out;
+  EXPECT_EQ(eventsUntilFired(h, 5, out), 6);
+  EXPECT_EQ(h.state().counters().overflow, 2u);
+
+  Harness at_cap(eventCount("{gte: 3}"), limits);
+  EXPECT_EQ(eventsUntilFired(at_cap, 5, out), 3);
+  EXPECT_EQ(at_cap.state().counters().overflow, 0u);
+}
+
+TEST(CorrelationState, SamplesAreBoundedBySampleSize) {
+  StateLimits limits;
+  limits.sample_size = 2;
+  Harness h(eventCount("{gte: 4}"), limits);
+  std::vector<StateOutput> out;
+  for (int n = 1; n <= 4; ++n) {
+    out = h.observe(withSample(obs(h.c, n), "{\"n\":" + std::to_string(n) + "}"));
+  }
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].samples, (std::vector<std::string>{R"({"n":3})", R"({"n":4})"}));
+  // A firing takes its samples with it.
+  for (int n = 5; n <= 8; ++n) {
+    out = h.observe(withSample(obs(h.c, n), "{\"n\":" + std::to_string(n) + "}"));
+  }
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].samples, (std::vector<std::string>{R"({"n":7})", R"({"n":8})"}));
+
+  limits.sample_size = 0;
+  Harness none(eventCount("{gte: 2}"), limits);
+  none.observe(withSample(obs(none.c, 1), R"({"n":1})"));
+  out = none.observe(withSample(obs(none.c, 2), R"({"n":2})"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].samples.empty());
+}
+
+// --- save / load / reload ---
+
+TEST(CorrelationState, SaveAndLoadContinueAWindow) {
+  Harness before(eventCount("{gte: 3}"));
+  before.observe(withSample(obs(before.c, 0, "alice"), R"({"n":1})"));
+  before.observe(obs(before.c, 1, "alice"));
+  before.observe(obs(before.c, 1, "bob"));
+  std::string data;
+  before.state().save(data);
+
+  // A fresh rule set with one more rule in front: indices differ, keys do not.
+  Harness after("title: New\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n" +
+                eventCount("{gte: 3}"));
+  ASSERT_NE(after.c, before.c);
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 2u);
+  EXPECT_EQ(after.state().clock(), sec(1));
+  const auto out = after.observe(obs(after.c, 2, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, after.c);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  EXPECT_EQ(out[0].samples, (std::vector<std::string>{R"({"n":1})"}));
+  EXPECT_TRUE(after.observe(obs(after.c, 3, "bob")).empty());
+  EXPECT_EQ(after.observe(obs(after.c, 4, "bob")).size(), 1u);
+}
+
+TEST(CorrelationState, SaveAndLoadKeepASuppressionWindowAndAnAbsence) {
+  Harness before(absence() + kSuppressed);
+  const uint32_t noisy = before.rule("Noisy");
+  before.observe(obs(noisy, 0, "alice"));
+  before.observe(obs(noisy, 10, "alice"));
+  before.observe(obs(before.c, 20, "bob"));
+  std::string data;
+  before.state().save(data);
+
+  Harness after(absence() + kSuppressed);
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_TRUE(after.observe(obs(noisy, 30, "alice")).empty()) << "still suppressed";
+  auto out = after.advance(620 + kAllowance);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].rule, after.c);
+  EXPECT_EQ(out[0].group, "bob");
+  out = after.advance(630 + kAllowance);
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].kind, StateOutput::Kind::kSuppressed);
+  EXPECT_EQ(out[0].value, 2);
+}
+
+TEST(CorrelationState, LoadKeepsOnlyTheGroupsOfItsShard) {
+  Harness before(eventCount("{gte: 3}"));
+  std::vector<std::string> groups;
+  for (int i = 0; i < 8; ++i) groups.push_back("user" + std::to_string(i));
+  for (const auto& g : groups) {
+    before.observe(obs(before.c, 0, g));
+    before.observe(obs(before.c, 1, g));
+  }
+  std::string data;
+  before.state().save(data);
+
+  Harness shard0(eventCount("{gte: 3}"));
+  Harness shard1(eventCount("{gte: 3}"));
+  ASSERT_TRUE(shard0.state().load(data, 0, 2).ok());
+  ASSERT_TRUE(shard1.state().load(data, 1, 2).ok());
+  size_t in0 = 0;
+  for (const auto& g : groups) in0 += groupHash(g) % 2 == 0 ? 1 : 0;
+  ASSERT_GT(in0, 0u);
+  ASSERT_LT(in0, groups.size());
+  EXPECT_EQ(shard0.state().keys(), in0);
+  EXPECT_EQ(shard1.state().keys(), groups.size() - in0);
+  for (const auto& g : groups) {
+    SCOPED_TRACE(g);
+    Harness& home = groupHash(g) % 2 == 0 ? shard0 : shard1;
+    Harness& other = groupHash(g) % 2 == 0 ? shard1 : shard0;
+    EXPECT_EQ(home.observe(obs(home.c, 2, g)).size(), 1u);
+    EXPECT_TRUE(other.observe(obs(other.c, 2, g)).empty());
+  }
+}
+
+TEST(CorrelationState, LoadRejectsWhatSaveDidNotWrite) {
+  Harness before(eventCount("{gte: 3}"));
+  before.observe(obs(before.c, 0, "alice"));
+  std::string data;
+  before.state().save(data);
+
+  Harness after(eventCount("{gte: 3}"));
+  EXPECT_FALSE(after.state().load("not a state file", 0, 1).ok());
+  EXPECT_FALSE(after.state().load(std::string_view(data).substr(0, data.size() - 1), 0, 1).ok());
+  EXPECT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 1u);
+}
+
+TEST(CorrelationState, LoadSkipsGroupsOfRulesNoLongerLoaded) {
+  Harness before(eventCount("{gte: 3}"));
+  before.observe(obs(before.c, 0, "alice"));
+  std::string data;
+  before.state().save(data);
+  // Same name, other type: not the same correlation.
+  Harness after(valued("value_sum", "{field: bytes, gte: 3}"));
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 0u);
+}
+
+TEST(CorrelationState, SetRulesKeepsTheStateOfTheSameRule) {
+  Harness h(eventCount("{gte: 3}"));
+  h.observe(obs(h.c, 0, "alice"));
+  h.observe(obs(h.c, 1, "alice"));
+  auto reloaded = build("title: New\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n" +
+                        eventCount("{gte: 3}"));
+  const uint32_t c = indexOf(*reloaded, "C");
+  ASSERT_NE(c, h.c);
+  h.state().setRules(reloaded);
+  EXPECT_EQ(h.state().keys(), 1u);
+  auto out = h.observe(obs(c, 2, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, c);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  // The reloaded state still expires groups.
+  EXPECT_TRUE(h.advance(602 + kAllowance).empty());
+  EXPECT_EQ(h.state().keys(), 0u);
+}
+
+std::string temporal(const std::string& rules) {
+  return withCorrelation("  type: temporal\n  rules: " + rules +
+                         "\n  group-by: user\n  timespan: 10m\n");
+}
+
+TEST(CorrelationState, SetRulesDropsTheStateOfACorrelationWhoseRulesChanged) {
+  // Events are kept by their position in `rules:`; with another list they
+  // would be credited to the wrong rule, so the state starts over.
+  Harness h(temporal("[failed_login, successful_login, export]"));
+  EXPECT_TRUE(h.observe(obs(h.c, 0, "g", 2)).empty());
+  h.state().setRules(build(temporal("[failed_login, successful_login]")));
+  EXPECT_EQ(h.state().keys(), 0u);
+  EXPECT_TRUE(h.observe(obs(h.c, 2, "g", 1)).empty()) << "the export event is gone";
+}
+
+TEST(CorrelationState, LoadedEventOfAnUnknownInputIsLeftOut) {
+  Harness before(temporal("[failed_login, successful_login]"));
+  before.observe(obs(before.c, 0, "g", 1));
+  std::string data;
+  before.state().save(data);
+  // The one group's last entry ends with its input, then the (empty) samples.
+  ASSERT_GE(data.size(), 16u);
+  const uint64_t input = 100;
+  data.replace(data.size() - 16, 8, reinterpret_cast<const char*>(&input), 8);
+
+  Harness after(temporal("[failed_login, successful_login]"));
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 1u);
+  EXPECT_TRUE(after.observe(obs(after.c, 1, "g", 0)).empty());
+  EXPECT_EQ(after.observe(obs(after.c, 2, "g", 1)).size(), 1u);
+}
+
+TEST(CorrelationState, SetRulesDropsTheStateOfAChangedOrRemovedRule) {
+  Harness h(eventCount("{gte: 3}"));
+  h.observe(obs(h.c, 0, "alice"));
+  h.state().setRules(build(valued("value_sum", "{field: bytes, gte: 3}")));
+  EXPECT_EQ(h.state().keys(), 0u);
+
+  Harness removed(eventCount("{gte: 3}"));
+  removed.observe(obs(removed.c, 0, "alice"));
+  removed.state().setRules(build(kBase));
+  EXPECT_EQ(removed.state().keys(), 0u);
+}
+
+}  // namespace
+}  // namespace trailwatch::engine
