@@ -3,8 +3,8 @@
 // memory each group costs.
 //
 // The rule is the bulk-browsing shape: value_count of patient.id per
-// user.id over 10 minutes, threshold 50. Observations carry a ~90-byte
-// sample like the pipeline builds. Event time advances 1 ms per observation,
+// user.id over 10 minutes, threshold 50. Observations carry the sample the
+// pipeline builds (the rule's two fields). Event time advances 1 ms per observation,
 // so windows slide and groups age as in a live stream.
 #include <benchmark/benchmark.h>
 
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/engine/correlation_sample.h"
 #include "daemon/engine/correlation_state.h"
 #include "daemon/engine/rule_set.h"
 
@@ -69,8 +70,11 @@ Observation observation(uint32_t rule, uint64_t user, uint64_t patient, int64_t 
   o.time = time;
   o.group = "u" + std::to_string(user);
   o.value_hash = std::hash<uint64_t>{}(patient);
-  o.sample = R"({"@timestamp":"2026-11-23T10:00:00.000Z","rule":"chart_open","user.id":")" +
-             o.group + R"(","patient.id":"p)" + std::to_string(patient) + "\"}";
+  // What the pipeline keeps per sample: the rule's `fields` (user.id, patient.id).
+  trailwatch::engine::beginSample(o.sample, 0, time);
+  const std::string patient_id = "p" + std::to_string(patient);
+  const std::string_view values[] = {o.group, patient_id};
+  for (const auto& v : values) trailwatch::engine::appendSampleValue(o.sample, &v);
   return o;
 }
 

@@ -2,29 +2,52 @@
 
 #include <algorithm>
 #include <bit>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 
 #include "daemon/common/json_writer.h"
+#include "daemon/engine/correlation_sample.h"
 
 namespace trailwatch::engine {
 
+// Laid out to stay small (96 bytes): a million of them is the sizing target.
 struct CorrelationState::Group {
   Group* prev = nullptr;  // toward the head (more recent)
   Group* next = nullptr;  // toward the tail (older)
   const std::string* key = nullptr;
-  uint32_t rule = 0;
-  bool active = false;     // suppression: a window is open
   int64_t touched = 0;     // the clock when last observed; non-decreasing from tail to head
   int64_t first_seen = 0;  // suppression: window start
   int64_t last_seen = 0;   // latest event time
-  uint64_t suppressed = 0;
+  uint32_t rule = 0;
+  uint32_t suppressed = 0;     // suppression: matches held back in the window (saturates)
   std::vector<Entry> entries;  // sorted by time
-  std::string samples;         // up to sample_size JSON objects, each followed by '\n'
+  // Up to sample_size samples, each after its 2-byte length, in one
+  // exact-size block (a std::string would cost 32 bytes in every group).
+  std::unique_ptr<char[]> samples;
+  uint32_t samples_size = 0;
+  uint8_t sample_count = 0;
+  bool active = false;  // suppression: a window is open
+
+  std::string_view sampleBytes() const { return {samples.get(), samples_size}; }
+  void setSamples(std::string_view bytes) {
+    if (bytes.empty()) {
+      samples.reset();
+    } else {
+      auto block = std::make_unique_for_overwrite<char[]>(bytes.size());
+      std::memcpy(block.get(), bytes.data(), bytes.size());
+      samples = std::move(block);
+    }
+    samples_size = static_cast<uint32_t>(bytes.size());
+  }
 };
 
 namespace {
+
+// What a string holds on the heap (nothing while it fits in the object).
+size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
 constexpr size_t kKeyPrefix = sizeof(uint32_t);
 // Rough heap cost of one unordered_map node holding a Group, for the gauge.
@@ -96,7 +119,8 @@ CorrelationState::~CorrelationState() = default;
 
 size_t CorrelationState::memoryBytes() const {
   return groups_.size() * (sizeof(std::pair<const std::string, Group>) + kNodeOverhead) +
-         groups_.bucket_count() * sizeof(void*) + entries_ * sizeof(Entry) + sample_bytes_;
+         groups_.bucket_count() * sizeof(void*) + entries_ * sizeof(Entry) + sample_bytes_ +
+         key_bytes_;
 }
 
 void CorrelationState::unlink(Group& g) {
@@ -128,7 +152,8 @@ void CorrelationState::touch(Group& g) {
 void CorrelationState::erase(Group& g) {
   unlink(g);
   entries_ -= g.entries.size();
-  sample_bytes_ -= g.samples.size();
+  sample_bytes_ -= g.samples_size;
+  key_bytes_ -= heapBytes(*g.key);
   const std::string key = *g.key;
   groups_.erase(key);
 }
@@ -140,6 +165,7 @@ CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::stri
   if (inserted) {
     g.key = &it->first;
     g.rule = rule;
+    key_bytes_ += heapBytes(it->first);
   }
   return g;
 }
@@ -160,26 +186,43 @@ void CorrelationState::evictBeyondLimit(const Group* keep) {
   }
 }
 
-void CorrelationState::addSample(Group& g, std::string&& sample) {
-  if (limits_.sample_size == 0 || sample.empty()) return;
-  sample_bytes_ -= g.samples.size();
-  g.samples.append(sample);
-  g.samples.push_back('\n');
-  size_t count = std::count(g.samples.begin(), g.samples.end(), '\n');
-  while (count > limits_.sample_size) {
-    g.samples.erase(0, g.samples.find('\n') + 1);
-    --count;
-  }
-  sample_bytes_ += g.samples.size();
+namespace {
+
+uint16_t sampleLength(std::string_view samples, size_t at) {
+  uint16_t n;
+  std::memcpy(&n, samples.data() + at, 2);
+  return n;
 }
 
+}  // namespace
+
+void CorrelationState::addSample(Group& g, std::string&& sample) {
+  if (limits_.sample_size == 0 || sample.empty()) return;
+  std::string_view kept = g.sampleBytes();
+  size_t count = g.sample_count + 1;
+  while (count > limits_.sample_size) {
+    kept.remove_prefix(2 + sampleLength(kept, 0));
+    --count;
+  }
+  const uint16_t n = static_cast<uint16_t>(std::min<size_t>(sample.size(), UINT16_MAX));
+  std::string bytes;
+  bytes.reserve(kept.size() + 2 + n);
+  bytes.append(kept);
+  bytes.append(reinterpret_cast<const char*>(&n), 2);
+  bytes.append(sample, 0, n);
+  sample_bytes_ -= g.samples_size;
+  g.setSamples(bytes);
+  g.sample_count = static_cast<uint8_t>(count);
+  sample_bytes_ += g.samples_size;
+}
 std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start < g.samples.size()) {
-    const size_t end = g.samples.find('\n', start);
-    out.emplace_back(g.samples, start, end - start);
-    start = end + 1;
+  size_t at = 0;
+  const std::string_view bytes = g.sampleBytes();
+  while (at + 2 <= bytes.size()) {
+    const uint16_t n = sampleLength(bytes, at);
+    out.emplace_back(bytes.substr(at + 2, n));
+    at += 2 + n;
   }
   return out;
 }
@@ -215,7 +258,7 @@ void CorrelationState::observe(Observation&& observation, std::vector<StateOutpu
 void CorrelationState::observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out) {
   const int64_t span = rules_->rule(g.rule).suppress->timespan_nanos;
   if (g.active && o.time < g.first_seen + span) {
-    ++g.suppressed;
+    if (g.suppressed < UINT32_MAX) ++g.suppressed;
     ++counters_.suppressed;
     g.last_seen = std::max(g.last_seen, o.time);
     return;
@@ -251,12 +294,12 @@ void CorrelationState::fire(const Group& g, StateOutput&& output, std::vector<St
     // An absence fires after its group's last event; what it feeds happens now.
     next.time = std::max(output.last_seen, watermark());
     next.group = output.group;
-    // The chained correlation's sample names the firing that fed it.
-    next.sample = "{\"rule\":";
-    appendJsonString(next.sample, info.id.empty() ? info.name : info.id);
-    next.sample.append(",\"value\":");
-    appendJsonNumber(next.sample, output.value);
-    next.sample.push_back('}');
+    // The chained correlation's sample is the figure of the firing that fed it.
+    beginSample(next.sample, input, output.last_seen);
+    std::string figure;
+    appendJsonNumber(figure, output.value);
+    const std::string_view text(figure);
+    appendSampleValue(next.sample, &text);
     chained.push_back(std::move(next));
   }
   if (info.alerts) out.push_back(std::move(output));
@@ -288,14 +331,15 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
   const bool numeric = c.type == CorrelationType::kValueSum ||
                        c.type == CorrelationType::kValueAvg ||
                        c.type == CorrelationType::kValuePercentile;
-  Entry entry{o.time, numeric ? std::bit_cast<uint64_t>(o.value) : o.value_hash, o.event_id,
-              o.input};
+  uint32_t id = static_cast<uint32_t>(o.event_id ^ (o.event_id >> 32));
+  if (id == 0 && o.event_id != 0) id = 1;
+  Entry entry{o.time, numeric ? std::bit_cast<uint64_t>(o.value) : o.value_hash, id, o.input};
   auto byTime = [](int64_t t, const Entry& e) { return t < e.time; };
   auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), o.time, byTime);
-  if (o.event_id != 0) {
+  if (id != 0) {
     // An event read again after a restart has the same time and identity.
     for (auto same = pos; same != g.entries.begin() && (same - 1)->time == o.time; --same) {
-      if ((same - 1)->id == o.event_id && (same - 1)->input == o.input) {
+      if ((same - 1)->id == id && (same - 1)->input == o.input) {
         ++counters_.duplicates;
         return;
       }
@@ -396,8 +440,9 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
       const size_t consumed = static_cast<size_t>(hi - entries.begin());
       g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(consumed));
       entries_ -= consumed;
-      sample_bytes_ -= g.samples.size();
-      g.samples.clear();
+      sample_bytes_ -= g.samples_size;
+      g.setSamples({});
+      g.sample_count = 0;
       fire(g, std::move(fired), out, chained);
       return;
     }
@@ -491,8 +536,9 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
   for (auto& [key, g] : groups_) {
     auto it = new_index.find(stableKey(*rules_, g.rule));
     if (it == new_index.end()) {
+      key_bytes_ -= heapBytes(key);
       entries_ -= g.entries.size();
-      sample_bytes_ -= g.samples.size();
+      sample_bytes_ -= g.samples_size;
       continue;
     }
     Group moved = std::move(g);
@@ -544,7 +590,7 @@ void CorrelationState::save(std::string& out) const {
       putU64(out, e.id);
       putU64(out, e.input);
     }
-    putStr(out, g.samples);
+    putStr(out, g.sampleBytes());
   }
 }
 
@@ -565,7 +611,7 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
     g.touched = static_cast<int64_t>(in.u64());
     g.first_seen = static_cast<int64_t>(in.u64());
     g.last_seen = static_cast<int64_t>(in.u64());
-    g.suppressed = in.u64();
+    g.suppressed = static_cast<uint32_t>(std::min<uint64_t>(in.u64(), UINT32_MAX));
     g.active = in.u64() != 0;
     const uint64_t entries = in.u64();
     if (!in.ok || entries > in.data.size() / 32) {
@@ -577,21 +623,26 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
       Entry entry;
       entry.time = static_cast<int64_t>(in.u64());
       entry.value = in.u64();
-      entry.id = in.u64();
+      entry.id = static_cast<uint32_t>(in.u64());
       entry.input = static_cast<uint32_t>(in.u64());
       g.entries.push_back(entry);
     }
-    g.samples = std::string(in.str());
+    const std::string_view samples = in.str();
+    g.setSamples(samples);
+    for (size_t at = 0; at + 2 <= samples.size(); at += 2 + sampleLength(samples, at)) {
+      ++g.sample_count;
+    }
     if (!in.ok) break;
     auto it = index.find(std::string(stable));
     if (it == index.end() || groupHash(group) % shards != shard) continue;
     g.rule = it->second;
     entries_ += g.entries.size();
-    sample_bytes_ += g.samples.size();
+    sample_bytes_ += g.samples_size;
     std::string key = makeKey(g.rule, group);
     if (auto old = groups_.find(key); old != groups_.end()) erase(old->second);
     auto [pos, inserted] = groups_.emplace(std::move(key), std::move(g));
     pos->second.key = &pos->first;
+    key_bytes_ += heapBytes(pos->first);
   }
   if (!in.ok) return Error{"correlation state file is truncated or corrupt"};
   clock_ = std::max(clock_, clock);

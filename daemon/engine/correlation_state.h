@@ -60,8 +60,8 @@ struct Observation {
   uint64_t event_id = 0;
   uint64_t value_hash = 0;  // value_count: hash of the field's value
   double value = 0;         // value_sum / value_avg / value_percentile: the field's value
-  // Correlations: a compact JSON object of the event's key fields (kept as a
-  // sample). Suppression: the alert JSON to let through.
+  // Correlations: the event's sample (correlation_sample.h), kept for the
+  // alert. Suppression: the alert JSON to let through.
   std::string sample;
 };
 
@@ -134,10 +134,11 @@ class CorrelationState {
   Status load(std::string_view data, uint64_t shard, uint64_t shards);
 
  private:
+  // 24 bytes: a million groups hold at least one each.
   struct Entry {
     int64_t time;
     uint64_t value;  // value hash, or the bits of a double
-    uint64_t id;     // Observation::event_id (0: none)
+    uint32_t id;     // Observation::event_id folded to 32 bits (0: none); compared at equal times
     uint32_t input;
   };
   struct Group;
@@ -168,7 +169,8 @@ class CorrelationState {
   std::vector<List> lists_;                        // by rule index
   StateCounters counters_;
   size_t entries_ = 0;       // events held, all groups
-  size_t sample_bytes_ = 0;  // sample text held, all groups
+  size_t sample_bytes_ = 0;  // sample heap bytes held, all groups
+  size_t key_bytes_ = 0;     // heap bytes of keys too long to live inside the string
   std::vector<uint64_t> scratch_;
   std::vector<double> scratch_values_;
 };

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include "daemon/alert/alert_json.h"
 #include "daemon/common/atomic_file.h"
+#include "daemon/engine/correlation_sample.h"
 
 namespace trailwatch::server {
 namespace {
@@ -203,7 +205,8 @@ uint64_t Correlator::alerts() const {
 }
 
 void Correlator::runShard(Shard& shard) {
-  auto last_input = std::chrono::steady_clock::now();
+  // When the clock last moved (input, or an idle tick).
+  auto last_move = std::chrono::steady_clock::now();
   for (;;) {
     Message m;
     {
@@ -215,10 +218,16 @@ void Correlator::runShard(Shard& shard) {
       }
       if (shard.queue.empty()) {
         lock.unlock();
-        // Idle: let the clock follow the wall clock so silence is noticed.
-        if (std::chrono::steady_clock::now() - last_input >= kIdleTick) {
+        // Idle: the clock runs on from the latest event time at the wall
+        // clock's pace, so silence is noticed with no input at all, while
+        // a replay of old records is not made late by a pause.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_move >= kIdleTick && shard.state->clock() > INT64_MIN / 2) {
+          const int64_t elapsed =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_move).count();
+          last_move = now;
           shard.outputs.clear();
-          shard.state->advance(wallNanos(), shard.outputs);
+          shard.state->advance(shard.state->clock() + elapsed, shard.outputs);
           emit(shard, shard.outputs);
           publish(shard);
         }
@@ -236,7 +245,7 @@ void Correlator::runShard(Shard& shard) {
     shard.outputs.clear();
     switch (m.kind) {
       case kBatch:
-        last_input = std::chrono::steady_clock::now();
+        last_move = std::chrono::steady_clock::now();
         for (auto& o : m.observations) shard.state->observe(std::move(o), shard.outputs);
         shard.state->advance(m.clock, shard.outputs);
         emit(shard, shard.outputs);
@@ -298,6 +307,12 @@ void Correlator::emit(Shard& shard, std::vector<engine::StateOutput>& outputs) {
                       c.type != engine::CorrelationType::kValueAvg &&
                       c.type != engine::CorrelationType::kValuePercentile;
         state.group_by = &c.group_by;
+        // Samples are kept compact in the state; they become JSON here.
+        for (auto& sample : o.samples) {
+          std::string json;
+          engine::renderSample(rules, c, sample, json);
+          sample = std::move(json);
+        }
       }
       alert::renderStateAlert(rule, state, now, shard.alert);
     }

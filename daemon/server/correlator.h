@@ -43,8 +43,9 @@ struct CorrelatorOptions {
   size_t shards = 1;
   engine::StateLimits limits;  // max_keys is for all shards together
   std::string state_file;      // empty: state is not saved (scan)
-  // run: an idle shard lets its clock follow the wall clock, so absence and
-  // suppression windows close when nothing arrives at all.
+  // run: after a second without input a shard's clock runs on from the
+  // latest event time at the wall clock's pace, so absence and suppression
+  // windows close when nothing arrives at all.
   bool follow_wall_clock = false;
 };
 

@@ -7,6 +7,7 @@
 
 #include "daemon/common/event_time.h"
 #include "daemon/common/json_writer.h"
+#include "daemon/engine/correlation_sample.h"
 
 #include <spdlog/spdlog.h>
 
@@ -232,33 +233,21 @@ std::optional<std::string_view> firstText(const Event& event, FieldId id) {
   return std::nullopt;
 }
 
-// Sample values are for an analyst's eye; a huge field is cut.
-constexpr size_t kMaxSampleValue = 256;
-
 }  // namespace
 
-void SourcePipeline::appendSample(std::string& out, const engine::RuleInfo& base,
-                                  const engine::RuleInfo& correlation, const Event& event,
-                                  int64_t event_time) {
-  out.append("{\"@timestamp\":");
-  appendJsonString(out, formatRfc3339(event_time));
-  out.append(",\"rule\":");
-  appendJsonString(out, !base.name.empty() ? base.name : !base.id.empty() ? base.id : base.title);
-  // The correlation's own `fields`, else the contributing rule's.
-  const auto& info = !correlation.fields.empty() ? correlation : base;
-  for (size_t i = 0; i < info.fields.size() && i < info.field_ids.size(); ++i) {
-    out.push_back(',');
-    appendJsonString(out, info.fields[i]);
-    out.push_back(':');
-    if (auto text = firstText(event, info.field_ids[i])) {
-      appendJsonString(out, text->substr(0, kMaxSampleValue));
-    } else {
-      out.append("null");
-    }
+void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
+                                  const Event& event, int64_t event_time) {
+  engine::beginSample(out, input, event_time);
+  const auto& names = engine::sampleFields(*rules_, c, input);
+  // The ids of those names: the correlation's own `fields`, else the rule's.
+  const auto& self = rules_->rule(c.rule_index);
+  const auto& ids =
+      !self.fields.empty() ? self.field_ids : rules_->rule(c.inputs[input].index).field_ids;
+  for (size_t i = 0; i < names.size() && i < ids.size(); ++i) {
+    const auto text = firstText(event, ids[i]);
+    engine::appendSampleValue(out, text ? &*text : nullptr);
   }
-  out.push_back('}');
 }
-
 void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Record& record,
                              int64_t read_nanos, int64_t event_time) {
   const auto& info = rules_->rule(rule_index);
@@ -307,7 +296,7 @@ void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Reco
         o.value = number;
       }
     }
-    appendSample(o.sample, info, rules_->rule(c.rule_index), event, event_time);
+    appendSample(o.sample, c, input, event, event_time);
     const size_t shard = engine::groupHash(o.group) % shards;
     per_shard_[shard].push_back(std::move(o));
   }

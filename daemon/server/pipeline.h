@@ -69,8 +69,8 @@ class SourcePipeline {
   void observe(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos,
                int64_t event_time);
   int64_t eventTime(const Event& event, int64_t read_nanos);
-  void appendSample(std::string& out, const engine::RuleInfo& base,
-                    const engine::RuleInfo& correlation, const Event& event, int64_t event_time);
+  void appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
+                    const Event& event, int64_t event_time);
   void skipObservation(const char* reason);
   bool flushSinks();
   void commit();

@@ -1,3 +1,4 @@
+#include "daemon/engine/correlation_sample.h"
 #include "daemon/engine/correlation_state.h"
 
 #include <gtest/gtest.h>
@@ -516,7 +517,12 @@ TEST(CorrelationState, ChainOnlyTheOuterCorrelationAlerts) {
   EXPECT_EQ(out[0].value, 2);
   EXPECT_EQ(out[0].last_seen, sec(20));
   ASSERT_EQ(out[0].samples.size(), 1u);
-  EXPECT_EQ(out[0].samples[0], R"({"rule":"many_failed_logins","value":3})");
+  // The sample is kept compact; rendered, it names the firing that fed the chain.
+  std::string json;
+  const auto& rules = *h.rules();
+  renderSample(rules, rules.correlations()[rules.rule(outer).correlation], out[0].samples[0], json);
+  EXPECT_EQ(json, R"({"@timestamp":"1970-01-01T00:00:12.000Z","rule":"many_failed_logins",)"
+                  R"("value":"3"})");
   EXPECT_EQ(h.state().counters().fired, 3u);
 }
 

@@ -1,0 +1,85 @@
+#include "daemon/engine/correlation_sample.h"
+
+#include <cstring>
+
+#include "daemon/common/json_writer.h"
+#include "daemon/engine/correlation_state.h"
+
+namespace trailwatch::engine {
+namespace {
+
+constexpr size_t kHeader = 2 + 8;
+constexpr size_t kMaxValue = 256;  // an analyst's glance, not the record
+
+const std::vector<std::string>& chainedFields() {
+  static const std::vector<std::string> fields{"value"};
+  return fields;
+}
+
+const RuleInfo& inputRule(const RuleSet& rules, const Correlation& c, uint32_t input) {
+  const CorrelationInput& in = c.inputs[input];
+  return rules.rule(in.from_correlation ? rules.correlations()[in.index].rule_index : in.index);
+}
+
+}  // namespace
+
+void beginSample(std::string& out, uint32_t input, int64_t time) {
+  out.clear();
+  const uint16_t in = static_cast<uint16_t>(input);
+  out.append(reinterpret_cast<const char*>(&in), 2);
+  out.append(reinterpret_cast<const char*>(&time), 8);
+}
+
+void appendSampleValue(std::string& out, const std::string_view* value) {
+  if (out.size() > kHeader) out.push_back(kGroupSeparator);
+  if (value == nullptr) {
+    out.push_back(kSampleNull);
+  } else {
+    out.append(value->substr(0, kMaxValue));
+  }
+}
+
+const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
+                                             uint32_t input) {
+  if (input < c.inputs.size() && c.inputs[input].from_correlation) return chainedFields();
+  const RuleInfo& self = rules.rule(c.rule_index);
+  if (!self.fields.empty() || input >= c.inputs.size()) return self.fields;
+  return inputRule(rules, c, input).fields;
+}
+
+void renderSample(const RuleSet& rules, const Correlation& c, std::string_view sample,
+                  std::string& out) {
+  if (sample.size() < kHeader) {
+    out.append("{}");
+    return;
+  }
+  uint16_t input = 0;
+  int64_t time = 0;
+  std::memcpy(&input, sample.data(), 2);
+  std::memcpy(&time, sample.data() + 2, 8);
+  sample.remove_prefix(kHeader);
+  out.append("{\"@timestamp\":");
+  appendJsonString(out, formatRfc3339(time));
+  if (input < c.inputs.size()) {
+    const RuleInfo& r = inputRule(rules, c, input);
+    out.append(",\"rule\":");
+    appendJsonString(out, !r.name.empty() ? r.name : !r.id.empty() ? r.id : r.title);
+  }
+  const auto& fields = sampleFields(rules, c, input);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    size_t end = sample.find(kGroupSeparator);
+    const std::string_view value = sample.substr(0, end);
+    sample = end == std::string_view::npos ? std::string_view() : sample.substr(end + 1);
+    out.push_back(',');
+    appendJsonString(out, fields[i]);
+    out.push_back(':');
+    if (value.size() == 1 && value[0] == kSampleNull) {
+      out.append("null");
+    } else {
+      appendJsonString(out, value);
+    }
+  }
+  out.push_back('}');
+}
+
+}  // namespace trailwatch::engine

@@ -1,0 +1,35 @@
+// Correlation samples: the few contributing events an alert shows, stored
+// compactly in correlation state (a million groups each hold some) and
+// rendered as JSON only when an alert is written.
+//
+// Encoding: input position (2 bytes), event time (8 bytes, Unix ns), then
+// the values of the sample fields separated by kGroupSeparator (a lone
+// kSampleNull for an absent value). The sample fields are the correlation's
+// `fields`, else the contributing rule's; a chained correlation's input
+// carries one value, the figure of the firing that fed it.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "daemon/engine/rule_set.h"
+
+namespace trailwatch::engine {
+
+inline constexpr char kSampleNull = '\x1e';
+
+// Starts a sample in `out` (cleared).
+void beginSample(std::string& out, uint32_t input, int64_t time);
+// Appends one value (or kSampleNull when `value` is null), cut to 256 bytes.
+void appendSampleValue(std::string& out, const std::string_view* value);
+// The field names a sample of `input` carries, in order.
+const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
+                                             uint32_t input);
+// Appends the sample as a JSON object: {"@timestamp", "rule", fields...}.
+void renderSample(const RuleSet& rules, const Correlation& c, std::string_view sample,
+                  std::string& out);
+
+}  // namespace trailwatch::engine
