@@ -99,14 +99,14 @@ struct Reader {
 };
 constexpr std::string_view kMagic = "trailwatch-correlation-state-2\n";
 
-// The stable identity of a stateful rule across reloads, and its kind.
-std::string stableKey(const RuleSet& rules, uint32_t index) {
+}  // namespace
+
+std::string stateKey(const RuleSet& rules, uint32_t index) {
   const RuleInfo& info = rules.rule(index);
   if (info.correlation >= 0) return rules.correlations()[info.correlation].key;
+  if (!info.suppress) return {};
   return "suppress:" + (!info.id.empty() ? info.id : !info.name.empty() ? info.name : info.title);
 }
-
-}  // namespace
 
 uint64_t groupHash(std::string_view group) { return std::hash<std::string_view>{}(group); }
 
@@ -530,11 +530,11 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
   std::unordered_map<std::string, uint32_t> new_index;
   for (uint32_t i = 0; i < rules->size(); ++i) {
     const RuleInfo& info = rules->rule(i);
-    if (info.correlation >= 0 || info.suppress) new_index.emplace(stableKey(*rules, i), i);
+    if (info.correlation >= 0 || info.suppress) new_index.emplace(stateKey(*rules, i), i);
   }
   std::unordered_map<std::string, Group> kept;
   for (auto& [key, g] : groups_) {
-    auto it = new_index.find(stableKey(*rules_, g.rule));
+    auto it = new_index.find(stateKey(*rules_, g.rule));
     if (it == new_index.end()) {
       key_bytes_ -= heapBytes(key);
       entries_ -= g.entries.size();
@@ -576,7 +576,7 @@ void CorrelationState::save(std::string& out) const {
   putU64(out, static_cast<uint64_t>(clock_));
   putU64(out, groups_.size());
   for (const auto& [key, g] : groups_) {
-    putStr(out, stableKey(*rules_, g.rule));
+    putStr(out, stateKey(*rules_, g.rule));
     putStr(out, groupOf(key));
     putU64(out, static_cast<uint64_t>(g.touched));
     putU64(out, static_cast<uint64_t>(g.first_seen));
@@ -602,7 +602,7 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
   std::unordered_map<std::string, uint32_t> index;
   for (uint32_t i = 0; i < rules_->size(); ++i) {
     const RuleInfo& info = rules_->rule(i);
-    if (info.correlation >= 0 || info.suppress) index.emplace(stableKey(*rules_, i), i);
+    if (info.correlation >= 0 || info.suppress) index.emplace(stateKey(*rules_, i), i);
   }
   for (uint64_t n = 0; n < count && in.ok; ++n) {
     const std::string_view stable = in.str();

@@ -49,6 +49,11 @@ inline constexpr char kGroupSeparator = '\x1f';
 // correlations share their grouping, hence their shard.
 uint64_t groupHash(std::string_view group);
 
+// The identity of a stateful rule (a correlation, or a rule with
+// `suppress`) that survives reloads: two rule sets give the same key to the
+// same unchanged rule. Empty for other rules.
+std::string stateKey(const RuleSet& rules, uint32_t index);
+
 struct Observation {
   uint32_t rule = 0;   // RuleInfo index of the target: a correlation, or a rule with `suppress`
   uint32_t input = 0;  // correlations: position of the contributing rule in `rules:`

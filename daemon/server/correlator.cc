@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -52,6 +53,8 @@ struct Correlator::Message {
   int kind = kBatch;
   std::vector<engine::Observation> observations;
   int64_t clock = 0;
+  std::shared_ptr<const engine::RuleSet> rules;  // kBatch: the set the observations index
+  uint64_t generation = 0;
   std::shared_ptr<Barrier> barrier;
   std::string* saved = nullptr;  // kSave: where the shard writes its state
 };
@@ -143,11 +146,14 @@ Status Correlator::start() {
   return Status::Ok();
 }
 
-void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock) {
+void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock,
+                        const std::shared_ptr<const engine::RuleSet>& rules, uint64_t generation) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     Message m;
     m.kind = kBatch;
     m.clock = clock;
+    m.rules = rules;
+    m.generation = generation;
     if (i < per_shard.size()) m.observations.swap(per_shard[i]);
     shards_[i]->push(std::move(m));
   }
@@ -237,15 +243,16 @@ void Correlator::runShard(Shard& shard) {
       shard.queue.pop_front();
       shard.space.notify_one();
     }
-    if (const uint64_t g = rules_.generation(); g != shard.generation) {
-      shard.generation = g;
-      shard.rules = rules_.snapshot();
+    if (m.kind == kBatch && m.generation > shard.generation) {
+      shard.generation = m.generation;
+      shard.rules = m.rules;
       shard.state->setRules(shard.rules);
     }
     shard.outputs.clear();
     switch (m.kind) {
       case kBatch:
         last_move = std::chrono::steady_clock::now();
+        if (m.rules != shard.rules) translate(shard, m);
         for (auto& o : m.observations) shard.state->observe(std::move(o), shard.outputs);
         shard.state->advance(m.clock, shard.outputs);
         emit(shard, shard.outputs);
@@ -271,6 +278,24 @@ void Correlator::runShard(Shard& shard) {
         return;
     }
   }
+}
+
+void Correlator::translate(Shard& shard, Message& m) {
+  // A producer still on an older rule set: its rule indices are mapped to
+  // the shard's set by state key; what no longer exists is dropped.
+  std::unordered_map<std::string, uint32_t> current;
+  for (uint32_t i = 0; i < shard.rules->size(); ++i) {
+    if (std::string key = engine::stateKey(*shard.rules, i); !key.empty()) current.emplace(key, i);
+  }
+  std::vector<engine::Observation> kept;
+  for (auto& o : m.observations) {
+    if (o.rule >= m.rules->size()) continue;
+    auto it = current.find(engine::stateKey(*m.rules, o.rule));
+    if (it == current.end()) continue;
+    o.rule = it->second;
+    kept.push_back(std::move(o));
+  }
+  m.observations.swap(kept);
 }
 
 void Correlator::emit(Shard& shard, std::vector<engine::StateOutput>& outputs) {

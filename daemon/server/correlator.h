@@ -66,8 +66,12 @@ class Correlator {
 
   // Hands over observations, one vector per shard (emptied by the call),
   // and the latest event time the producer has seen (moves every shard's
-  // clock, so absence notices silence seen from other groups).
-  void submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock);
+  // clock, so absence notices silence seen from other groups). `rules` is
+  // the set whose indices the observations use, of holder generation
+  // `generation`: around a reload, producers and shards may briefly differ,
+  // and a shard translates (by state key) what an older set produced.
+  void submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock,
+              const std::shared_ptr<const engine::RuleSet>& rules, uint64_t generation);
 
   // Waits until everything submitted before the call was processed, then
   // saves the state (when there is a state file). Errors only on the save.
@@ -85,6 +89,7 @@ class Correlator {
   struct Barrier;
 
   void runShard(Shard& shard);
+  void translate(Shard& shard, Message& m);
   void emit(Shard& shard, std::vector<engine::StateOutput>& outputs);
   void publish(Shard& shard);
   // Sends `make(i)` to every shard and waits until each has handled it.

@@ -191,7 +191,7 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
     }
   }
   if (correlator_ != nullptr && batch_clock != INT64_MIN)
-    correlator_->submit(per_shard_, batch_clock);
+    correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
   if (enricher_) publishLookupCounts();
 }
 
