@@ -75,6 +75,8 @@ void renderSample(const RuleSet& rules, const Correlation& c, std::string_view s
     out.push_back(':');
     if (value.size() == 1 && value[0] == kSampleNull) {
       out.append("null");
+    } else if (input < c.inputs.size() && c.inputs[input].from_correlation) {
+      out.append(value);  // the figure of the firing, written as a JSON number
     } else {
       appendJsonString(out, value);
     }

@@ -234,7 +234,10 @@ void Correlator::runShard(Shard& shard) {
           last_move = now;
           shard.outputs.clear();
           shard.state->advance(shard.state->clock() + elapsed, shard.outputs);
+          const bool raised = !shard.outputs.empty();
           emit(shard, shard.outputs);
+          // No source commit is coming to flush what silence raised.
+          if (raised) flushSinks();
           publish(shard);
         }
         continue;
@@ -276,6 +279,15 @@ void Correlator::runShard(Shard& shard) {
         }
         publish(shard);
         return;
+    }
+  }
+}
+
+void Correlator::flushSinks() {
+  for (AlertSink* sink : sinks_) {
+    if (Status s = sink->flush(); !s.ok()) {
+      metrics_.sinkErrors(sink->name()).Increment();
+      spdlog::error("sink {}: {}", sink->name(), s.error());
     }
   }
 }

@@ -90,6 +90,7 @@ class Correlator {
 
   void runShard(Shard& shard);
   void translate(Shard& shard, Message& m);
+  void flushSinks();
   void emit(Shard& shard, std::vector<engine::StateOutput>& outputs);
   void publish(Shard& shard);
   // Sends `make(i)` to every shard and waits until each has handled it.

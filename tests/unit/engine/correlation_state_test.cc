@@ -1,5 +1,5 @@
-#include "daemon/engine/correlation_sample.h"
 #include "daemon/engine/correlation_state.h"
+#include "daemon/engine/correlation_sample.h"
 
 #include <gtest/gtest.h>
 
@@ -522,7 +522,7 @@ TEST(CorrelationState, ChainOnlyTheOuterCorrelationAlerts) {
   const auto& rules = *h.rules();
   renderSample(rules, rules.correlations()[rules.rule(outer).correlation], out[0].samples[0], json);
   EXPECT_EQ(json, R"({"@timestamp":"1970-01-01T00:00:12.000Z","rule":"many_failed_logins",)"
-                  R"("value":"3"})");
+                  R"("value":3})");
   EXPECT_EQ(h.state().counters().fired, 3u);
 }
 
