@@ -1190,6 +1190,12 @@ bool RuleCompiler::compileCorrelation(const YAML::Node& node, Document& doc,
                 "an absence correlation takes no condition: it fires when no "
                 "event arrives for a group within the timespan");
   }
+  if (c.type != CorrelationType::kValuePercentile && have_condition && condition_node.IsMap() &&
+      condition_node["percentile"]) {
+    return fail(condition_node["percentile"], "'percentile' has no meaning for " +
+                                                  withArticle(correlationTypeName(c.type)) +
+                                                  " correlation");
+  }
   if (c.type == CorrelationType::kValuePercentile && !condition_node["percentile"]) {
     return fail(condition_node,
                 "a value_percentile correlation needs 'percentile' (0-100) in "

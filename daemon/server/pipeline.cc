@@ -5,11 +5,11 @@
 #include <climits>
 #include <functional>
 
+#include <spdlog/spdlog.h>
+
 #include "daemon/common/event_time.h"
 #include "daemon/common/json_writer.h"
 #include "daemon/engine/correlation_sample.h"
-
-#include <spdlog/spdlog.h>
 
 namespace trailwatch::server {
 namespace {
@@ -111,6 +111,7 @@ void SourcePipeline::adoptRules() {
   if (!rules_changed) return;
 
   applicable_ = rules_->rulesFor(declared_ ? &*declared_ : nullptr);
+  stateful_ = correlator_ != nullptr && rules_->stateful();
   rule_metrics_.clear();
   control_counters_.assign(rules_->size(), {});
   rule_metrics_.reserve(rules_->size());
@@ -172,18 +173,18 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
     const Event& enriched = enricher_ ? enricher_->enrich(*event) : *event;
     matched_.clear();
     rules_->evaluate(enriched, applicable_, matched_);
-    const bool stateful = correlator_ != nullptr && rules_->stateful();
     int64_t event_time = 0;
-    if (stateful) {
+    if (stateful_) {
       // Every event moves the correlation clock, matched or not.
       event_time = eventTime(enriched, read_nanos);
       batch_clock = std::max(batch_clock, event_time);
     }
     for (uint32_t rule_index : matched_) {
       const auto& info = rules_->rule(rule_index);
-      if (stateful && info.stateful())
+      if (stateful_ && info.stateful()) {
         observe(rule_index, enriched, record, read_nanos, event_time);
-      if (info.alerts && !(stateful && info.suppress)) {
+      }
+      if (info.alerts && !(stateful_ && info.suppress)) {
         emit(rule_index, enriched, record, read_nanos);
       } else {
         rule_metrics_[rule_index].matches.Increment();  // alerts, if any, come from the correlator
@@ -213,6 +214,7 @@ int64_t SourcePipeline::eventTime(const Event& event, int64_t read_nanos) {
   // No usable timestamp: the source's latest event time, else the time read.
   return last_event_time_ != INT64_MIN ? last_event_time_ : read_nanos;
 }
+
 void SourcePipeline::skipObservation(const char* reason) {
   auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
                          [&](const auto& p) { return p.first == reason; });
@@ -248,6 +250,7 @@ void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c
     engine::appendSampleValue(out, text ? &*text : nullptr);
   }
 }
+
 void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Record& record,
                              int64_t read_nanos, int64_t event_time) {
   const auto& info = rules_->rule(rule_index);

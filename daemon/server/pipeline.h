@@ -110,6 +110,7 @@ class SourcePipeline {
   Correlator* correlator_;
   const std::string timestamp_path_;
   std::vector<std::vector<engine::Observation>> per_shard_;
+  bool stateful_ = false;                // the rule set needs the correlator
   int64_t last_event_time_ = INT64_MIN;  // latest believable event time of this source
   uint64_t source_hash_ = 0;
   std::vector<std::pair<std::string, prometheus::Counter*>> skip_counters_;

@@ -550,6 +550,12 @@ TEST(CorrelationLoader, PercentileNeedsAPercentileFrom0To100) {
                      "'condition.percentile' must be a number from 0 to 100");
 }
 
+TEST(CorrelationLoader, PercentileOnlyBelongsToValuePercentile) {
+  EXPECT_ONE_PROBLEM(withCorrelation("  type: value_sum\n  rules: export\n  timespan: 1m\n"
+                                     "  condition: {field: bytes, gte: 10, percentile: 95}\n"),
+                     "'percentile' has no meaning for a value_sum correlation");
+}
+
 TEST(CorrelationLoader, UnknownConditionOperatorIsRejected) {
   const Diagnostics d = problems(withCorrelation(
       "  type: event_count\n  rules: export\n  timespan: 1m\n  condition: {gte: 3, above: 2}\n"));
