@@ -192,6 +192,14 @@ Status Correlator::checkpoint() {
 
 void Correlator::stop() {
   if (stopped_) return;
+  // What idle shards raised since the sources last committed (an absence, a
+  // suppression summary) changed the state: save it, or a restart would
+  // raise it again.
+  const bool started = !shards_.empty() && shards_[0]->thread.joinable();
+  if (started && !options_.state_file.empty()) {
+    if (Status s = checkpoint(); !s.ok())
+      spdlog::error("correlation state not saved: {}", s.error());
+  }
   stopped_ = true;
   for (auto& shard : shards_) {
     if (!shard->thread.joinable()) continue;

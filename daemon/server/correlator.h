@@ -77,8 +77,10 @@ class Correlator {
   // saves the state (when there is a state file). Errors only on the save.
   Status checkpoint();
 
-  // Processes what was submitted, closes the windows the final clock makes
-  // due (end of a scan) and joins the threads. Idempotent.
+  // Processes what was submitted and joins the threads. Without a state
+  // file (scan) it first emits what the last event time makes due and the
+  // open suppression windows; with one (run) it saves the state instead.
+  // Idempotent.
   void stop();
 
   uint64_t alerts() const;
