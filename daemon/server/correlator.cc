@@ -221,6 +221,16 @@ uint64_t Correlator::alerts() const {
 void Correlator::runShard(Shard& shard) {
   // When the clock last moved (input, or an idle tick).
   auto last_move = std::chrono::steady_clock::now();
+  auto adopt = [&](uint64_t generation, std::shared_ptr<const engine::RuleSet> rules) {
+    shard.generation = generation;
+    shard.rules = std::move(rules);
+    shard.state->setRules(shard.rules);
+  };
+  // Batches bring newer rule sets with them; a reload that leaves no
+  // stateful rule brings no batches, so the holder is looked at too.
+  auto adoptReloaded = [&] {
+    if (const uint64_t g = rules_.generation(); g > shard.generation) adopt(g, rules_.snapshot());
+  };
   for (;;) {
     Message m;
     {
@@ -235,6 +245,7 @@ void Correlator::runShard(Shard& shard) {
         // Idle: the clock runs on from the latest event time at the wall
         // clock's pace, so silence is noticed with no input at all, while
         // a replay of old records is not made late by a pause.
+        adoptReloaded();  // a reload may have removed what would fire now
         const auto now = std::chrono::steady_clock::now();
         if (now - last_move >= kIdleTick && shard.state->clock() > INT64_MIN / 2) {
           const int64_t elapsed =
@@ -255,9 +266,9 @@ void Correlator::runShard(Shard& shard) {
       shard.space.notify_one();
     }
     if (m.kind == kBatch && m.generation > shard.generation) {
-      shard.generation = m.generation;
-      shard.rules = m.rules;
-      shard.state->setRules(shard.rules);
+      adopt(m.generation, m.rules);
+    } else {
+      adoptReloaded();
     }
     shard.outputs.clear();
     switch (m.kind) {

@@ -631,6 +631,36 @@ TEST_F(CorrelationDaemonTest, RestartAfterKillNineAlertsOnTheBurstOnce) {
   restartInTheMiddleOfABurst(true);
 }
 
+// A SIGHUP reload in the middle of a burst keeps the state of an unchanged
+// correlation: 30 patients, reload, 20 more alert once, over all 50.
+TEST_F(CorrelationDaemonTest, ReloadInTheMiddleOfABurstKeepsItsWindow) {
+  const int64_t t = nowMs() / kSec * kSec;
+  std::string why;
+  ASSERT_TRUE(daemon_.start(why)) << why;
+  for (int i = 0; i < 30; ++i) {
+    appendLine(log_, line(t + i * kSec, readBody("u-a", patient("u-a", i))));
+  }
+  ASSERT_TRUE(waitCommitted()) << committedText();
+  const double loads = daemon_.metric("trailwatch_rules_last_reload_timestamp_seconds").value_or(0);
+  daemon_.process().signal(SIGHUP);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return daemon_.metric("trailwatch_rules_last_reload_timestamp_seconds").value_or(0) > loads;
+      },
+      15s))
+      << daemon_.scrape();
+  for (int i = 30; i < 50; ++i) {
+    appendLine(log_, line(t + i * kSec, readBody("u-a", patient("u-a", i))));
+  }
+  EXPECT_TRUE(waitFor([&] { return !alertsOf(kBulkRuleId).empty(); }, 20s)) << committedText();
+  ASSERT_TRUE(waitCommitted()) << committedText();
+  EXPECT_EQ(daemon_.stop(10s), 0);
+  EXPECT_EQ(summaries(alertsOf(kBulkRuleId)),
+            (std::vector<std::string>{windowSummary(kBulkRuleId, "user.id=u-a", "value_count", 50,
+                                                    50, t, t + 49 * kSec)}))
+      << readFile(daemon_.alerts_path);
+}
+
 // A crash after the correlation state was saved but before the source's
 // offsets were committed (commit() saves the state first): on restart the
 // records after the old offsets are read again, and the state already holds
