@@ -151,49 +151,66 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
   int64_t batch_clock = INT64_MIN;
   DecodeError error;
   for (const Record& record : batch.records) {
+    error.reason = {};
     const Event* event = decoder_->decode(record.text, error);
     if (event == nullptr) {
-      const uint64_t n = decode_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
-      auto it = std::find_if(decode_error_counters_.begin(), decode_error_counters_.end(),
-                             [&](const auto& p) { return p.first == error.reason; });
-      if (it == decode_error_counters_.end()) {
-        std::string reason(error.reason);
-        prometheus::Counter* counter = &metrics_.decodeErrors(source_->name(), reason);
-        decode_error_counters_.emplace_back(std::move(reason), counter);
-        it = decode_error_counters_.end() - 1;
-      }
-      it->second->Increment();
-      if (shouldLogDecodeError(n)) {
-        spdlog::warn("source {}: skipped record at {}:{}: {} ({}); {} skipped so far",
-                     source_->name(), record.origin, record.offset, error.reason, error.detail, n);
-      }
+      countDecodeError(record, error);
       continue;
     }
-    events_.fetch_add(1, std::memory_order_relaxed);
-    const Event& enriched = enricher_ ? enricher_->enrich(*event) : *event;
-    matched_.clear();
-    rules_->evaluate(enriched, applicable_, matched_);
-    int64_t event_time = 0;
-    if (stateful_) {
-      // Every event moves the correlation clock, matched or not.
-      event_time = eventTime(enriched, read_nanos);
-      batch_clock = std::max(batch_clock, event_time);
-    }
-    for (uint32_t rule_index : matched_) {
-      const auto& info = rules_->rule(rule_index);
-      if (stateful_ && info.stateful()) {
-        observe(rule_index, enriched, record, read_nanos, event_time);
-      }
-      if (info.alerts && !(stateful_ && info.suppress)) {
-        emit(rule_index, enriched, record, read_nanos);
-      } else {
-        rule_metrics_[rule_index].matches.Increment();  // alerts, if any, come from the correlator
-      }
+    // A record may hold several events (decoder.h, next()).
+    for (uint32_t ordinal = 0; event != nullptr; ++ordinal) {
+      processEvent(*event, record, ordinal, read_nanos, batch_clock);
+      error.reason = {};
+      event = decoder_->next(error);
+      if (event == nullptr && !error.reason.empty()) countDecodeError(record, error);
     }
   }
-  if (correlator_ != nullptr && batch_clock != INT64_MIN)
+  if (correlator_ != nullptr && batch_clock != INT64_MIN) {
     correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
+  }
   if (enricher_) publishLookupCounts();
+}
+
+void SourcePipeline::countDecodeError(const Record& record, const DecodeError& error) {
+  const uint64_t n = decode_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto it = std::find_if(decode_error_counters_.begin(), decode_error_counters_.end(),
+                         [&](const auto& p) { return p.first == error.reason; });
+  if (it == decode_error_counters_.end()) {
+    std::string reason(error.reason);
+    prometheus::Counter* counter = &metrics_.decodeErrors(source_->name(), reason);
+    decode_error_counters_.emplace_back(std::move(reason), counter);
+    it = decode_error_counters_.end() - 1;
+  }
+  it->second->Increment();
+  if (shouldLogDecodeError(n)) {
+    spdlog::warn("source {}: skipped record at {}:{}: {} ({}); {} skipped so far", source_->name(),
+                 record.origin, record.offset, error.reason, error.detail, n);
+  }
+}
+
+void SourcePipeline::processEvent(const Event& event, const Record& record, uint32_t ordinal,
+                                  int64_t read_nanos, int64_t& batch_clock) {
+  events_.fetch_add(1, std::memory_order_relaxed);
+  const Event& enriched = enricher_ ? enricher_->enrich(event) : event;
+  matched_.clear();
+  rules_->evaluate(enriched, applicable_, matched_);
+  int64_t event_time = 0;
+  if (stateful_) {
+    // Every event moves the correlation clock, matched or not.
+    event_time = eventTime(enriched, read_nanos);
+    batch_clock = std::max(batch_clock, event_time);
+  }
+  for (uint32_t rule_index : matched_) {
+    const auto& info = rules_->rule(rule_index);
+    if (stateful_ && info.stateful()) {
+      observe(rule_index, enriched, record, ordinal, read_nanos, event_time);
+    }
+    if (info.alerts && !(stateful_ && info.suppress)) {
+      emit(rule_index, enriched, record, read_nanos);
+    } else {
+      rule_metrics_[rule_index].matches.Increment();  // alerts, if any, come from the correlator
+    }
+  }
 }
 
 int64_t SourcePipeline::eventTime(const Event& event, int64_t read_nanos) {
@@ -252,12 +269,13 @@ void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c
 }
 
 void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Record& record,
-                             int64_t read_nanos, int64_t event_time) {
+                             uint32_t ordinal, int64_t read_nanos, int64_t event_time) {
   const auto& info = rules_->rule(rule_index);
   const size_t shards = per_shard_.size();
   // The event's identity: a record read again after a restart has the same.
   uint64_t event_id = std::hash<std::string_view>{}(record.origin) * 0x9E3779B97F4A7C15ULL ^
-                      (record.offset + 1) ^ source_hash_;
+                      (record.offset + 1) ^ source_hash_ ^
+                      (static_cast<uint64_t>(ordinal) * 0xC2B2AE3D27D4EB4FULL);
   if (event_id == 0) event_id = 1;
   for (const auto& [k, input] : info.feeds) {
     const engine::Correlation& c = rules_->correlations()[k];

@@ -66,8 +66,11 @@ class SourcePipeline {
   void processBatch(const RecordBatch& batch);
   void emit(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos);
   // Hands a stateful rule's match to the correlator's shard buffers.
-  void observe(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos,
-               int64_t event_time);
+  void observe(uint32_t rule_index, const Event& event, const Record& record, uint32_t ordinal,
+               int64_t read_nanos, int64_t event_time);
+  void processEvent(const Event& event, const Record& record, uint32_t ordinal, int64_t read_nanos,
+                    int64_t& batch_clock);
+  void countDecodeError(const Record& record, const DecodeError& error);
   int64_t eventTime(const Event& event, int64_t read_nanos);
   void appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
                     const Event& event, int64_t event_time);

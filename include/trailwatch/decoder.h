@@ -33,6 +33,17 @@ class Decoder {
   // Decodes `record`. On success returns an Event valid as event.h says; on
   // failure returns nullptr and fills `error`.
   virtual const Event* decode(std::string_view record, DecodeError& error) = 0;
+
+  // Formats whose one record can hold several events (a FHIR Bundle, a
+  // CloudTrail `{"Records": [...]}` file): after decode() returned the
+  // first, each call returns the next event of the same record, then
+  // nullptr. The previous event's views are invalid after the call. A
+  // failure part-way returns nullptr and fills `error`; the events returned
+  // before it stand. Formats of one event per record keep the default.
+  virtual const Event* next(DecodeError& error) {
+    (void)error;
+    return nullptr;
+  }
 };
 
 }  // namespace trailwatch

@@ -10,11 +10,12 @@ seconds=${1:-30}
 dir="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTRAILWATCH_FUZZ=ON -DTRAILWATCH_SANITIZE=address,undefined,fuzzer-no-link >/dev/null
-cmake --build "$dir" --target json_decoder_fuzz rule_loader_fuzz
+targets=$(cd "$root/tests/fuzz" && ls *_fuzz.cc | sed 's/\.cc$//')
+# shellcheck disable=SC2086
+cmake --build "$dir" --target $targets
 mkdir -p "$dir/crashes"
-for spec in json_decoder_fuzz:json_decoder rule_loader_fuzz:rule_loader; do
-  target=${spec%%:*}
-  seeds=${spec##*:}
+for target in $targets; do
+  seeds=${target%_fuzz}
   work="$dir/corpus/$seeds"
   mkdir -p "$work"
   echo "== fuzzing $target for ${seconds}s"
