@@ -154,21 +154,44 @@ void SourcePipeline::processBatch(const RecordBatch& batch) {
     error.reason = {};
     const Event* event = decoder_->decode(record.text, error);
     if (event == nullptr) {
-      countDecodeError(record, error);
-      continue;
+      if (!error.reason.empty()) countDecodeError(record, error);  // else: held (decoder.h)
+    } else {
+      processEvents(event, record, read_nanos, batch_clock);
     }
-    // A record may hold several events (decoder.h, next()).
-    for (uint32_t ordinal = 0; event != nullptr; ++ordinal) {
-      processEvent(*event, record, ordinal, read_nanos, batch_clock);
-      error.reason = {};
-      event = decoder_->next(error);
-      if (event == nullptr && !error.reason.empty()) countDecodeError(record, error);
-    }
+    last_record_ = record;
   }
   if (correlator_ != nullptr && batch_clock != INT64_MIN) {
     correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
   }
   if (enricher_) publishLookupCounts();
+}
+
+void SourcePipeline::processEvents(const Event* event, const Record& record, int64_t read_nanos,
+                                   int64_t& batch_clock) {
+  // A record may hold several events (decoder.h, next()).
+  DecodeError error;
+  for (uint32_t ordinal = 0; event != nullptr; ++ordinal) {
+    processEvent(*event, record, ordinal, read_nanos, batch_clock);
+    error.reason = {};
+    event = decoder_->next(error);
+    if (event == nullptr && !error.reason.empty()) countDecodeError(record, error);
+  }
+}
+
+void SourcePipeline::flushDecoder() {
+  DecodeError error;
+  const Event* event = decoder_->flush(error);
+  if (event == nullptr) {
+    if (!error.reason.empty()) countDecodeError(last_record_, error);
+    return;
+  }
+  // The held event is attributed to the last record read (its origin and
+  // offset), which is where its records ended.
+  int64_t batch_clock = INT64_MIN;
+  processEvents(event, last_record_, unixNanos(), batch_clock);
+  if (correlator_ != nullptr && batch_clock != INT64_MIN) {
+    correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
+  }
 }
 
 void SourcePipeline::countDecodeError(const Record& record, const DecodeError& error) {
@@ -382,6 +405,7 @@ bool SourcePipeline::flushSinks() {
 }
 
 void SourcePipeline::commit() {
+  flushDecoder();  // nothing held back may sit behind the offsets committed now
   if (correlator_ != nullptr) {
     if (Status s = correlator_->checkpoint(); !s.ok()) {
       metrics_.checkpointErrors(source_->name()).Increment();

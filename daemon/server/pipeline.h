@@ -71,6 +71,10 @@ class SourcePipeline {
   void processEvent(const Event& event, const Record& record, uint32_t ordinal, int64_t read_nanos,
                     int64_t& batch_clock);
   void countDecodeError(const Record& record, const DecodeError& error);
+  void processEvents(const Event* first, const Record& record, int64_t read_nanos,
+                     int64_t& batch_clock);
+  // Processes the event the decoder held back for more records (decoder.h).
+  void flushDecoder();
   int64_t eventTime(const Event& event, int64_t read_nanos);
   void appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
                     const Event& event, int64_t event_time);
@@ -113,7 +117,8 @@ class SourcePipeline {
   Correlator* correlator_;
   const std::string timestamp_path_;
   std::vector<std::vector<engine::Observation>> per_shard_;
-  bool stateful_ = false;                // the rule set needs the correlator
+  Record last_record_;     // the last record decoded (views valid until the next batch)
+  bool stateful_ = false;  // the rule set needs the correlator
   int64_t last_event_time_ = INT64_MIN;  // latest believable event time of this source
   uint64_t source_hash_ = 0;
   std::vector<std::pair<std::string, prometheus::Counter*>> skip_counters_;

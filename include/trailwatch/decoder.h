@@ -31,7 +31,10 @@ class Decoder {
   virtual void setFields(std::span<const std::string> paths) = 0;
 
   // Decodes `record`. On success returns an Event valid as event.h says; on
-  // failure returns nullptr and fills `error`.
+  // failure returns nullptr and fills `error`. Formats whose events span
+  // several records (auditd: the records of one serial) may return nullptr
+  // with an empty `error.reason`: the record was taken and the event is not
+  // complete yet; it comes from a later decode() (through next()) or flush().
   virtual const Event* decode(std::string_view record, DecodeError& error) = 0;
 
   // Formats whose one record can hold several events (a FHIR Bundle, a
@@ -41,6 +44,16 @@ class Decoder {
   // failure part-way returns nullptr and fills `error`; the events returned
   // before it stand. Formats of one event per record keep the default.
   virtual const Event* next(DecodeError& error) {
+    (void)error;
+    return nullptr;
+  }
+
+  // Emits the event held back waiting for more records, if any (then keep
+  // calling next() as after decode()). The pipeline calls it before every
+  // checkpoint and at the end of input, so no held record is ever behind a
+  // committed offset; an event whose records straddle that moment comes out
+  // as two. Held events copy what they keep: record buffers are reused.
+  virtual const Event* flush(DecodeError& error) {
     (void)error;
     return nullptr;
   }
