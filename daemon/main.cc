@@ -103,13 +103,15 @@ int main(int argc, char** argv) {
   if (command == "scan") {
     ScanOptions o;
     po::options_description desc(
-        "trailwatch scan [-c FILE] [--rules PATH]... [--format F] [FILE... | -]: scan files (or\n"
+        "trailwatch scan [-c FILE] [--rules PATH]... [--format F|auto] [FILE... | -]: scan files "
+        "(or\n"
         "stdin) once; each alert is a JSON line on stdout, then a JSON summary goes to stderr.\n"
         "options");
     desc.add_options()("config,c", po::value(&o.config_file),
                        "take rules and settings from this configuration")(
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
-        "format,f", po::value(&o.format)->default_value("json"), "record format")(
+        "format,f", po::value(&o.format)->default_value("auto"),
+        "record format; auto: picked from the first record")(
         "max-line-bytes", po::value(&o.max_line_bytes)->default_value(1 << 20),
         "skip (and count) records longer than this")(
         "timestamp-field", po::value(&o.timestamp_field)->default_value("@timestamp"),

@@ -16,6 +16,8 @@ packages=(
   prometheus
   # fuzzing the decoders and the rule loader (libFuzzer)
   clang libclang-rt-14-dev
+  # the pgaudit end-to-end test starts its own PostgreSQL 15 with pgaudit
+  postgresql-15 postgresql-15-pgaudit
 )
 
 missing=()
@@ -36,8 +38,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
-# The prometheus package would start its own server on :9090; only promtool
-# is wanted, so keep package scripts from starting services.
+# The prometheus and postgresql packages would start their own servers;
+# only their programs are wanted (tests start private instances), so keep
+# package scripts from starting services.
 policy=/usr/sbin/policy-rc.d
 added_policy=0
 if [[ ! -e $policy ]]; then

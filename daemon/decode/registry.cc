@@ -1,6 +1,13 @@
 #include "daemon/decode/registry.h"
 
+#include "daemon/decode/access_log.h"
+#include "daemon/decode/auditd.h"
+#include "daemon/decode/auto_decoder.h"
+#include "daemon/decode/cloudtrail.h"
+#include "daemon/decode/fhir_audit_event.h"
 #include "daemon/decode/json_decoder.h"
+#include "daemon/decode/k8s_audit.h"
+#include "daemon/decode/pgaudit.h"
 
 namespace trailwatch::decode {
 namespace {
@@ -18,6 +25,13 @@ std::unique_ptr<Decoder> make() {
 // One line per format.
 constexpr Registration kDecoders[] = {
     {"json", &make<JsonDecoder>},
+    {"pgaudit", &make<PgauditDecoder>},
+    {"fhir", &make<FhirAuditEventDecoder>},
+    {"k8s-audit", &make<K8sAuditDecoder>},
+    {"cloudtrail", &make<CloudTrailDecoder>},
+    {"auditd", &make<AuditdDecoder>},
+    {"access-log", &make<AccessLogDecoder>},
+    {"auto", &make<AutoDecoder>},
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/common/json_writer.h"
 #include "daemon/config/config.h"
+#include "daemon/decode/auto_decoder.h"
 #include "daemon/decode/registry.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
@@ -229,6 +230,8 @@ int runScan(const ScanOptions& options) {
     return kExitUsage;
   }
   auto decoder = decode::makeDecoder(options.format);
+  // With `auto`, the summary says which format the first record chose.
+  const auto* detector = dynamic_cast<const decode::AutoDecoder*>(decoder.get());
   if (!decoder) {
     std::fprintf(stderr, "trailwatch scan: unknown format '%s' (known: %s)\n",
                  options.format.c_str(), joinNames(decode::decoderNames()).c_str());
@@ -297,7 +300,9 @@ int runScan(const ScanOptions& options) {
       "{\"events\":" + std::to_string(t.events) + ",\"bytes\":" + std::to_string(t.bytes) +
       ",\"decode_errors\":" + std::to_string(t.decode_errors) +
       ",\"oversized\":" + std::to_string(t.oversized) + ",\"alerts\":" + std::to_string(t.alerts) +
-      ",\"rules\":" + std::to_string(rules->size()) + ",\"seconds\":";
+      ",\"rules\":" + std::to_string(rules->size()) + ",\"format\":";
+  appendJsonString(summary, detector != nullptr ? detector->chosen() : options.format);
+  summary += ",\"seconds\":";
   appendJsonNumber(summary, seconds);
   summary += ",\"events_per_second\":";
   appendJsonNumber(summary, seconds > 0 ? static_cast<double>(t.events) / seconds : 0.0);

@@ -25,9 +25,9 @@ struct CheckOptions {
 };
 
 struct ScanOptions {
-  std::string config_file;         // optional: rules and settings from it
-  std::vector<std::string> rules;  // --rules, added to the configuration's
-  std::string format = "json";
+  std::string config_file;          // optional: rules and settings from it
+  std::vector<std::string> rules;   // --rules, added to the configuration's
+  std::string format = "auto";      // a registered format, or auto (picked from the first record)
   std::vector<std::string> inputs;  // files; "-" or none: stdin
   std::size_t max_line_bytes = 1 << 20;
   std::string timestamp_field = "@timestamp";

@@ -1,0 +1,128 @@
+#include "daemon/decode/auto_decoder.h"
+
+#include <algorithm>
+
+#include "daemon/decode/registry.h"
+
+namespace trailwatch::decode {
+namespace {
+
+bool has(const std::vector<std::string>& known, std::string_view name) {
+  return std::find(known.begin(), known.end(), name) != known.end();
+}
+
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+std::string_view trimLeft(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  // A UTF-8 byte-order mark (some syslog senders write one).
+  if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+  return s;
+}
+
+bool looksLikeAuditd(std::string_view s) {
+  if (s.starts_with("node=")) {
+    const size_t space = s.find(' ');
+    if (space == std::string_view::npos) return false;
+    s.remove_prefix(space + 1);
+  }
+  return s.starts_with("type=") && contains(s.substr(0, 128), " msg=audit(");
+}
+
+bool looksLikeSyslog(std::string_view s) {
+  if (s.size() < 3 || s[0] != '<') return false;
+  size_t i = 1;
+  while (i < s.size() && i <= 4 && s[i] >= '0' && s[i] <= '9') ++i;
+  return i > 1 && i < s.size() && s[i] == '>';
+}
+
+// `host ident user [dd/Mon/yyyy:hh:mm:ss zone] "` (common and combined logs).
+bool looksLikeAccessLog(std::string_view s) {
+  size_t pos = 0;
+  for (int field = 0; field < 3; ++field) {
+    const size_t space = s.find(' ', pos);
+    if (space == std::string_view::npos || space == pos) return false;
+    pos = space + 1;
+  }
+  if (pos >= s.size() || s[pos] != '[') return false;
+  const size_t close = s.find("] \"", pos);
+  return close != std::string_view::npos && close - pos >= 20 && close - pos <= 40;
+}
+
+}  // namespace
+
+std::string detectFormat(std::string_view record, const std::vector<std::string>& known) {
+  const std::string_view s = trimLeft(record);
+  auto pick = [&](std::string_view name) -> std::string {
+    return has(known, name) ? std::string(name) : std::string();
+  };
+  std::string chosen;
+  if (s.starts_with("{")) {
+    const std::string_view head = s.substr(0, 4096);
+    if (contains(head, "\"resourceType\"") &&
+        (contains(head, "\"AuditEvent\"") || contains(head, "\"Bundle\""))) {
+      chosen = pick("fhir");
+    } else if (contains(head, "\"auditID\"") && contains(head, "audit.k8s.io")) {
+      chosen = pick("k8s-audit");
+    } else if (contains(head, "\"Records\"") ||
+               (contains(head, "\"eventSource\"") && contains(head, "\"awsRegion\""))) {
+      chosen = pick("cloudtrail");
+    }
+  } else if (looksLikeAuditd(s)) {
+    chosen = pick("auditd");
+  } else if (contains(s, "AUDIT: SESSION,") || contains(s, "AUDIT: OBJECT,")) {
+    chosen = pick("pgaudit");
+  } else if (looksLikeSyslog(s)) {
+    chosen = pick("syslog");
+  } else if (looksLikeAccessLog(s)) {
+    chosen = pick("access-log");
+  }
+  return chosen.empty() ? std::string("json") : chosen;
+}
+
+void AutoDecoder::setFields(std::span<const std::string> paths) {
+  paths_.assign(paths.begin(), paths.end());
+  if (inner_) inner_->setFields(paths_);
+}
+
+const Event* AutoDecoder::decode(std::string_view record, DecodeError& error) {
+  if (!settled_) {
+    if (trimLeft(record).empty()) {
+      error.reason = "empty_record";
+      error.detail = "empty record (the format is picked from the first non-empty ones)";
+      return nullptr;
+    }
+    std::vector<std::string> known = decoderNames();
+    known.erase(std::remove(known.begin(), known.end(), "auto"), known.end());
+    std::string format = detectFormat(record, known);
+    // A log may open with lines of no format (a psql echo before pgaudit's
+    // records): until a record is recognised, records are read as JSON.
+    if (format != "json" || ++unrecognised_ >= kLookahead) {
+      settled_ = true;
+      if (format != chosen_) {
+        chosen_ = std::move(format);
+        inner_ = makeDecoder(chosen_);
+        inner_->setFields(paths_);
+      }
+    } else if (!inner_) {
+      chosen_ = "json";
+      inner_ = makeDecoder(chosen_);
+      inner_->setFields(paths_);
+    }
+  }
+  return inner_->decode(record, error);
+}
+
+const Event* AutoDecoder::next(DecodeError& error) {
+  return inner_ ? inner_->next(error) : nullptr;
+}
+
+const Event* AutoDecoder::flush(DecodeError& error) {
+  return inner_ ? inner_->flush(error) : nullptr;
+}
+
+}  // namespace trailwatch::decode
