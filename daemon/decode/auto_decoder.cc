@@ -40,6 +40,25 @@ bool looksLikeSyslog(std::string_view s) {
   return i > 1 && i < s.size() && s[i] == '>';
 }
 
+// Syslog as written to files: `Mmm dd hh:mm:ss host tag…` (BSD) or an
+// RFC 3339 time (`2026-11-23T10:00:00.123+00:00 host tag…`, rsyslog's
+// default on Debian).
+bool looksLikeSyslogFile(std::string_view s) {
+  static constexpr std::string_view kMonths[] = {"Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ",
+                                                 "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec "};
+  auto digit = [&](size_t i) { return i < s.size() && s[i] >= '0' && s[i] <= '9'; };
+  for (auto month : kMonths) {
+    if (!s.starts_with(month)) continue;
+    // "Mmm dd hh:mm:ss " with the day space-padded or two digits.
+    return s.size() > 16 && (s[4] == ' ' || digit(4)) && digit(5) && s[6] == ' ' && digit(7) &&
+           digit(8) && s[9] == ':' && digit(10) && digit(11) && s[12] == ':' && digit(13) &&
+           digit(14) && s[15] == ' ';
+  }
+  return s.size() > 20 && digit(0) && digit(1) && digit(2) && digit(3) && s[4] == '-' &&
+         s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+         s.find(' ') != std::string_view::npos && s.find(' ') < 40;
+}
+
 // `host ident user [dd/Mon/yyyy:hh:mm:ss zone] "` (common and combined logs).
 bool looksLikeAccessLog(std::string_view s) {
   size_t pos = 0;
@@ -76,7 +95,7 @@ std::string detectFormat(std::string_view record, const std::vector<std::string>
     chosen = pick("auditd");
   } else if (contains(s, "AUDIT: SESSION,") || contains(s, "AUDIT: OBJECT,")) {
     chosen = pick("pgaudit");
-  } else if (looksLikeSyslog(s)) {
+  } else if (looksLikeSyslog(s) || looksLikeSyslogFile(s)) {
     chosen = pick("syslog");
   } else if (looksLikeAccessLog(s)) {
     chosen = pick("access-log");

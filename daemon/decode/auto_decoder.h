@@ -9,7 +9,8 @@
 //     `"eventSource"` with `"awsRegion"` → cloudtrail; anything else → json;
 //   - `type=WORD msg=audit(` (or `node=… type=…`) → auditd;
 //   - `AUDIT: SESSION,` / `AUDIT: OBJECT,` in the line → pgaudit;
-//   - `<digits>` priority at the start → syslog;
+//   - `<digits>` priority at the start, or a syslog file line (`Mmm dd
+//     hh:mm:ss host …`, or an RFC 3339 time then host) → syslog;
 //   - `host ident user [date] "` → access-log;
 //   - otherwise json (whose error then says why the record is not JSON).
 // Records that match none of these are read as JSON while the next ones are

@@ -8,6 +8,7 @@
 #include "daemon/decode/json_decoder.h"
 #include "daemon/decode/k8s_audit.h"
 #include "daemon/decode/pgaudit.h"
+#include "daemon/decode/syslog.h"
 
 namespace trailwatch::decode {
 namespace {
@@ -31,6 +32,9 @@ constexpr Registration kDecoders[] = {
     {"cloudtrail", &make<CloudTrailDecoder>},
     {"auditd", &make<AuditdDecoder>},
     {"access-log", &make<AccessLogDecoder>},
+    {"syslog", &make<SyslogDecoder>},
+    {"syslog+json", &make<SyslogJsonDecoder>},
+    {"syslog+kv", &make<SyslogKeyValueDecoder>},
     {"auto", &make<AutoDecoder>},
 };
 

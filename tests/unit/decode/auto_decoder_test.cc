@@ -31,6 +31,9 @@ TEST(AutoDecoder, DetectsEachFormatFromItsFirstRecord) {
             "pgaudit");
   EXPECT_EQ(detectFormat("<34>1 2026-11-23T10:00:00Z host app - - - hello", kAll), "syslog");
   EXPECT_EQ(detectFormat("\xEF\xBB\xBF<13>Oct 11 22:14:15 host app: hi", kAll), "syslog");
+  EXPECT_EQ(detectFormat("Nov  3 07:01:02 ehr-db1 sshd[811]: Accepted publickey", kAll), "syslog");
+  EXPECT_EQ(detectFormat("2026-11-23T10:00:00.123456+00:00 ehr-db1 sudo: alice : TTY=pts/0", kAll),
+            "syslog");
   EXPECT_EQ(detectFormat(
                 R"(10.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326)", kAll),
             "access-log");
