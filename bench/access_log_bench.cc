@@ -11,31 +11,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/record_corpus.h"
 #include "daemon/decode/access_log.h"
-#include "trailwatch/source.h"
 
 namespace {
 
-struct Corpus {
-  std::string buffer;
-  std::vector<std::string_view> records;
-  std::size_t bytes = 0;
-};
-
-Corpus finish(std::string text) {
-  Corpus out;
-  out.buffer = std::move(text);
-  out.bytes = out.buffer.size();
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
-  for (std::size_t start = 0; start < out.buffer.size();) {
-    const std::size_t end = out.buffer.find('\n', start);
-    spans.emplace_back(start, end - start);
-    start = end + 1;
-  }
-  out.buffer.append(trailwatch::kRecordPadding, '\0');
-  for (auto [offset, length] : spans) out.records.emplace_back(out.buffer.data() + offset, length);
-  return out;
-}
+using Corpus = trailwatch::bench::RecordCorpus;
 
 const Corpus& accessCorpus() {
   static const Corpus c = [] {
@@ -56,7 +37,7 @@ const Corpus& accessCorpus() {
                     statuses[rng() % 7], static_cast<unsigned>(rng() % 100000));
       text += line;
     }
-    return finish(std::move(text));
+    return trailwatch::bench::splitRecords(std::move(text));
   }();
   return c;
 }
@@ -100,7 +81,7 @@ void BM_AccessLogApacheSample(benchmark::State& state) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  const Corpus c = finish(text.str());
+  const Corpus c = trailwatch::bench::splitRecords(text.str());
   trailwatch::decode::AccessLogDecoder decoder;
   decoder.setFields(kAccessFields);
   std::size_t sink = 0;

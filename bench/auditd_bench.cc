@@ -9,31 +9,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/record_corpus.h"
 #include "daemon/decode/auditd.h"
-#include "trailwatch/source.h"
 
 namespace {
 
-struct Corpus {
-  std::string buffer;
-  std::vector<std::string_view> records;
-  std::size_t bytes = 0;
-};
-
-Corpus finish(std::string text) {
-  Corpus out;
-  out.buffer = std::move(text);
-  out.bytes = out.buffer.size();
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
-  for (std::size_t start = 0; start < out.buffer.size();) {
-    const std::size_t end = out.buffer.find('\n', start);
-    spans.emplace_back(start, end - start);
-    start = end + 1;
-  }
-  out.buffer.append(trailwatch::kRecordPadding, '\0');
-  for (auto [offset, length] : spans) out.records.emplace_back(out.buffer.data() + offset, length);
-  return out;
-}
+using Corpus = trailwatch::bench::RecordCorpus;
 
 const Corpus& auditdCorpus() {
   static const Corpus c = [] {
@@ -74,7 +55,7 @@ const Corpus& auditdCorpus() {
                     ts, i % 1000, serial, ts, i % 1000, serial);
       text += line;
     }
-    return finish(std::move(text));
+    return trailwatch::bench::splitRecords(std::move(text));
   }();
   return c;
 }

@@ -11,34 +11,24 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/record_corpus.h"
 #include "daemon/decode/cloudtrail.h"
 #include "daemon/decode/fhir_audit_event.h"
 #include "daemon/decode/k8s_audit.h"
-#include "trailwatch/source.h"
 
 namespace {
 
-struct Corpus {
-  std::string buffer;
-  std::vector<std::string_view> records;
-  std::size_t bytes = 0;
-};
+using Corpus = trailwatch::bench::RecordCorpus;
 
 template <typename Make>
 Corpus generate(Make make_line) {
-  Corpus out;
   std::mt19937 rng(42);
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::string text;
   for (int i = 0; i < 10000; ++i) {
-    const std::string line = make_line(i, rng);
-    spans.emplace_back(out.buffer.size(), line.size());
-    out.buffer += line;
-    out.buffer.push_back('\n');
-    out.bytes += line.size();
+    text += make_line(i, rng);
+    text.push_back('\n');
   }
-  out.buffer.append(trailwatch::kRecordPadding, '\0');
-  for (auto [offset, length] : spans) out.records.emplace_back(out.buffer.data() + offset, length);
-  return out;
+  return trailwatch::bench::splitRecords(std::move(text));
 }
 
 const Corpus& fhirCorpus() {

@@ -13,33 +13,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/record_corpus.h"
 #include "daemon/decode/pgaudit.h"
-#include "trailwatch/source.h"
 
 namespace {
 
-// Records of one buffer, each followed by kRecordPadding readable bytes.
-struct Corpus {
-  std::string buffer;
-  std::vector<std::string_view> records;
-  size_t bytes = 0;
-};
-
-Corpus split(std::string text) {
-  Corpus out;
-  out.buffer = std::move(text);
-  out.bytes = out.buffer.size();
-  const size_t size = out.buffer.size();
-  out.buffer.append(trailwatch::kRecordPadding, '\0');
-  size_t pos = 0;
-  while (pos < size) {
-    size_t end = out.buffer.find('\n', pos);
-    if (end == std::string::npos || end > size) end = size;
-    out.records.emplace_back(out.buffer.data() + pos, end - pos);
-    pos = end + 1;
-  }
-  return out;
-}
+using Corpus = trailwatch::bench::RecordCorpus;
 
 const char* const kUsers[] = {"alice", "bob", "carol", "dave"};
 const char* const kTables[] = {"public.patients", "public.encounters", "public.notes"};
@@ -79,7 +58,7 @@ const Corpus& stderrCorpus() {
                 "@clinic LOG:  duration: 0.412 ms\n";
       }
     }
-    return split(std::move(text));
+    return trailwatch::bench::splitRecords(std::move(text));
   }();
   return c;
 }
@@ -102,7 +81,7 @@ const Corpus& csvlogCorpus() {
           i, i, i, table, table);
       text.append(line, static_cast<size_t>(n));
     }
-    return split(std::move(text));
+    return trailwatch::bench::splitRecords(std::move(text));
   }();
   return c;
 }
@@ -113,7 +92,8 @@ const Corpus* regressionCorpus() {
         std::filesystem::path(TRAILWATCH_CORPUS_DIR) / "pgaudit-regression" / "pgaudit.out";
     std::ifstream in(path, std::ios::binary);
     if (!in) return nullptr;
-    return new Corpus(split(std::string(std::istreambuf_iterator<char>(in), {})));
+    return new Corpus(
+        trailwatch::bench::splitRecords(std::string(std::istreambuf_iterator<char>(in), {})));
   }();
   return c;
 }

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <optional>
 
+#include "daemon/decode/log_time.h"
+
 namespace trailwatch::decode {
 namespace {
 
@@ -64,8 +66,6 @@ bool isMethod(std::string_view s) {
 
 // `10/Oct/2000:13:55:36 -0700` → `2000-10-10T13:55:36-07:00` in `out`.
 bool toRfc3339(std::string_view t, std::array<char, 25>& out) {
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   // dd/Mon/yyyy:HH:MM:SS +zzzz
   if (t.size() != 26 || t[2] != '/' || t[6] != '/' || t[11] != ':' || t[14] != ':' ||
       t[17] != ':' || t[20] != ' ' || (t[21] != '+' && t[21] != '-')) {
@@ -74,10 +74,7 @@ bool toRfc3339(std::string_view t, std::array<char, 25>& out) {
   for (std::size_t i : {0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19, 22, 23, 24, 25}) {
     if (!isDigit(t[i])) return false;
   }
-  int month = 0;
-  for (int m = 0; m < 12; ++m) {
-    if (t.substr(3, 3) == kMonths[m]) month = m + 1;
-  }
+  const int month = monthNumber(t.substr(3, 3));
   if (month == 0) return false;
   const auto two = [&](std::size_t i) { return (t[i] - '0') * 10 + (t[i + 1] - '0'); };
   if (two(0) < 1 || two(0) > 31 || two(12) > 23 || two(15) > 59 || two(18) > 60) return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "daemon/decode/log_time.h"
 #include "daemon/decode/registry.h"
 
 namespace trailwatch::decode {
@@ -44,16 +45,10 @@ bool looksLikeSyslog(std::string_view s) {
 // RFC 3339 time (`2026-11-23T10:00:00.123+00:00 host tag…`, rsyslog's
 // default on Debian).
 bool looksLikeSyslogFile(std::string_view s) {
-  static constexpr std::string_view kMonths[] = {"Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ",
-                                                 "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec "};
+  int month = 0;
+  const std::size_t bsd = bsdTimestampLength(s, month);
+  if (bsd > 0) return bsd < s.size() && s[bsd] == ' ';
   auto digit = [&](size_t i) { return i < s.size() && s[i] >= '0' && s[i] <= '9'; };
-  for (auto month : kMonths) {
-    if (!s.starts_with(month)) continue;
-    // "Mmm dd hh:mm:ss " with the day space-padded or two digits.
-    return s.size() > 16 && (s[4] == ' ' || digit(4)) && digit(5) && s[6] == ' ' && digit(7) &&
-           digit(8) && s[9] == ':' && digit(10) && digit(11) && s[12] == ':' && digit(13) &&
-           digit(14) && s[15] == ' ';
-  }
   return s.size() > 20 && digit(0) && digit(1) && digit(2) && digit(3) && s[4] == '-' &&
          s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
          s.find(' ') != std::string_view::npos && s.find(' ') < 40;

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "daemon/decode/log_time.h"
+
 namespace trailwatch::decode {
 namespace {
 
@@ -20,8 +22,6 @@ constexpr std::string_view kFacilities[] = {
     "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
 constexpr std::string_view kSeverities[] = {"emerg",   "alert",  "crit", "err",
                                             "warning", "notice", "info", "debug"};
-constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 // What the ATNA reader fills: a rule reading none of them skips the scan.
 constexpr std::string_view kAtnaPaths[] = {"@timestamp", "event.action",  "event.outcome",
@@ -69,31 +69,6 @@ bool isRfc3339(std::string_view s) {
     return false;
   }
   return twoDigits(s, i + 1) <= 23 && twoDigits(s, i + 4) <= 59;
-}
-
-// RFC 3164 section 4.1.2 TIMESTAMP `Mmm dd hh:mm:ss` (day space-padded or
-// zero-padded), with an optional `.fraction` some senders add. Returns the
-// length used (0: not one) and the month (1-12).
-std::size_t bsdTimestamp(std::string_view s, int& month) {
-  if (s.size() < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':') return 0;
-  month = 0;
-  for (int m = 0; m < 12; ++m) {
-    if (s.substr(0, 3) == kMonths[m]) month = m + 1;
-  }
-  if (month == 0 || !(s[4] == ' ' || isDigit(s[4])) || !digitsAt(s, {5, 7, 8, 10, 11, 13, 14})) {
-    return 0;
-  }
-  const int day = (s[4] == ' ' ? 0 : (s[4] - '0') * 10) + (s[5] - '0');
-  if (day < 1 || day > 31 || twoDigits(s, 7) > 23 || twoDigits(s, 10) > 59 ||
-      twoDigits(s, 13) > 60) {
-    return 0;
-  }
-  std::size_t n = 15;
-  if (n + 1 < s.size() && s[n] == '.' && isDigit(s[n + 1])) {
-    ++n;
-    while (n < s.size() && isDigit(s[n])) ++n;
-  }
-  return n;
 }
 
 std::string_view takeWord(std::string_view& s) {
@@ -412,7 +387,7 @@ bool SyslogDecoder::parse5424(std::string_view s, Envelope& env, DecodeError& er
 bool SyslogDecoder::parse3164(std::string_view s, bool has_pri, Envelope& env, DecodeError& error) {
   env.format = "rfc3164";
   int month = 0;
-  std::size_t used = bsdTimestamp(s, month);
+  std::size_t used = bsdTimestampLength(s, month);
   if (used != 0 && used < s.size() && s[used] != ' ') used = 0;
   if (used != 0) {
     env.timestamp = s.substr(0, used);

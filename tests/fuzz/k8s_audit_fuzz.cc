@@ -4,12 +4,11 @@
 // every event of the record is drained through next().
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "daemon/decode/k8s_audit.h"
-#include "trailwatch/source.h"
+#include "tests/fuzz/decoder_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Normalized fields plus native paths across arrays, dotted keys and objects.
@@ -31,24 +30,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return d;
   }();
 
-  std::vector<char> buffer(size + trailwatch::kRecordPadding);
-  if (size > 0) std::memcpy(buffer.data(), data, size);
-  trailwatch::DecodeError error;
-  const trailwatch::Event* event = decoder->decode(std::string_view(buffer.data(), size), error);
-  // This decoder never holds records: a failure always has a reason, which
-  // is a metric label.
-  if (event == nullptr && error.reason.empty()) __builtin_trap();
-  volatile std::size_t sink = 0;
-  while (event != nullptr) {
-    sink = sink + event->raw().size();
-    for (trailwatch::FieldId id = 0; id < kPaths.size(); ++id) {
-      for (const auto& v : event->values(id)) {
-        for (char c : v.text) sink = sink + static_cast<unsigned char>(c);
-        sink = sink + static_cast<std::size_t>(v.number != 0) + v.boolean;
-      }
-    }
-    event = decoder->next(error);
-  }
-  (void)sink;
+  trailwatch::fuzz::decodeOneRecord(*decoder, kPaths.size(), data, size);
   return 0;
 }
