@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/record_corpus.h"
+#include "daemon/decode/registry.h"
 #include "daemon/decode/syslog.h"
 
 namespace {
@@ -94,7 +95,7 @@ const std::vector<std::string> kFields = {"@timestamp",
 const std::vector<std::string> kJsonFields = {"@timestamp", "host.name", "user.id", "user.roles",
                                               "patient.id", "action",    "outcome"};
 
-void run(benchmark::State& state, Shape shape, std::unique_ptr<trailwatch::decode::SyslogDecoder> d,
+void run(benchmark::State& state, Shape shape, std::unique_ptr<trailwatch::Decoder> d,
          const std::vector<std::string>& fields) {
   const Corpus c = generate(shape);
   d->setFields(fields);
@@ -129,7 +130,7 @@ void BM_Syslog3164FileLines(benchmark::State& state) {
 BENCHMARK(BM_Syslog3164FileLines);
 
 void BM_SyslogJsonBody(benchmark::State& state) {
-  run(state, Shape::kJson, std::make_unique<trailwatch::decode::SyslogJsonDecoder>(), kJsonFields);
+  run(state, Shape::kJson, trailwatch::decode::makeDecoder("syslog+json"), kJsonFields);
 }
 BENCHMARK(BM_SyslogJsonBody);
 

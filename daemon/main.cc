@@ -1,5 +1,6 @@
 // trailwatch: argument parsing and dispatch to the subcommands in
 // daemon/server/commands.h. Nothing else lives here.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   }
   if (command == "scan") {
     ScanOptions o;
+    std::string extra_fields;
     po::options_description desc(
         "trailwatch scan [-c FILE] [--rules PATH]... [--format F|auto] [FILE... | -]: scan files "
         "(or\n"
@@ -111,7 +113,10 @@ int main(int argc, char** argv) {
                        "take rules and settings from this configuration")(
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
         "format,f", po::value(&o.format)->default_value("auto"),
-        "record format; auto: picked from the first record")(
+        "record format (json, fhir, pgaudit, auditd, k8s-audit, cloudtrail, access-log, kv, "
+        "syslog, syslog+FORMAT); auto: picked from the first record")(
+        "extra-fields", po::value(&extra_fields),
+        "access-log: comma-separated names of the fields after the user agent")(
         "max-line-bytes", po::value(&o.max_line_bytes)->default_value(1 << 20),
         "skip (and count) records longer than this")(
         "timestamp-field", po::value(&o.timestamp_field)->default_value("@timestamp"),
@@ -120,6 +125,11 @@ int main(int argc, char** argv) {
         "correlation shards (threads); 0: the configuration's, else one per core")(
         "input", po::value(&o.inputs)->composing(), "files to scan; '-' or none for stdin");
     if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
+    for (std::size_t at = 0; !extra_fields.empty() && at <= extra_fields.size();) {
+      const std::size_t comma = std::min(extra_fields.find(',', at), extra_fields.size());
+      o.extra_fields.push_back(extra_fields.substr(at, comma - at));
+      at = comma + 1;
+    }
     setUpLogging("warn");
     return runScan(o);
   }

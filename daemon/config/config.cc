@@ -225,7 +225,7 @@ class Loader {
       SourceConfig source;
       const Mapping m = mapping(node, "source",
                                 {"name", "type", "paths", "format", "start_at", "max_line_bytes",
-                                 "logsource", "timestamp_field"});
+                                 "logsource", "timestamp_field", "extra_fields"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -285,6 +285,11 @@ class Loader {
       if (const Entry* f = m.find("logsource")) source.logsource = logSource(*f);
       if (const Entry* f = m.find("timestamp_field")) {
         if (auto s = nonEmptyString(*f)) source.timestamp_field = *s;
+      }
+      if (const Entry* f = m.find("extra_fields")) {
+        source.extra_fields = stringList(*f);
+        source.extra_fields_line = f->value.Mark().line + 1;
+        source.extra_fields_column = f->value.Mark().column + 1;
       }
       config.sources.push_back(std::move(source));
     }

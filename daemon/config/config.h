@@ -34,6 +34,10 @@ struct SourceConfig {
   // windows (RFC 3339 text or Unix seconds); events without it use the time
   // they were read.
   std::string timestamp_field = "@timestamp";
+  // `extra_fields`: access-log only (validated by the caller against the
+  // format): names of the fields after the user agent.
+  std::vector<std::string> extra_fields;
+  int extra_fields_line = 0, extra_fields_column = 0;
 };
 
 // `correlation:`: the state behind correlation rules and suppression.

@@ -114,6 +114,21 @@ std::string_view AccessLogDecoder::unescape(std::string_view body) {
   return table_.keep(scratch_);
 }
 
+void AccessLogDecoder::addExtraFields(std::string_view s) {
+  for (const std::string& name : extra_fields_) {
+    s = skipSpaces(s);
+    if (s.empty()) return;
+    if (s.front() == '"') {
+      bool unterminated = false;
+      const std::string_view value = unescape(*takeQuoted(s, &unterminated));
+      if (name != "-" && value != "-") table_.addString(name, value);
+    } else {
+      const std::string_view value = takeWord(s);
+      if (name != "-" && value != "-") table_.addNumber(name, value);
+    }
+  }
+}
+
 const Event* AccessLogDecoder::decode(std::string_view record, DecodeError& error) {
   table_.begin(record);
   auto fail = [&](std::string_view reason, std::string detail) -> const Event* {
@@ -228,7 +243,10 @@ const Event* AccessLogDecoder::decode(std::string_view record, DecodeError& erro
     table_.addString("access_log.user_agent", v);
     if (v != "-" && !v.empty()) table_.addString("user_agent.original", v);
   }
-  if (!extra.empty()) table_.addString("access_log.extra", extra);
+  if (!extra.empty()) {
+    table_.addString("access_log.extra", extra);
+    if (!extra_fields_.empty()) addExtraFields(extra);
+  }
   if (truncated) table_.addBool("access_log.truncated", true);
   return &table_;
 }

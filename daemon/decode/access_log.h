@@ -15,8 +15,13 @@
 // a TLS handshake sent to a plain-text port, a scanner's garbage) is kept
 // as `access_log.request` with no method or URL fields. The remote host may
 // be an IPv4 or IPv6 address or a name. Text after the user agent (nginx's
-// `"$http_x_forwarded_for"` and other site additions) is kept whole as
-// `access_log.extra`; configurable extra fields are not implemented yet.
+// `"$http_x_forwarded_for"`, `$request_time` and other site additions) is
+// kept whole as `access_log.extra`, and, when the source names them
+// (`extra_fields: [http.request.forwarded_for, request_time]`), split into
+// space-separated fields, each "quoted" (a string, unescaped) or bare (a
+// number when it is one), offered at the given names in order; `-` as a
+// value means absent, `-` as a name skips that field, missing trailing
+// fields are absent and further ones are only in `access_log.extra`.
 //
 // Fields: `source.ip`, `user.name`, `@timestamp` (RFC 3339, converted from
 // `[10/Oct/2000:13:55:36 -0700]`), `http.request.method`, `url.original`,
@@ -40,6 +45,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/decode/field_table.h"
 #include "trailwatch/decoder.h"
@@ -48,6 +54,10 @@ namespace trailwatch::decode {
 
 class AccessLogDecoder final : public Decoder {
  public:
+  // `extra_fields`: the names of the fields after the user agent.
+  explicit AccessLogDecoder(std::vector<std::string> extra_fields = {})
+      : extra_fields_(std::move(extra_fields)) {}
+
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
 
@@ -56,6 +66,10 @@ class AccessLogDecoder final : public Decoder {
   // backslash.
   std::string_view unescape(std::string_view quoted_body);
 
+  // Offers the fields of `extra` under extra_fields_.
+  void addExtraFields(std::string_view extra);
+
+  std::vector<std::string> extra_fields_;
   FieldTable table_;
   std::string scratch_;
 };

@@ -4,6 +4,7 @@
 
 #include "daemon/decode/log_time.h"
 #include "daemon/decode/registry.h"
+#include "daemon/decode/syslog.h"
 
 namespace trailwatch::decode {
 namespace {
@@ -67,6 +68,17 @@ bool looksLikeAccessLog(std::string_view s) {
   return close != std::string_view::npos && close - pos >= 20 && close - pos <= 40;
 }
 
+// The MSG of a syslog record, or "" when it has none or does not decode.
+std::string syslogMessage(std::string_view record) {
+  SyslogDecoder decoder;
+  static const std::vector<std::string> kMessage = {"message"};
+  decoder.setFields(kMessage);
+  DecodeError error;
+  const Event* event = decoder.decode(record, error);
+  if (event == nullptr || event->values(0).empty()) return {};
+  return std::string(event->values(0)[0].text);
+}
+
 }  // namespace
 
 std::string detectFormat(std::string_view record, const std::vector<std::string>& known) {
@@ -88,10 +100,19 @@ std::string detectFormat(std::string_view record, const std::vector<std::string>
     }
   } else if (looksLikeAuditd(s)) {
     chosen = pick("auditd");
+  } else if ((looksLikeSyslog(s) || looksLikeSyslogFile(s)) && has(known, "syslog")) {
+    // A body in a recognised format (a JSON object, pgaudit, auditd, an
+    // access log…) is read as that format; text stays syslog's `message`.
+    chosen = "syslog";
+    std::string body = syslogMessage(s);
+    if (body.starts_with("@cee:")) body.erase(0, 5);  // rsyslog's JSON cookie
+    const std::string inner = body.empty() ? std::string() : detectFormat(body, known);
+    if (!inner.empty() && !inner.starts_with("syslog") &&
+        (inner != "json" || trimLeft(body).starts_with("{"))) {
+      chosen += "+" + inner;
+    }
   } else if (contains(s, "AUDIT: SESSION,") || contains(s, "AUDIT: OBJECT,")) {
     chosen = pick("pgaudit");
-  } else if (looksLikeSyslog(s) || looksLikeSyslogFile(s)) {
-    chosen = pick("syslog");
   } else if (looksLikeAccessLog(s)) {
     chosen = pick("access-log");
   }

@@ -8,9 +8,11 @@
 //     → fhir; `"auditID"` with `audit.k8s.io` → k8s-audit; `"Records"`, or
 //     `"eventSource"` with `"awsRegion"` → cloudtrail; anything else → json;
 //   - `type=WORD msg=audit(` (or `node=… type=…`) → auditd;
-//   - `AUDIT: SESSION,` / `AUDIT: OBJECT,` in the line → pgaudit;
 //   - `<digits>` priority at the start, or a syslog file line (`Mmm dd
-//     hh:mm:ss host …`, or an RFC 3339 time then host) → syslog;
+//     hh:mm:ss host …`, or an RFC 3339 time then host) → syslog, and
+//     syslog+FORMAT when its message body is detected (by these same
+//     rules) as a JSON object or any format other than json and syslog;
+//   - `AUDIT: SESSION,` / `AUDIT: OBJECT,` in the line → pgaudit;
 //   - `host ident user [date] "` → access-log;
 //   - otherwise json (whose error then says why the record is not JSON).
 // Records that match none of these are read as JSON while the next ones are

@@ -7,6 +7,7 @@
 #include "daemon/decode/fhir_audit_event.h"
 #include "daemon/decode/json_decoder.h"
 #include "daemon/decode/k8s_audit.h"
+#include "daemon/decode/key_value.h"
 #include "daemon/decode/pgaudit.h"
 #include "daemon/decode/syslog.h"
 
@@ -15,12 +16,16 @@ namespace {
 
 struct Registration {
   std::string_view name;
-  std::unique_ptr<Decoder> (*make)();
+  std::unique_ptr<Decoder> (*make)(const DecoderOptions& options);
 };
 
 template <typename T>
-std::unique_ptr<Decoder> make() {
+std::unique_ptr<Decoder> make(const DecoderOptions&) {
   return std::make_unique<T>();
+}
+
+std::unique_ptr<Decoder> makeAccessLog(const DecoderOptions& options) {
+  return std::make_unique<AccessLogDecoder>(options.extra_fields);
 }
 
 // One line per format.
@@ -31,20 +36,39 @@ constexpr Registration kDecoders[] = {
     {"k8s-audit", &make<K8sAuditDecoder>},
     {"cloudtrail", &make<CloudTrailDecoder>},
     {"auditd", &make<AuditdDecoder>},
-    {"access-log", &make<AccessLogDecoder>},
+    {"access-log", &makeAccessLog},
+    {"kv", &make<KeyValueDecoder>},
     {"syslog", &make<SyslogDecoder>},
-    {"syslog+json", &make<SyslogJsonDecoder>},
-    {"syslog+kv", &make<SyslogKeyValueDecoder>},
     {"auto", &make<AutoDecoder>},
 };
 
+constexpr std::string_view kSyslogBody = "syslog+";
+
 }  // namespace
 
-std::unique_ptr<Decoder> makeDecoder(std::string_view format) {
+std::unique_ptr<Decoder> makeDecoder(std::string_view format, const DecoderOptions& options) {
+  if (format.starts_with(kSyslogBody)) {
+    const std::string_view body_format = format.substr(kSyslogBody.size());
+    if (body_format.starts_with("syslog")) return nullptr;
+    auto body = makeDecoder(body_format, options);
+    if (!body) return nullptr;
+    return std::make_unique<SyslogDecoder>(std::move(body), std::string(body_format));
+  }
   for (const auto& r : kDecoders) {
-    if (r.name == format) return r.make();
+    if (r.name == format) return r.make(options);
   }
   return nullptr;
+}
+
+bool takesExtraFields(std::string_view format) {
+  if (format.starts_with(kSyslogBody)) format.remove_prefix(kSyslogBody.size());
+  return format == "access-log";
+}
+
+std::string formatsHelp() {
+  std::string out;
+  for (const auto& r : kDecoders) out.append(out.empty() ? "" : ", ").append(r.name);
+  return out + "; syslog+FORMAT for a syslog message whose body is in FORMAT";
 }
 
 std::vector<std::string> decoderNames() {

@@ -90,11 +90,9 @@ bool isTagWord(std::string_view w) {
   return w.size() >= 2 && w.back() == ':' && w.substr(0, w.size() - 1).find(':') == w.npos;
 }
 
-// Paths the envelope owns: a nested body never adds values to them.
-bool isEnvelopePath(std::string_view p) {
-  return p == "@timestamp" || p == "host.name" || p == "message" || p == "process.name" ||
-         p == "process.pid" || p.starts_with("log.syslog.") || p.starts_with("syslog.") ||
-         p.starts_with("kv.");
+// Paths the envelope owns: a nested body never gives them values.
+bool isSyslogPath(std::string_view p) {
+  return p == "message" || p.starts_with("log.syslog.") || p.starts_with("syslog.");
 }
 
 void appendUtf8(std::string& out, uint32_t cp) {
@@ -171,27 +169,33 @@ struct SyslogDecoder::Envelope {
   bool has_msg = false;
 };
 
-SyslogDecoder::SyslogDecoder(Body body) : body_(body) {
-  if (body_ == Body::kJson) prepareParser(parser_);
-}
+SyslogDecoder::SyslogDecoder(std::unique_ptr<Decoder> body, std::string body_format)
+    : body_(std::move(body)), auditd_body_(body_format == "auditd") {}
 
 void SyslogDecoder::setFields(std::span<const std::string> paths) {
   table_.setFields(paths);
-  sd_wanted_ = atna_wanted_ = body_wanted_ = false;
-  std::vector<std::string_view> envelope;
-  for (const std::string& p : paths) {
+  if (body_) body_->setFields(paths);
+  sd_wanted_ = atna_wanted_ = body_wanted_ = body_active_ = false;
+  syslog_path_.assign(paths.size(), false);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const std::string& p = paths[i];
     sd_wanted_ = sd_wanted_ || p.starts_with("syslog.sd.") || p == "syslog.sd_id";
     atna_wanted_ =
         atna_wanted_ || p.starts_with("syslog.atna.") ||
         std::find(std::begin(kAtnaPaths), std::end(kAtnaPaths), p) != std::end(kAtnaPaths);
-    if (isEnvelopePath(p)) {
-      envelope.push_back(p);
-    } else {
-      body_wanted_ = true;
-    }
+    syslog_path_[i] = isSyslogPath(p);
+    body_wanted_ = body_wanted_ || !syslog_path_[i] || p == "syslog.body_error";
   }
-  body_wanted_ = body_wanted_ || table_.wants("syslog.body_error");
-  native_.setFields(paths, envelope);
+  // A body decoder that joins records must see every one of them.
+  body_wanted_ = body_ != nullptr && (body_wanted_ || auditd_body_);
+}
+
+std::span<const FieldValue> SyslogDecoder::Nested::values(FieldId id) const {
+  if (id < syslog_path->size() && !(*syslog_path)[id]) {
+    const auto own = body->values(id);
+    if (!own.empty()) return own;
+  }
+  return envelope->values(id);
 }
 
 int SyslogDecoder::currentYear() {
@@ -220,16 +224,6 @@ std::string_view SyslogDecoder::unescapeSd(std::string_view text) {
     } else {
       scratch_.push_back(c);  // section 6.3.3: any other backslash is itself
     }
-  }
-  return table_.keep(scratch_);
-}
-
-std::string_view SyslogDecoder::unescapeKv(std::string_view text) {
-  if (text.find('\\') == text.npos) return text;
-  scratch_.clear();
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < text.size()) ++i;
-    scratch_.push_back(text[i]);
   }
   return table_.keep(scratch_);
 }
@@ -607,78 +601,70 @@ std::string_view SyslogDecoder::decodeAtna(std::string_view x) {
   return event_time;
 }
 
-void SyslogDecoder::decodeJsonBody(std::string_view msg) {
+const Event* SyslogDecoder::wrap(const Event* body) {
+  nested_.envelope = &table_;
+  nested_.body = body;
+  nested_.syslog_path = &syslog_path_;
+  // A body decoder's raw text inside the record (a view of the body) stands
+  // for the whole message; one of its own (records it joined) is its own.
+  const std::string_view raw = body->raw();
+  const bool inside = !record_.empty() && raw.data() >= record_.data() &&
+                      raw.data() + raw.size() <= record_.data() + record_.size();
+  nested_.raw_ = inside || raw.empty() ? record_ : raw;
+  return &nested_;
+}
+
+const Event* SyslogDecoder::decodeBody(std::string_view msg, const Envelope& env, bool& held) {
   msg = skipSpaces(msg);
   // rsyslog's mmjsonparse cookie (Common Event Expression).
   if (msg.starts_with("@cee:")) msg = skipSpaces(msg.substr(5));
   if (msg.empty()) {
     table_.addString("syslog.body_error", "empty_body");
-    return;
+    return nullptr;
   }
-  simdjson::dom::object object;
+  if (auditd_body_ && !msg.starts_with("node=") && !env.hostname.empty()) {
+    body_buffer_.assign("node=").append(env.hostname).append(" ").append(msg);
+    msg = body_buffer_;
+  }
   DecodeError error;
-  if (!parseRecordObject(parser_, msg, object, error)) {
-    table_.addString("syslog.body_error", error.reason);
-    return;
+  const Event* body = body_->decode(msg, error);
+  if (body != nullptr) {
+    body_active_ = true;
+    return wrap(body);
   }
-  native_.addAll(object, table_);
+  if (error.reason.empty()) {
+    held = true;
+  } else {
+    table_.addString("syslog.body_error", error.reason);
+  }
+  return nullptr;
 }
 
-void SyslogDecoder::decodeKeyValueBody(std::string_view s) {
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  bool any = false;
-  while (i < n) {
-    while (i < n && isSpace(s[i])) ++i;
-    const std::size_t k = i;
-    while (i < n && !isSpace(s[i]) && s[i] != '=') ++i;
-    if (i >= n || s[i] != '=' || i == k) {
-      while (i < n && !isSpace(s[i])) ++i;  // a word that is no pair
-      continue;
-    }
-    const std::string_view key = s.substr(k, i - k);
-    ++i;
-    std::string_view value;
-    bool quoted = false;
-    if (i < n && (s[i] == '"' || s[i] == '\'')) {
-      const char quote = s[i];
-      const std::size_t v = ++i;
-      bool escaped = false;
-      while (i < n && s[i] != quote) {
-        if (s[i] == '\\' && i + 1 < n) {
-          escaped = true;
-          i += 2;
-        } else {
-          ++i;
-        }
-      }
-      value = s.substr(v, i - v);  // an unclosed quote runs to the end
-      if (i < n) ++i;
-      if (escaped) value = unescapeKv(value);
-      quoted = true;
-    } else {
-      const std::size_t v = i;
-      while (i < n && !isSpace(s[i])) ++i;
-      value = s.substr(v, i - v);
-    }
-    any = true;
-    path_.assign("kv.").append(key);
-    for (int pass = 0; pass < 2; ++pass) {
-      const std::string_view path = pass == 0 ? std::string_view(path_) : key;
-      if (pass == 1 && isEnvelopePath(key)) break;
-      if (!table_.wants(path)) continue;
-      if (quoted) {
-        table_.addString(path, value);
-      } else {
-        table_.addNumber(path, value);
-      }
-    }
+const Event* SyslogDecoder::next(DecodeError& error) {
+  if (!body_active_) return nullptr;
+  const Event* body = body_->next(error);
+  if (body == nullptr) {
+    body_active_ = false;
+    return nullptr;
   }
-  if (!any) table_.addString("syslog.body_error", "no_pairs");
+  return wrap(body);
+}
+
+const Event* SyslogDecoder::flush(DecodeError& error) {
+  if (!body_) return nullptr;
+  const Event* body = body_->flush(error);
+  if (body == nullptr) return nullptr;
+  // The last record may be gone by now: a flushed event has no envelope.
+  record_ = {};
+  table_.begin({});
+  body_active_ = true;
+  return wrap(body);
 }
 
 const Event* SyslogDecoder::decode(std::string_view record, DecodeError& error) {
   table_.begin(record);
+  record_ = record;
+  body_active_ = false;
   auto fail = [&]() -> const Event* {
     table_.begin(record);
     if (error.reason.empty()) error.reason = "malformed_syslog";
@@ -735,10 +721,12 @@ const Event* SyslogDecoder::decode(std::string_view record, DecodeError& error) 
     if (root != body.npos) {
       const std::string_view atna_time = decodeAtna(body.substr(root));
       if (!atna_time.empty()) timestamp = atna_time;
-    } else if (body_ == Body::kJson && body_wanted_) {
-      decodeJsonBody(env.msg);
-    } else if (body_ == Body::kKeyValue && body_wanted_) {
-      decodeKeyValueBody(env.msg);
+    } else if (body_wanted_) {
+      if (!timestamp.empty()) table_.addString("@timestamp", timestamp);
+      bool held = false;
+      const Event* event = decodeBody(env.msg, env, held);
+      if (event != nullptr || held) return event;  // held: taken, with an empty reason
+      return &table_;
     }
   }
   if (!timestamp.empty()) table_.addString("@timestamp", timestamp);

@@ -1,7 +1,8 @@
 // SyslogDecoder: decodes one syslog message (RFC 5424 or RFC 3164 / BSD,
 // with or without its <PRI>) into an Event, and reads what the message
-// carries: IHE ATNA audit XML always, and, in the `syslog+json` and
-// `syslog+kv` formats, a JSON object or key=value body.
+// carries: IHE ATNA audit XML always, and, in the `syslog+FORMAT` formats,
+// the message body as FORMAT (any other registered format: `syslog+json`,
+// `syslog+kv`, `syslog+pgaudit`, `syslog+auditd`, `syslog+access-log`, …).
 //
 // Format references:
 // - RFC 5424 "The Syslog Protocol", section 6 (syntax):
@@ -43,15 +44,22 @@
 // `syslog.sd.<SD-ID>.<PARAM-NAME>` (one value per occurrence),
 // `syslog.sd_id` (every SD-ID), `syslog.body_error`; ATNA: `event.action`,
 // `event.outcome`, `event.type`, `user.id`, `user.name`, `source.ip`,
-// `patient.id` and `syslog.atna.*`. Body formats: `syslog+json` offers the
-// JSON object's fields at their own dotted paths (JsonDecoder's semantics,
-// json_fields.h), `syslog+kv` each `key=value` / `key="quoted value"` pair as
-// `kv.<key>` and `<key>`. A body never shadows the envelope: body paths equal
-// to `@timestamp`, `host.name`, `message`, `process.name`, `process.pid` or
-// under `log.syslog.`, `syslog.` are not looked up in the body. A body that
-// is not what the format expects leaves the envelope decoded and sets
-// `syslog.body_error` (`malformed_json`, `not_an_object`, `too_deep`,
-// `empty_body`; `no_pairs` for a key=value body without one).
+// `patient.id` and `syslog.atna.*`.
+//
+// A nested body (`syslog+FORMAT`): the message body (after a byte-order mark
+// and rsyslog's `@cee:` cookie) goes to FORMAT's decoder, and the event is
+// both: `message`, `log.syslog.*` and `syslog.*` are always the envelope's;
+// every other path is the body's when the body has it (its own `@timestamp`
+// and `host.name` are the event's, as an ATNA EventDateTime is), else the
+// envelope's. A body the nested format rejects leaves the envelope decoded
+// and sets `syslog.body_error` to the nested reason (`malformed_json`,
+// `no_pairs`, `not_an_audit_record`…; `empty_body` for none). A body format
+// that emits several events per record (a CloudTrail `Records` file, a FHIR
+// Bundle) gives each the envelope; one that joins records (auditd) returns
+// nothing while it holds them, and its event carries the envelope of the
+// message it came out with (the one that completed it, or none at flush()).
+// auditd bodies without `node=` are given the envelope's HOSTNAME as node,
+// so records of different senders are never joined into one event.
 //
 // Errors (DecodeError::reason): `empty_record`; `malformed_syslog` (bad
 // <PRI>, unsupported version, a missing or empty RFC 5424 header field, a
@@ -62,38 +70,37 @@
 // Bytes are not checked for UTF-8: values are the record's bytes. Octet-
 // counting framing (RFC 6587) is the source's business, not the decoder's.
 //
-// Lifetime: values point into the record, the JSON parser's string buffer or
-// the decoder's scratch and stay valid until the next decode() or
+// Lifetime: values point into the record, the decoder's scratch or the body
+// decoder's, and stay valid until the next decode(), next(), flush() or
 // setFields() call (event.h).
 //
 // Thread-safety: none; one decoder per thread (decoder.h).
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "daemon/decode/field_table.h"
-#include "daemon/decode/json_fields.h"
 #include "trailwatch/decoder.h"
 
 namespace trailwatch::decode {
 
-class SyslogDecoder : public Decoder {
+class SyslogDecoder final : public Decoder {
  public:
-  // What the message body is read as besides ATNA XML.
-  enum class Body { kText, kJson, kKeyValue };
-
-  explicit SyslogDecoder(Body body = Body::kText);
+  // `body` (may be null: the body is text) decodes the message body;
+  // `body_format` is its format name.
+  explicit SyslogDecoder(std::unique_ptr<Decoder> body = nullptr, std::string body_format = {});
   SyslogDecoder(const SyslogDecoder&) = delete;
   SyslogDecoder& operator=(const SyslogDecoder&) = delete;
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  const Event* next(DecodeError& error) override;
+  const Event* flush(DecodeError& error) override;
 
   // The year given to RFC 3164 times; 0 (the default) means the current
   // year in UTC by the system clock. For tests and replays of old files.
@@ -102,46 +109,52 @@ class SyslogDecoder : public Decoder {
  private:
   struct Envelope;
 
+  // The event of a nested body: the envelope's syslog paths, the body's
+  // values elsewhere, the envelope's where the body has none.
+  class Nested final : public Event {
+   public:
+    std::span<const FieldValue> values(FieldId id) const override;
+    std::string_view raw() const override { return raw_; }
+
+    const FieldTable* envelope = nullptr;
+    const Event* body = nullptr;
+    const std::vector<bool>* syslog_path = nullptr;  // by FieldId
+    std::string_view raw_;
+  };
+
   bool parse5424(std::string_view s, Envelope& env, DecodeError& error);
   bool parseStructuredData(std::string_view& s, DecodeError& error);
   bool parse3164(std::string_view s, bool has_pri, Envelope& env, DecodeError& error);
   void addEnvelope(const Envelope& env);
   // Reads ATNA XML in `msg`; returns the EventDateTime when valid RFC 3339.
   std::string_view decodeAtna(std::string_view msg);
-  void decodeJsonBody(std::string_view msg);
-  void decodeKeyValueBody(std::string_view msg);
-  // `text` with RFC 5424 SD escapes / XML entities / kv backslashes undone
-  // (into the table's arena), or `text` itself when there are none.
+  // Hands `msg` to the body decoder; the event to return, or nullptr with
+  // `held` set when the body decoder holds the record.
+  const Event* decodeBody(std::string_view msg, const Envelope& env, bool& held);
+  // `body` wrapped with the envelope in table_.
+  const Event* wrap(const Event* body);
+  // `text` with RFC 5424 SD escapes / XML entities undone (into the table's
+  // arena), or `text` itself when there are none.
   std::string_view unescapeSd(std::string_view text);
   std::string_view unescapeXml(std::string_view text);
-  std::string_view unescapeKv(std::string_view text);
   int currentYear();
 
-  Body body_;
+  std::unique_ptr<Decoder> body_;
+  bool auditd_body_ = false;
   FieldTable table_;
+  Nested nested_;
+  std::vector<bool> syslog_path_;
+  std::string_view record_;  // the record decode() was given
   std::string scratch_;
-  std::string path_;  // built `syslog.sd.<id>.<name>` / `kv.<key>` paths
+  std::string path_;         // built `syslog.sd.<id>.<name>` paths
+  std::string body_buffer_;  // an auditd body with `node=` put in front
   bool sd_wanted_ = false;
   bool atna_wanted_ = false;
   bool body_wanted_ = false;
-  simdjson::dom::parser parser_;
-  NativeJsonFields native_;
+  bool body_active_ = false;  // next() may have more body events
   int fixed_year_ = 0;
   int year_ = 0;
   std::time_t year_ends_ = 0;  // when year_ must be computed again
-};
-
-// `syslog+json`: the body is a JSON object (rsyslog's `@cee:` cookie before
-// it is allowed).
-class SyslogJsonDecoder final : public SyslogDecoder {
- public:
-  SyslogJsonDecoder() : SyslogDecoder(Body::kJson) {}
-};
-
-// `syslog+kv`: the body is `key=value key2="quoted value"` pairs.
-class SyslogKeyValueDecoder final : public SyslogDecoder {
- public:
-  SyslogKeyValueDecoder() : SyslogDecoder(Body::kKeyValue) {}
 };
 
 }  // namespace trailwatch::decode

@@ -57,7 +57,12 @@ void checkFormats(const config::Config& config, Diagnostics& diags) {
     if (decode::makeDecoder(source.format) == nullptr) {
       diags.push_back({config.file, source.format_line, source.format_column,
                        "unknown format '" + source.format + "' in source '" + source.name +
-                           "' (known: " + joinNames(decode::decoderNames()) + ")"});
+                           "' (known: " + decode::formatsHelp() + ")"});
+    } else if (!source.extra_fields.empty() && !decode::takesExtraFields(source.format)) {
+      diags.push_back({config.file, source.extra_fields_line, source.extra_fields_column,
+                       "extra_fields in source '" + source.name +
+                           "' is for the access-log format (and syslog+access-log), not '" +
+                           source.format + "'"});
     }
   }
 }
@@ -229,12 +234,19 @@ int runScan(const ScanOptions& options) {
     std::fprintf(stderr, "trailwatch scan: no rules: give --rules PATH or -c FILE\n");
     return kExitUsage;
   }
-  auto decoder = decode::makeDecoder(options.format);
+  if (!options.extra_fields.empty() && !decode::takesExtraFields(options.format)) {
+    std::fprintf(stderr,
+                 "trailwatch scan: --extra-fields is for --format access-log (and "
+                 "syslog+access-log), not '%s'\n",
+                 options.format.c_str());
+    return kExitUsage;
+  }
+  auto decoder = decode::makeDecoder(options.format, {options.extra_fields});
   // With `auto`, the summary says which format the first record chose.
   const auto* detector = dynamic_cast<const decode::AutoDecoder*>(decoder.get());
   if (!decoder) {
     std::fprintf(stderr, "trailwatch scan: unknown format '%s' (known: %s)\n",
-                 options.format.c_str(), joinNames(decode::decoderNames()).c_str());
+                 options.format.c_str(), decode::formatsHelp().c_str());
     return kExitUsage;
   }
   auto rules = loadRulesOrReport(rule_paths, &lookups.placeholders());
@@ -397,8 +409,9 @@ int runDaemon(const RunOptions& options) {
       return kExitFailure;
     }
     pipelines.push_back(std::make_unique<SourcePipeline>(
-        std::move(source), decode::makeDecoder(sc.format), sc.logsource, sink_ptrs, holder, metrics,
-        config->checkpoint_interval, &lookup_holder, &correlator, sc.timestamp_field));
+        std::move(source), decode::makeDecoder(sc.format, {sc.extra_fields}), sc.logsource,
+        sink_ptrs, holder, metrics, config->checkpoint_interval, &lookup_holder, &correlator,
+        sc.timestamp_field));
   }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });

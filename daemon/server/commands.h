@@ -31,7 +31,8 @@ struct ScanOptions {
   std::vector<std::string> inputs;  // files; "-" or none: stdin
   std::size_t max_line_bytes = 1 << 20;
   std::string timestamp_field = "@timestamp";
-  std::size_t workers = 0;  // correlation shards; 0: config's, else per core
+  std::size_t workers = 0;                // correlation shards; 0: config's, else per core
+  std::vector<std::string> extra_fields;  // --extra-fields (access-log)
 };
 
 int runDaemon(const RunOptions& options);

@@ -1,6 +1,7 @@
 // libFuzzer target for AuditdDecoder: the input is split on '\n' into
 // records fed in order (so events open, join, interleave and complete),
-// then flushed. Each record is copied into a buffer with exactly
+// then flushed; the same lines go to `syslog+auditd` too (an auditd body
+// in a syslog message, joined per sending host). Each record is copied into a buffer with exactly
 // kRecordPadding bytes after it, so AddressSanitizer catches a read past the
 // padding the source promises; the buffer is overwritten after each record,
 // so a view kept into a reused record buffer shows up as wrong text.
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "daemon/decode/auditd.h"
+#include "daemon/decode/registry.h"
 #include "trailwatch/source.h"
 
 namespace {
@@ -36,11 +38,14 @@ const std::vector<std::string>& paths() {
                                                   "auditd.path.name",
                                                   "auditd.avc.seperms",
                                                   "auditd.user_login.msg",
-                                                  "auditd.proctitle.proctitle"};
+                                                  "auditd.proctitle.proctitle",
+                                                  "auditd.node",
+                                                  "syslog.body_error",
+                                                  "message"};
   return kPaths;
 }
 
-void consume(const trailwatch::Event* event, trailwatch::decode::AuditdDecoder& decoder) {
+void consume(const trailwatch::Event* event, trailwatch::Decoder& decoder) {
   trailwatch::DecodeError error;
   while (event != nullptr) {
     volatile std::size_t sink = event->raw().size();
@@ -54,12 +59,8 @@ void consume(const trailwatch::Event* event, trailwatch::decode::AuditdDecoder& 
   }
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  trailwatch::decode::AuditdDecoder decoder;  // fresh: no state leaks between inputs
+void feed(trailwatch::Decoder& decoder, std::string_view input) {
   decoder.setFields(paths());
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
   std::vector<char> buffer;
   std::size_t start = 0;
   while (start <= input.size()) {
@@ -80,5 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   trailwatch::DecodeError error;
   consume(decoder.flush(error), decoder);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  trailwatch::decode::AuditdDecoder decoder;  // fresh: no state leaks between inputs
+  feed(decoder, input);
+  feed(*trailwatch::decode::makeDecoder("syslog+auditd"), input);
   return 0;
 }

@@ -1,16 +1,18 @@
-// libFuzzer target for SyslogDecoder: any bytes as one record, decoded by
-// the three registered variants (`syslog`, `syslog+json`, `syslog+kv`), so
-// the envelope, structured data, ATNA XML, JSON and key=value readers are
-// all reached. The record is copied into a buffer with exactly
-// kRecordPadding bytes after it, so AddressSanitizer catches a read past
-// the padding the source promises.
+// libFuzzer target for SyslogDecoder: any bytes as one record, decoded as
+// `syslog` and with nested bodies of one event (`syslog+json`, `syslog+kv`,
+// `syslog+access-log` with extra fields) and of several (`syslog+cloudtrail`),
+// so the envelope, structured data, ATNA XML and the nesting are all
+// reached (the body formats have their own targets; `syslog+auditd`, which
+// holds records, is driven line by line in auditd_fuzz). The record is copied into a buffer with
+// exactly kRecordPadding bytes after it, so AddressSanitizer catches a read past the padding the
+// source promises.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "daemon/decode/syslog.h"
+#include "daemon/decode/registry.h"
 #include "tests/fuzz/decoder_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,12 +42,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                   "syslog.atna.truncated",
                                                   "user",
                                                   "kv.user",
-                                                  "a.b"};
-  static std::vector<std::unique_ptr<trailwatch::decode::SyslogDecoder>>* decoders = [] {
-    auto* d = new std::vector<std::unique_ptr<trailwatch::decode::SyslogDecoder>>();
-    d->push_back(std::make_unique<trailwatch::decode::SyslogDecoder>());
-    d->push_back(std::make_unique<trailwatch::decode::SyslogJsonDecoder>());
-    d->push_back(std::make_unique<trailwatch::decode::SyslogKeyValueDecoder>());
+                                                  "a.b",
+                                                  "eventName",
+                                                  "forwarded_for",
+                                                  "request_time"};
+  static std::vector<std::unique_ptr<trailwatch::Decoder>>* decoders = [] {
+    auto* d = new std::vector<std::unique_ptr<trailwatch::Decoder>>();
+    for (const char* format : {"syslog", "syslog+json", "syslog+kv", "syslog+cloudtrail"}) {
+      d->push_back(trailwatch::decode::makeDecoder(format));
+    }
+    d->push_back(trailwatch::decode::makeDecoder("syslog+access-log",
+                                                 {{"forwarded_for", "-", "request_time"}}));
     for (auto& decoder : *d) decoder->setFields(kPaths);
     return d;
   }();

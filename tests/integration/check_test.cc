@@ -110,6 +110,33 @@ TEST_F(CheckCommand, UnknownConfigKeyIsNamedWithItsLocation) {
   EXPECT_TRUE(hasDiagnostic(r.err, config, 12, 5, 5, "start_from")) << r.err;
 }
 
+TEST_F(CheckCommand, ExtraFieldsOnAFormatWithoutThemIsNamedWithItsLocation) {
+  const std::string config = writeConfig("extra_fields: [forwarded_for]");
+  const RunResult r = check({"-c", config});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(hasDiagnostic(r.err, config, 12, 19, 19,
+                            "extra_fields in source 'ehr' is for the "
+                            "access-log format"))
+      << r.err;
+}
+
+TEST_F(CheckCommand, SyslogBodyFormatsAreAccepted) {
+  std::string config = writeConfig();
+  std::string text = readFile(config);
+  text.replace(text.find("format: json"), 12, "format: syslog+pgaudit");
+  writeFile(config, text);
+  RunResult r = check({"-c", config});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("syslog+pgaudit"), std::string::npos) << r.out;
+
+  text.replace(text.find("syslog+pgaudit"), 14, "syslog+syslog");
+  writeFile(config, text);
+  r = check({"-c", config});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(hasDiagnostic(r.err, config, 8, 13, 13, "unknown format 'syslog+syslog'")) << r.err;
+  EXPECT_NE(r.err.find("syslog+FORMAT"), std::string::npos) << r.err;
+}
+
 TEST_F(CheckCommand, UnknownModifierIsNamedWithItsLocation) {
   writeConfig();
   const std::string rule = dir_ / "rules/itpack/typo.yml";

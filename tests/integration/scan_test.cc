@@ -1,6 +1,7 @@
 // `trailwatch scan`: one-shot scans of files and stdin, the alerts they
 // print, the summary line, and the usage errors (exit 2).
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,47 @@ TEST_F(ScanCommand, UnknownFormatIsAUsageError) {
   EXPECT_NE(r.err.find("unknown format 'klingon'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("json"), std::string::npos) << "should list the known formats: " << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+TEST_F(ScanCommand, ExtraFieldsAreForAccessLogs) {
+  const RunResult r = scan({"--rules", dir_ / "rules", "--format", "json", "--extra-fields",
+                            "forwarded_for", first_.path});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--extra-fields is for --format access-log"), std::string::npos) << r.err;
+}
+
+// nginx logging through syslog with a site's extra field, read with
+// `syslog+access-log`: a rule on the extra field fires on its line only.
+TEST_F(ScanCommand, SyslogAccessLogBodyWithExtraFields) {
+  std::filesystem::create_directories(dir_ / "proxy-rules");
+  writeFile(dir_ / "proxy-rules/proxy.yml",
+            "title: request forwarded from a listed proxy\n"
+            "id: 0d6a8b64-6a39-4c38-9a5e-3f1c2b7d9e01\n"
+            "level: medium\n"
+            "logsource: {category: webserver}\n"
+            "detection:\n"
+            "  selection:\n"
+            "    forwarded_for: 203.0.113.9\n"
+            "    http.request.method: GET\n"
+            "    host.name: web01\n"
+            "  condition: selection\n");
+  const std::string log = dir_ / "nginx.log";
+  writeFile(log,
+            "<190>Nov 23 10:00:00 web01 nginx: 10.0.0.5 - - [23/Nov/2026:10:00:00 +0000] \"GET / "
+            "HTTP/1.1\" 200 5 \"-\" \"curl/8\" \"203.0.113.9\" 0.004\n"
+            "<190>Nov 23 10:00:01 web01 nginx: 10.0.0.6 - - [23/Nov/2026:10:00:01 +0000] \"GET / "
+            "HTTP/1.1\" 200 5 \"-\" \"curl/8\" \"198.51.100.7\" 0.002\n"
+            "<190>Nov 23 10:00:02 web01 nginx: not an access log line\n");
+  const RunResult r = scan({"--rules", dir_ / "proxy-rules", "--format", "syslog+access-log",
+                            "--extra-fields", "forwarded_for,request_time", log});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto alerts = parseAlerts(r.out);
+  ASSERT_EQ(alerts.size(), 1u) << r.out << r.err;
+  EXPECT_NE(alerts[0].line.find("10.0.0.5"), std::string::npos) << r.out;
+  const auto summary = parseJsonNumbers(lastLine(r.err));
+  ASSERT_TRUE(summary) << r.err;
+  EXPECT_EQ(summary->at("events"), 3) << "a body the format rejects keeps its envelope";
+  EXPECT_EQ(summary->at("decode_errors"), 0);
 }
 
 TEST_F(ScanCommand, MissingInputFileIsAUsageError) {

@@ -191,11 +191,11 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   EXPECT_FALSE(c.has_value());
   expectOnly(7, 5,
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-             "start_at, max_line_bytes, logsource, timestamp_field)");
-  EXPECT_EQ(diags_[0].str(),
-            file_ +
-                ":7:5: unknown key 'pathz' in source (expected one of: name, "
-                "type, paths, format, start_at, max_line_bytes, logsource, timestamp_field)");
+             "start_at, max_line_bytes, logsource, timestamp_field, extra_fields)");
+  EXPECT_EQ(diags_[0].str(), file_ +
+                                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
+                                 "type, paths, format, start_at, max_line_bytes, logsource, "
+                                 "timestamp_field, extra_fields)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -422,7 +422,7 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
       << all();
   EXPECT_TRUE(has(7, 5,
                   "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-                  "start_at, max_line_bytes, logsource, timestamp_field)"))
+                  "start_at, max_line_bytes, logsource, timestamp_field, extra_fields)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();

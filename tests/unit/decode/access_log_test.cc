@@ -234,6 +234,61 @@ TEST(AccessLogDecoder, DecodesEveryLineOfTheApacheSample) {
   EXPECT_GT(with_query, 0u);
 }
 
+// nginx: log_format main '... "$http_user_agent" "$http_x_forwarded_for"
+// $request_time $upstream_response_time "$http_x_request_id"';
+TEST(AccessLogDecoder, NamesConfiguredExtraFields) {
+  const Strings paths = {"forwarded_for", "request_time", "request.id", "access_log.extra",
+                         "user_agent.original"};
+  auto d = makeDecoder("access-log", {{"forwarded_for", "request_time", "-", "request.id"}});
+  ASSERT_NE(d, nullptr);
+  d->setFields(paths);
+  auto fields = [&](std::string_view line) {
+    std::string buffer(line);
+    buffer.append(kRecordPadding, '"');
+    DecodeError error;
+    std::map<std::string, std::vector<FieldValue>> out;
+    const Event* e = d->decode(std::string_view(buffer.data(), line.size()), error);
+    EXPECT_NE(e, nullptr) << error.reason << " " << error.detail;
+    if (e == nullptr) return std::map<std::string, Strings>{};
+    std::map<std::string, Strings> text;
+    for (FieldId id = 0; id < paths.size(); ++id) {
+      for (const auto& v : e->values(id)) {
+        text[paths[id]].emplace_back(v.text);
+        if (paths[id] == "forwarded_for") {
+          EXPECT_EQ(v.type, FieldValue::Type::kString) << v.text;
+        }
+        if (paths[id] == "request_time" && v.text == "0.004") {
+          EXPECT_EQ(v.type, FieldValue::Type::kNumber) << "a bare number is a number";
+        }
+      }
+    }
+    return text;
+  };
+  const std::string head =
+      R"(10.0.0.5 - alice [23/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8")";
+  auto f = fields(head + R"( "203.0.113.9, 10.0.0.1" 0.004 0.003 "req-\"7")");
+  EXPECT_EQ(f["forwarded_for"], Strings{"203.0.113.9, 10.0.0.1"});
+  EXPECT_EQ(f["request_time"], Strings{"0.004"});
+  EXPECT_EQ(f["request.id"], Strings{"req-\"7"}) << "the third extra is skipped by `-`";
+  EXPECT_EQ(f["access_log.extra"], Strings{R"("203.0.113.9, 10.0.0.1" 0.004 0.003 "req-\"7")"});
+  EXPECT_EQ(f["user_agent.original"], Strings{"curl/8"});
+
+  f = fields(head + R"( "-" -)");
+  EXPECT_EQ(f.count("forwarded_for"), 0u) << "`-` is absent";
+  EXPECT_EQ(f.count("request_time"), 0u);
+  f = fields(head + R"( "198.51.100.1")");
+  EXPECT_EQ(f["forwarded_for"], Strings{"198.51.100.1"});
+  EXPECT_EQ(f.count("request_time"), 0u) << "missing trailing fields are absent";
+  f = fields(head + R"( "unclosed 1.2)");
+  EXPECT_EQ(f["forwarded_for"], Strings{"unclosed 1.2"});
+  f = fields(head + " a b c d e f g");
+  EXPECT_EQ(f["request.id"], Strings{"d"});
+  f = fields(head);
+  EXPECT_EQ(f.count("forwarded_for"), 0u);
+  f = fields(R"(10.0.0.5 - - [23/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5)");
+  EXPECT_EQ(f.count("forwarded_for"), 0u) << "the common format has no extras";
+}
+
 TEST(AccessLogDecoder, IsRegistered) {
   auto d = makeDecoder("access-log");
   ASSERT_NE(d, nullptr);

@@ -40,6 +40,33 @@ TEST(AutoDecoder, DetectsEachFormatFromItsFirstRecord) {
   EXPECT_EQ(detectFormat("just some text", kAll), "json") << "json says why it is not JSON";
 }
 
+TEST(AutoDecoder, DetectsTheFormatOfASyslogBody) {
+  EXPECT_EQ(detectFormat(R"(<134>1 2026-11-23T10:00:00Z h ehr - - - {"user":"a"})", kAll),
+            "syslog+json");
+  EXPECT_EQ(detectFormat(R"(Nov 23 10:00:00 h app: @cee: {"user":"a"})", kAll), "syslog+json");
+  EXPECT_EQ(detectFormat(R"(<134>Nov 23 10:00:00 h fwd: {"auditID":"x","apiVersion":)"
+                         R"("audit.k8s.io/v1"})",
+                         kAll),
+            "syslog+k8s-audit");
+  EXPECT_EQ(detectFormat("Nov 23 10:00:00 db01 postgres[42]: [7-1] alice@ehr LOG:  AUDIT: "
+                         "SESSION,1,1,READ,SELECT,,,select 1,<not logged>",
+                         kAll),
+            "syslog+pgaudit");
+  EXPECT_EQ(detectFormat("Nov 23 10:00:00 web1 audisp-syslog: type=SYSCALL "
+                         "msg=audit(1364481363.243:24287): arch=c000003e",
+                         kAll),
+            "syslog+auditd");
+  EXPECT_EQ(detectFormat(R"(<190>Nov 23 10:00:00 web01 nginx: 10.0.0.1 - - )"
+                         R"([10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326)",
+                         kAll),
+            "syslog+access-log");
+  EXPECT_EQ(detectFormat("<13>Nov 23 10:00:00 relay fwd: <13>Nov 23 10:00:00 inner app: hi", kAll),
+            "syslog")
+      << "syslog in syslog is not nested";
+  EXPECT_EQ(detectFormat("<13>Nov 23 10:00:00 h app: key=value text", kAll), "syslog");
+  EXPECT_EQ(detectFormat("<13>1 2026-11-23T10:00:00Z h app - - -", kAll), "syslog");
+}
+
 TEST(AutoDecoder, PassesOverFormatsThisBuildDoesNotHave) {
   EXPECT_EQ(detectFormat("type=SYSCALL msg=audit(1.0:2): a=b", {"json"}), "json");
   EXPECT_EQ(detectFormat(R"({"resourceType":"AuditEvent"})", {"json", "auditd"}), "json");

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -39,7 +40,11 @@ const Strings kPaths = {
     "syslog.atna.audit_source.id", "syslog.atna.truncated",
     // Body paths (syslog+json / syslog+kv).
     "user", "action", "kv.user", "kv.action", "kv.msg", "kv.message", "kv.n", "n", "patient.mrn",
-    "tags"};
+    "tags",
+    // Nested formats (syslog+FORMAT).
+    "db.user", "db.name", "db.object", "db.statement", "auditd.node", "auditd.type",
+    "auditd.serial", "file.path", "process.executable", "http.request.method",
+    "http.response.status_code", "forwarded_for", "request_time"};
 
 // One decoded record, copied out, with each value's type.
 struct Fields {
@@ -56,9 +61,11 @@ struct Fields {
 
 class Harness {
  public:
-  explicit Harness(std::unique_ptr<SyslogDecoder> decoder = std::make_unique<SyslogDecoder>())
-      : decoder_(std::move(decoder)) {
-    decoder_->setYear(2026);
+  explicit Harness(std::string_view format = "syslog", const DecoderOptions& options = {})
+      : decoder_(makeDecoder(format, options)) {
+    auto* syslog = dynamic_cast<SyslogDecoder*>(decoder_.get());
+    EXPECT_NE(syslog, nullptr) << format;
+    if (syslog != nullptr) syslog->setYear(2026);
     decoder_->setFields(kPaths);
   }
 
@@ -81,11 +88,43 @@ class Harness {
     return out;
   }
 
+  // Every event `line` gives (decode, then next() until nullptr), each with
+  // its raw text under "raw"; and every event flush() gives.
+  std::vector<Fields> decodeAll(std::string_view line) {
+    buffer_.assign(line);
+    buffer_.append(kRecordPadding, '"');
+    error_ = DecodeError{};
+    std::vector<Fields> out;
+    drain(decoder_->decode(std::string_view(buffer_.data(), line.size()), error_), out);
+    std::fill(buffer_.begin(), buffer_.end(), 'x');  // the source reuses its buffer
+    return out;
+  }
+  std::vector<Fields> flushAll() {
+    error_ = DecodeError{};
+    std::vector<Fields> out;
+    drain(decoder_->flush(error_), out);
+    return out;
+  }
+
   std::string_view reason() const { return error_.reason; }
   const std::string& detail() const { return error_.detail; }
 
  private:
-  std::unique_ptr<SyslogDecoder> decoder_;
+  void drain(const Event* event, std::vector<Fields>& out) {
+    while (event != nullptr) {
+      Fields& f = out.emplace_back();
+      f.text["raw"].emplace_back(event->raw());
+      for (FieldId id = 0; id < kPaths.size(); ++id) {
+        for (const auto& v : event->values(id)) {
+          f.text[kPaths[id]].emplace_back(v.text);
+          f.types[kPaths[id]].push_back(v.type);
+        }
+      }
+      event = decoder_->next(error_);
+    }
+  }
+
+  std::unique_ptr<Decoder> decoder_;
   std::string buffer_;
   DecodeError error_;
 };
@@ -464,7 +503,7 @@ TEST(SyslogDecoder, ReadsRfc3881AttributesAndCutMessages) {
 }
 
 TEST(SyslogDecoder, JsonBodyFieldsAppearAtTheirPaths) {
-  Harness h(std::make_unique<SyslogJsonDecoder>());
+  Harness h("syslog+json");
   auto f =
       h.decode(R"(<134>1 2026-11-23T10:00:00Z app01 ehr 42 - - {"user":"alice","action":"read",)"
                R"("patient":{"mrn":"M-1"},"tags":["a","b"],"message":"inner","n":7})");
@@ -485,7 +524,7 @@ TEST(SyslogDecoder, JsonBodyFieldsAppearAtTheirPaths) {
   EXPECT_EQ(f["process.pid"], Strings{"7"});
 
   const std::pair<std::string_view, std::string_view> bad[] = {
-      {"<13>1 - h a - - - not json", "malformed_json"},
+      {"<13>1 - h a - - - not json", "not_an_object"},
       {"<13>1 - h a - - - [1,2]", "not_an_object"},
       {"<13>1 - h a - - - {\"a\":", "malformed_json"},
       {"<13>1 - h a - - - @cee:", "empty_body"},
@@ -496,14 +535,18 @@ TEST(SyslogDecoder, JsonBodyFieldsAppearAtTheirPaths) {
     EXPECT_EQ(f["syslog.body_error"], Strings{std::string(body_error)}) << line;
     EXPECT_EQ(f["host.name"], Strings{"h"}) << "the envelope stays";
   }
-  f = h.decode("<13>1 - h a - - - " + std::string(100000, '[') + std::string(100000, ']'));
-  EXPECT_EQ(f["syslog.body_error"], Strings{"too_deep"});
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "1" + std::string(100000, '}');
+  f = h.decode("<13>1 - h a - - - " + deep);
+  EXPECT_EQ(h.reason(), "") << "deep nesting no rule reads into is taken";
+  EXPECT_EQ(f["host.name"], Strings{"h"});
   f = h.decode("<13>1 - h a - - - " + std::string(1000, '{'));
   EXPECT_EQ(f["syslog.body_error"].size(), 1u);
 }
 
 TEST(SyslogDecoder, KeyValueBodyPairsAppearUnderKvAndBare) {
-  Harness h(std::make_unique<SyslogKeyValueDecoder>());
+  Harness h("syslog+kv");
   auto f =
       h.decode(R"(<14>Nov 23 10:00:00 fw01 audit: user=alice action="record read" n=3 msg='it''s' )"
                R"(message=inner free text kv.user=x quoted="a\"b)");
@@ -613,19 +656,153 @@ TEST_F(LoggerClient, Rfc3164MessagesDecode) {
 TEST_F(LoggerClient, JsonBodyThroughLogger) {
   const std::string line =
       send("--rfc5424 -t ehr -- '{\"user\":\"alice\",\"patient\":{\"mrn\":\"M-9\"}}'");
-  Harness h(std::make_unique<SyslogJsonDecoder>());
+  Harness h("syslog+json");
   auto f = h.decode(line);
   ASSERT_EQ(h.reason(), "") << h.detail() << "\n" << line;
   EXPECT_EQ(f["user"], Strings{"alice"});
   EXPECT_EQ(f["patient.mrn"], Strings{"M-9"});
 }
 
+TEST(SyslogDecoder, NestedBodyOwnsEventPathsAndEnvelopeOwnsSyslogPaths) {
+  Harness h("syslog+json");
+  const std::string line =
+      R"(<134>1 2026-11-23T10:00:00Z app01 ehr 42 - - {"@timestamp":"2026-11-23T09:59:58Z",)"
+      R"("host":{"name":"inner"},"message":"body text","log":{"syslog":{"hostname":"x"}},)"
+      R"("syslog":{"tag":"y"},"user":"alice"})";
+  auto f = h.decode(line);
+  ASSERT_EQ(h.reason(), "") << h.detail();
+  EXPECT_EQ(f["@timestamp"], Strings{"2026-11-23T09:59:58Z"}) << "the body's own time";
+  EXPECT_EQ(f["syslog.timestamp"], Strings{"2026-11-23T10:00:00Z"});
+  EXPECT_EQ(f["host.name"], Strings{"inner"});
+  EXPECT_EQ(f["log.syslog.hostname"], Strings{"app01"});
+  EXPECT_EQ(f["message"].size(), 1u);
+  EXPECT_NE(f["message"][0], "body text") << "`message` is the envelope's";
+  EXPECT_FALSE(f.has("syslog.tag")) << "syslog.* only from the envelope";
+  EXPECT_EQ(f["process.name"], Strings{"ehr"}) << "the envelope fills what the body lacks";
+  EXPECT_EQ(f["user"], Strings{"alice"});
+}
+
+TEST(SyslogDecoder, PgauditBodyFromPostgresSyslogDestination) {
+  // log_destination = syslog, log_line_prefix = '%u@%d ': PostgreSQL sends
+  // `[SEQ-LINE] PREFIX SEVERITY:  message` (elog.c, write_syslog).
+  Harness h("syslog+pgaudit");
+  auto f = h.decode(
+      R"(<134>Nov 23 10:00:00 db01 postgres[4242]: [7-1] alice@ehr LOG:  AUDIT: SESSION,1,1,)"
+      R"(READ,SELECT,TABLE,public.patients,"SELECT name, ""dob"" FROM patients",<not logged>)");
+  ASSERT_EQ(h.reason(), "") << h.detail();
+  EXPECT_EQ(f["db.user"], Strings{"alice"});
+  EXPECT_EQ(f["db.name"], Strings{"ehr"});
+  EXPECT_EQ(f["db.object"], Strings{"public.patients"});
+  EXPECT_EQ(f["db.statement"], Strings{R"(SELECT name, "dob" FROM patients)"});
+  EXPECT_EQ(f["event.action"], Strings{"read"});
+  EXPECT_EQ(f["host.name"], Strings{"db01"});
+  EXPECT_EQ(f["process.pid"], Strings{"4242"});
+  EXPECT_FALSE(f.has("syslog.body_error"));
+
+  f = h.decode("<134>Nov 23 10:00:01 db01 postgres[4242]: [8-1] alice@ehr LOG:  connection ok");
+  ASSERT_EQ(h.reason(), "") << "a body the nested format rejects keeps the envelope";
+  EXPECT_EQ(f["syslog.body_error"], Strings{"not_an_audit_record"});
+  EXPECT_EQ(f["host.name"], Strings{"db01"});
+}
+
+TEST(SyslogDecoder, AuditdBodiesJoinPerSendingHost) {
+  // audisp-syslog / rsyslog forwarding auditd records from two hosts whose
+  // serials collide: each host's records make their own event.
+  Harness h("syslog+auditd");
+  EXPECT_TRUE(h.decodeAll("Nov 23 10:00:00 web1 audisp-syslog: type=SYSCALL "
+                          "msg=audit(1700000000.100:7): syscall=257 success=yes auid=1000 "
+                          "uid=0 exe=\"/usr/bin/cat\"")
+                  .empty());
+  EXPECT_EQ(h.reason(), "") << "held, not rejected";
+  EXPECT_TRUE(h.decodeAll("Nov 23 10:00:00 web2 audisp-syslog: type=SYSCALL "
+                          "msg=audit(1700000000.100:7): syscall=59 success=no auid=1001 uid=1001")
+                  .empty());
+  EXPECT_TRUE(h.decodeAll("Nov 23 10:00:00 web1 audisp-syslog: type=PATH "
+                          "msg=audit(1700000000.100:7): item=0 name=\"/srv/phi/x\"")
+                  .empty());
+  auto events = h.decodeAll(
+      "Nov 23 10:00:00 web1 audisp-syslog: type=EOE "
+      "msg=audit(1700000000.100:7): ");
+  ASSERT_EQ(events.size(), 1u) << h.reason() << h.detail();
+  EXPECT_EQ(events[0]["auditd.node"], Strings{"web1"});
+  EXPECT_EQ(events[0]["host.name"], Strings{"web1"});
+  EXPECT_EQ(events[0]["file.path"], Strings{"/srv/phi/x"});
+  EXPECT_EQ(events[0]["process.executable"], Strings{"/usr/bin/cat"});
+  EXPECT_EQ(events[0]["user.id"], Strings{"1000"});
+  EXPECT_EQ(events[0]["auditd.type"], (Strings{"SYSCALL", "PATH", "EOE"}));
+  EXPECT_EQ(events[0]["raw"][0].substr(0, 15), "node=web1 type=") << "the joined records";
+
+  // web2's event is still open; flush() hands it out without an envelope
+  // (the record it came with is gone).
+  events = h.flushAll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["auditd.node"], Strings{"web2"});
+  EXPECT_EQ(events[0]["host.name"], Strings{"web2"});
+  EXPECT_EQ(events[0]["user.id"], Strings{"1001"});
+  EXPECT_FALSE(events[0].has("message"));
+  EXPECT_FALSE(events[0].has("log.syslog.hostname"));
+  EXPECT_TRUE(h.flushAll().empty());
+
+  // A record that names its node keeps it.
+  EXPECT_TRUE(h.decodeAll("Nov 23 10:00:00 relay audisp-syslog: node=db9 type=SYSCALL "
+                          "msg=audit(1700000001.000:8): auid=5 uid=5")
+                  .empty());
+  events = h.flushAll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["auditd.node"], Strings{"db9"});
+
+  auto f = h.decode("Nov 23 10:00:00 web1 audisp-syslog: not an audit record");
+  EXPECT_EQ(h.reason(), "");
+  EXPECT_EQ(f["syslog.body_error"], Strings{"not_an_audit_record"});
+}
+
+TEST(SyslogDecoder, MultiEventBodyGivesEachEventTheEnvelope) {
+  Harness h("syslog+cloudtrail");
+  auto events = h.decodeAll(
+      R"(<134>1 2026-11-23T10:00:00Z trail01 forwarder - - - {"Records":[)"
+      R"({"eventTime":"2026-11-23T09:00:00Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com"},)"
+      R"({"eventTime":"2026-11-23T09:00:01Z","eventName":"DeleteTrail","eventSource":"cloudtrail.amazonaws.com"}]})");
+  ASSERT_EQ(events.size(), 2u) << h.reason() << h.detail();
+  EXPECT_EQ(events[0]["event.action"], Strings{"StopLogging"});
+  EXPECT_EQ(events[1]["event.action"], Strings{"DeleteTrail"});
+  for (const auto& e : events) {
+    EXPECT_EQ(e["host.name"], Strings{"trail01"});
+    EXPECT_EQ(e["log.syslog.appname"], Strings{"forwarder"});
+  }
+  EXPECT_EQ(events[1]["@timestamp"], Strings{"2026-11-23T09:00:01Z"});
+  EXPECT_EQ(h.reason(), "");
+}
+
+TEST(SyslogDecoder, AccessLogBodyWithExtraFields) {
+  // nginx `access_log syslog:server=...` sends the log_format line as MSG.
+  Harness h("syslog+access-log", {{"forwarded_for", "request_time"}});
+  auto f =
+      h.decode(R"(<190>Nov 23 10:00:00 web01 nginx: 10.0.0.5 - alice [23/Nov/2026:10:00:00 +0000] )"
+               R"("GET /fhir/Patient/7 HTTP/1.1" 200 512 "-" "curl/8.0" "203.0.113.9" 0.004)");
+  ASSERT_EQ(h.reason(), "") << h.detail();
+  EXPECT_EQ(f["http.request.method"], Strings{"GET"});
+  EXPECT_EQ(f["http.response.status_code"], Strings{"200"});
+  EXPECT_EQ(f["source.ip"], Strings{"10.0.0.5"});
+  EXPECT_EQ(f["forwarded_for"], Strings{"203.0.113.9"});
+  EXPECT_EQ(f["request_time"], Strings{"0.004"});
+  EXPECT_EQ(f.type("request_time"), FieldValue::Type::kNumber);
+  EXPECT_EQ(f["@timestamp"], Strings{"2026-11-23T10:00:00+00:00"});
+  EXPECT_EQ(f["host.name"], Strings{"web01"});
+}
+
 TEST(SyslogDecoder, IsRegistered) {
   auto plain = makeDecoder("syslog");
   ASSERT_NE(plain, nullptr);
   EXPECT_NE(dynamic_cast<SyslogDecoder*>(plain.get()), nullptr);
-  EXPECT_NE(dynamic_cast<SyslogJsonDecoder*>(makeDecoder("syslog+json").get()), nullptr);
-  EXPECT_NE(dynamic_cast<SyslogKeyValueDecoder*>(makeDecoder("syslog+kv").get()), nullptr);
+  for (const char* format :
+       {"syslog+json", "syslog+kv", "syslog+pgaudit", "syslog+auditd", "syslog+fhir",
+        "syslog+cloudtrail", "syslog+k8s-audit", "syslog+access-log", "syslog+auto"}) {
+    EXPECT_NE(dynamic_cast<SyslogDecoder*>(makeDecoder(format).get()), nullptr) << format;
+  }
+  for (const char* format : {"syslog+", "syslog+syslog", "syslog+syslog+json", "syslog+yaml",
+                             "syslog json", "json+syslog"}) {
+    EXPECT_EQ(makeDecoder(format), nullptr) << format;
+  }
 }
 
 }  // namespace
