@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include "daemon/server/commands.h"
+#include "daemon/server/verify_command.h"
 
 namespace po = boost::program_options;
 using namespace trailwatch::server;
@@ -27,6 +28,8 @@ constexpr const char* kUsage =
     "  scan   [-c FILE] [--rules PATH]... [--format F] [FILE... | -]\n"
     "                                      scan files or stdin once; alerts on stdout,\n"
     "                                      a JSON summary on stderr\n"
+    "  verify [--key-file F] FILE...       check the hash chain of alert logs; the first\n"
+    "                                      broken, deleted or inserted record (exit 1)\n"
     "\n"
     "`trailwatch <command> --help` describes a command's options.\n"
     "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
@@ -132,6 +135,21 @@ int main(int argc, char** argv) {
     }
     setUpLogging("warn");
     return runScan(o);
+  }
+  if (command == "verify") {
+    VerifyOptions o;
+    po::options_description desc(
+        "trailwatch verify [--key-file F] FILE...: check the hash chain of alert logs (and\n"
+        "FILE.chain, the head written beside each): per file `FILE: OK: …` or `FILE: BROKEN:\n"
+        "line N: …` naming the first edited, deleted or inserted record. Exit 0 when every\n"
+        "chain is whole, 1 when one is broken, 2 on a usage error or an unreadable file.\n"
+        "options");
+    desc.add_options()("key-file,k", po::value(&o.key_file),
+                       "the HMAC key the logs were written with (output's chain_key_file)")(
+        "input", po::value(&o.files)->composing(), "alert log files");
+    if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
+    if (o.files.empty()) return usageError(command, "give the alert log file(s): FILE...");
+    return runVerify(o);
   }
   std::fprintf(stderr, "trailwatch: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return kExitUsage;

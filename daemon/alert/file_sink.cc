@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+
+#include "daemon/common/atomic_file.h"
 
 namespace trailwatch::alert {
 namespace {
@@ -38,16 +42,81 @@ Status writeAll(int fd, std::string_view data, const std::string& path) {
   return Status::Ok();
 }
 
-}  // namespace
+// The last line of the file open at `fd` (without its newline), whether
+// the file ends with a newline, or an error. Lines longer than kMaxLine are
+// not alerts this sink wrote.
+constexpr off_t kMaxLine = 64 << 20;
 
-Result<std::unique_ptr<FileSink>> FileSink::open(const std::string& path) {
-  auto fd = openAppend(path);
-  if (!fd.ok()) return Error{fd.error()};
-  return std::unique_ptr<FileSink>(new FileSink(path, *fd));
+Status readLastLine(int fd, const std::string& path, std::string& line, bool& ends_with_newline) {
+  line.clear();
+  ends_with_newline = true;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Error{"cannot stat " + path + ": " + std::strerror(errno)};
+  off_t end = st.st_size;
+  if (end == 0) return Status::Ok();
+  char last = 0;
+  if (::pread(fd, &last, 1, end - 1) != 1) {
+    return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  }
+  ends_with_newline = last == '\n';
+  if (ends_with_newline) --end;
+  off_t start = end;
+  char chunk[8192];
+  while (start > 0 && end - start < kMaxLine) {
+    const off_t from = std::max<off_t>(0, start - static_cast<off_t>(sizeof chunk));
+    const ssize_t n = ::pread(fd, chunk, static_cast<size_t>(start - from), from);
+    if (n != start - from) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+    const void* nl = ::memrchr(chunk, '\n', static_cast<size_t>(n));
+    if (nl != nullptr) {
+      start = from + (static_cast<const char*>(nl) - chunk) + 1;
+      break;
+    }
+    start = from;
+  }
+  line.resize(static_cast<size_t>(end - start));
+  if (!line.empty() &&
+      ::pread(fd, line.data(), line.size(), start) != static_cast<ssize_t>(line.size())) {
+    return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  }
+  return Status::Ok();
 }
 
-FileSink::FileSink(std::string path, int fd)
-    : path_(std::move(path)), name_("file:" + path_), fd_(fd) {}
+}  // namespace
+
+Result<std::unique_ptr<FileSink>> FileSink::open(const std::string& path,
+                                                 const FileSinkOptions& options) {
+  auto fd = openAppend(path);
+  if (!fd.ok()) return Error{fd.error()};
+  std::unique_ptr<FileSink> sink(new FileSink(path, *fd, options));
+  if (sink->chain_) {
+    // The file is opened for appending only; read it through another fd.
+    const int rd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rd < 0) return Error{"cannot read alert log " + path + ": " + std::strerror(errno)};
+    std::string last;
+    bool newline = true;
+    Status s = readLastLine(rd, path, last, newline);
+    ::close(rd);
+    if (!s.ok()) return Error{s.error()};
+    sink->chain_->resume(last);
+    if (last.empty()) {
+      // An empty log (new, or rotated away): go on from the chain head left
+      // beside it, so the first record links to the rotated file's last.
+      std::ifstream head(path + ".chain");
+      std::string text;
+      if (head && std::getline(head, text)) (void)sink->chain_->resumeFromHead(text);
+    }
+    sink->head_seq_ = sink->chain_->seq();
+    // A line torn by a crash stays as it is (verify reports it); the next
+    // record starts on a line of its own.
+    if (!newline) sink->buffer_.push_back('\n');
+  }
+  return sink;
+}
+
+FileSink::FileSink(std::string path, int fd, const FileSinkOptions& options)
+    : path_(std::move(path)), name_("file:" + path_), fd_(fd) {
+  if (options.hash_chain) chain_ = std::make_unique<HashChain>(options.chain_key);
+}
 
 FileSink::~FileSink() {
   (void)flush();
@@ -56,7 +125,12 @@ FileSink::~FileSink() {
 
 Status FileSink::write(std::string_view alert_json) {
   std::lock_guard lock(mu_);
-  buffer_.append(alert_json);
+  if (chain_) {
+    chain_->seal(alert_json, line_);
+    buffer_.append(line_);
+  } else {
+    buffer_.append(alert_json);
+  }
   buffer_.push_back('\n');
   if (buffer_.size() < kMaxBuffered) return Status::Ok();
   Status s = writeAll(fd_, buffer_, path_);
@@ -89,6 +163,14 @@ Status FileSink::flush() {
   }
   if (::fdatasync(fd_) != 0) {
     return Error{"cannot sync alert log " + path_ + ": " + std::strerror(errno)};
+  }
+  if (chain_ && chain_->seq() != head_seq_) {
+    if (Status s =
+            replaceFileAtomically(path_ + ".chain", chainHead(*chain_), "alert log chain head");
+        !s.ok()) {
+      return s;
+    }
+    head_seq_ = chain_->seq();
   }
   return Status::Ok();
 }

@@ -5,6 +5,11 @@
 // copytruncate keeps working; a rename-style rotation is picked up by
 // reopen() (and by every flush() that finds the path gone or replaced).
 //
+// Unless told otherwise the log is hash-chained (hash_chain.h): each line
+// carries its sequence number and the digest of the line before it, the
+// chain goes on from the last line of an existing log and across rotations,
+// and every flush() replaces `<path>.chain` with the head of the chain.
+//
 // Thread-safety: write() and flush() may be called from any thread; the
 // buffer and descriptor are guarded by mu_.
 #pragma once
@@ -13,14 +18,22 @@
 #include <mutex>
 #include <string>
 
+#include "daemon/alert/hash_chain.h"
 #include "trailwatch/alert_sink.h"
 
 namespace trailwatch::alert {
 
+struct FileSinkOptions {
+  bool hash_chain = true;
+  std::string chain_key;  // HMAC key; empty: plain SHA-256
+};
+
 class FileSink : public AlertSink {
  public:
-  // Opens (creating the file and its parent folders as needed).
-  static Result<std::unique_ptr<FileSink>> open(const std::string& path);
+  // Opens (creating the file and its parent folders as needed); with a
+  // hash chain, reads the log's last line to continue its chain.
+  static Result<std::unique_ptr<FileSink>> open(const std::string& path,
+                                                const FileSinkOptions& options = {});
   ~FileSink() override;
 
   const std::string& name() const override { return name_; }
@@ -28,9 +41,14 @@ class FileSink : public AlertSink {
   Status flush() override;
 
  private:
-  explicit FileSink(std::string path, int fd);
+  FileSink(std::string path, int fd, const FileSinkOptions& options);
   Status reopenIfMoved();  // requires mu_
 
+  // The chain, when the log has one (guarded by mu_); the head written to
+  // `<path>.chain` at the last flush.
+  std::unique_ptr<HashChain> chain_;
+  uint64_t head_seq_ = 0;
+  std::string line_;  // scratch for a sealed line (guarded by mu_)
   const std::string path_;
   const std::string name_;
   std::mutex mu_;

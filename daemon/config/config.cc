@@ -198,7 +198,9 @@ class Loader {
     if (const Entry* e = top.find("outputs")) {
       loadOutputs(*e, config);
     } else {
-      config.outputs.push_back(OutputConfig{.type = "stdout", .path = ""});
+      OutputConfig stdout_output;
+      stdout_output.type = "stdout";
+      config.outputs.push_back(std::move(stdout_output));
     }
     if (const Entry* e = top.find("metrics")) loadMetrics(*e, config.metrics);
     if (const Entry* e = top.find("lookups")) loadLookups(*e, config);
@@ -329,7 +331,7 @@ class Loader {
         continue;
       }
       OutputConfig output;
-      const Mapping m = mapping(node, "output", {"type", "path"});
+      const Mapping m = mapping(node, "output", {"type", "path", "hash_chain", "chain_key_file"});
       const Entry* type = m.find("type");
       const Entry* path = m.find("path");
       if (type == nullptr) {
@@ -350,8 +352,20 @@ class Loader {
         } else if (auto p = nonEmptyString(*path)) {
           output.path = resolve(*p);
         }
-      } else if (path != nullptr) {
-        fail(path->key_node, "key 'path' does not apply to a " + *t + " output");
+        if (const Entry* f = m.find("hash_chain")) {
+          if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, output.hash_chain)) {
+            fail(f->value, "'hash_chain' must be true or false");
+          }
+        }
+        if (const Entry* f = m.find("chain_key_file")) {
+          if (auto k = nonEmptyString(*f)) output.chain_key_file = resolve(*k);
+        }
+      } else {
+        for (const char* key : {"path", "hash_chain", "chain_key_file"}) {
+          if (const Entry* f = m.find(key)) {
+            fail(f->key_node, std::string("key '") + key + "' does not apply to a " + *t + " output");
+          }
+        }
       }
       config.outputs.push_back(std::move(output));
     }

@@ -52,6 +52,10 @@ struct CorrelationConfig {
 struct OutputConfig {
   std::string type;  // "file" or "stdout"
   std::string path;  // for "file": absolute after loading
+  // "file": each line carries a hash chain link (alert/hash_chain.h);
+  // `chain_key_file` (absolute after loading) holds an HMAC key.
+  bool hash_chain = true;
+  std::string chain_key_file;
 };
 
 struct MetricsConfig {

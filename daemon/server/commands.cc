@@ -156,6 +156,15 @@ int runCheck(const CheckOptions& options) {
   LookupLoader lookups(config ? *config : empty, nullptr);
   std::vector<std::string> lookup_errors;
   (void)lookups.loadAll(lookup_errors);
+  if (config) {
+    // A chain key `run` could not read would stop the daemon at start.
+    for (const auto& output : config->outputs) {
+      if (output.chain_key_file.empty()) continue;
+      if (auto key = alert::readChainKey(output.chain_key_file); !key.ok()) {
+        lookup_errors.push_back(key.error());
+      }
+    }
+  }
   for (const auto& e : lookup_errors) std::fprintf(stderr, "%s\n", e.c_str());
   Diagnostics diags;
   auto rules = engine::RuleSet::load(rule_paths, diags, &lookups.placeholders());
@@ -373,7 +382,17 @@ int runDaemon(const RunOptions& options) {
     if (output.type == "stdout") {
       sinks.push_back(std::make_unique<alert::StdoutSink>());
     } else {
-      auto sink = alert::FileSink::open(output.path);
+      alert::FileSinkOptions options;
+      options.hash_chain = output.hash_chain;
+      if (!output.chain_key_file.empty()) {
+        auto key = alert::readChainKey(output.chain_key_file);
+        if (!key.ok()) {
+          spdlog::error("{}", key.error());
+          return kExitFailure;
+        }
+        options.chain_key = std::move(key).value();
+      }
+      auto sink = alert::FileSink::open(output.path, options);
       if (!sink.ok()) {
         spdlog::error("{}", sink.error());
         return kExitFailure;

@@ -103,6 +103,20 @@ TEST_F(CheckCommand, BundledConfigurationAndShippedRulesAreValid) {
   EXPECT_NE(r.out.find("source ehr (file, json): 7 rule(s) apply"), std::string::npos) << r.out;
 }
 
+TEST_F(CheckCommand, AnUnreadableChainKeyFileIsAnError) {
+  std::string config = readFile(writeConfig());
+  config.replace(config.find("    path: ./alerts.jsonl\n"), 25,
+                 "    path: ./alerts.jsonl\n    chain_key_file: ./no-such.key\n");
+  writeFile(dir_ / "trailwatch.yaml", config);
+  const RunResult r = check({"-c", dir_ / "trailwatch.yaml"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot read chain key file " + std::string(dir_ / "no-such.key")),
+            std::string::npos)
+      << r.err;
+  writeFile(dir_ / "no-such.key", "secret\n");
+  EXPECT_EQ(check({"-c", dir_ / "trailwatch.yaml"}).exit_code, 0);
+}
+
 TEST_F(CheckCommand, UnknownConfigKeyIsNamedWithItsLocation) {
   const std::string config = writeConfig("start_from: end");
   const RunResult r = check({"-c", config});

@@ -250,6 +250,23 @@ TEST_F(RunTest, KillNineResumes) {
   const auto code = daemon_->stop(10s);
   ASSERT_TRUE(code) << "trailwatch did not exit within 10 s of SIGTERM";
   EXPECT_EQ(*code, 0);
+
+  // The alert log's hash chain went on across the kill -9 and restart ...
+  const std::string log = daemon_->alerts_path;
+  RunResult v = runToCompletion({trailwatchBinary(), "verify", log}, dir_.path());
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find(": OK: " + std::to_string(daemon_->alerts().size()) + " record(s), seq 1 to "),
+            std::string::npos)
+      << v.out;
+  // ... and shows a record deleted from it.
+  std::string text = readFile(log);
+  const size_t second = text.find('\n') + 1;
+  text.erase(second, text.find('\n', second) + 1 - second);
+  writeFile(log, text);
+  v = runToCompletion({trailwatchBinary(), "verify", log}, dir_.path());
+  EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
+  EXPECT_NE(v.out.find(log + ": BROKEN: line 2: seq jumps from 1 to 3"), std::string::npos)
+      << v.out;
 }
 
 // SIGTERM and SIGHUP are taken by the main thread with sigtimedwait; any

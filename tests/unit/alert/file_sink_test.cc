@@ -1,5 +1,7 @@
 #include "daemon/alert/file_sink.h"
 
+#include "daemon/alert/hash_chain.h"
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -28,9 +30,11 @@ class FileSinkTest : public ::testing::Test {
   std::string dir_;
 };
 
+const FileSinkOptions kPlain{.hash_chain = false, .chain_key = ""};
+
 TEST_F(FileSinkTest, CreatesFoldersAndAppendsLinesOnFlush) {
   const std::string path = dir_ + "/a/b/alerts.jsonl";
-  auto sink = FileSink::open(path);
+  auto sink = FileSink::open(path, kPlain);
   ASSERT_TRUE(sink.ok()) << sink.error();
   ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
   ASSERT_TRUE((*sink)->write(R"({"n":2})").ok());
@@ -42,7 +46,7 @@ TEST_F(FileSinkTest, CreatesFoldersAndAppendsLinesOnFlush) {
 TEST_F(FileSinkTest, AppendsToExistingLog) {
   const std::string path = dir_ + "/alerts.jsonl";
   std::ofstream(path) << "old\n";
-  auto sink = FileSink::open(path);
+  auto sink = FileSink::open(path, kPlain);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write("new").ok());
   ASSERT_TRUE((*sink)->flush().ok());
@@ -51,7 +55,7 @@ TEST_F(FileSinkTest, AppendsToExistingLog) {
 
 TEST_F(FileSinkTest, FollowsRenameRotationOnFlush) {
   const std::string path = dir_ + "/alerts.jsonl";
-  auto sink = FileSink::open(path);
+  auto sink = FileSink::open(path, kPlain);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write("one").ok());
   ASSERT_TRUE((*sink)->flush().ok());
@@ -67,6 +71,97 @@ TEST_F(FileSinkTest, UnwritablePathIsAnError) {
   auto sink = FileSink::open(dir_ + "/file/alerts.jsonl");
   ASSERT_FALSE(sink.ok());
   EXPECT_NE(sink.error().find(dir_ + "/file"), std::string::npos) << sink.error();
+}
+
+// The default: every line carries a chain link, the head is written beside
+// the log at flush, a reopened sink continues the chain, and the chain goes
+// on across a rename rotation.
+TEST_F(FileSinkTest, ChainsLinesAcrossReopenAndRotation) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  {
+    auto sink = FileSink::open(path);
+    ASSERT_TRUE(sink.ok()) << sink.error();
+    ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
+    ASSERT_TRUE((*sink)->write(R"({"n":2})").ok());
+    ASSERT_TRUE((*sink)->flush().ok());
+  }
+  const std::string first = read(path);
+  const std::string line1 = first.substr(0, first.find('\n'));
+  EXPECT_EQ(line1, R"({"n":1,"chain":{"seq":1,"prev":")" + std::string(64, '0') + R"("}})");
+  const std::string line2 = first.substr(line1.size() + 1, first.size() - line1.size() - 2);
+  EXPECT_EQ(line2, R"({"n":2,"chain":{"seq":2,"prev":")" + chainDigest(line1, "") + R"("}})");
+  EXPECT_EQ(read(path + ".chain"), "2 " + chainDigest(line2, "") + "\n");
+  {
+    auto sink = FileSink::open(path);  // a restart
+    ASSERT_TRUE(sink.ok()) << sink.error();
+    ASSERT_TRUE((*sink)->write(R"({"n":3})").ok());
+    ASSERT_TRUE((*sink)->flush().ok());
+    std::filesystem::rename(path, path + ".1");
+    ASSERT_TRUE((*sink)->write(R"({"n":4})").ok());
+    ASSERT_TRUE((*sink)->flush().ok());
+  }
+  auto old_log = verifyChain(path + ".1", "");
+  ASSERT_TRUE(old_log.ok()) << old_log.error();
+  EXPECT_FALSE(old_log->problem) << *old_log->problem;
+  EXPECT_EQ(old_log->chained, 3u);
+  auto new_log = verifyChain(path, "");
+  ASSERT_TRUE(new_log.ok());
+  EXPECT_FALSE(new_log->problem) << *new_log->problem;
+  EXPECT_TRUE(new_log->continues);
+  EXPECT_EQ(new_log->first_seq, 4u);
+  EXPECT_TRUE(new_log->head_checked);
+}
+
+// logrotate moved the log away and the daemon restarted before the next
+// alert: the empty new log verifies, and its first record links to the
+// rotated file's last through the head left beside the log.
+TEST_F(FileSinkTest, ARestartAfterRotationGoesOnFromTheHead) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  {
+    auto sink = FileSink::open(path);
+    ASSERT_TRUE(sink.ok()) << sink.error();
+    ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
+    ASSERT_TRUE((*sink)->write(R"({"n":2})").ok());
+    ASSERT_TRUE((*sink)->flush().ok());
+  }
+  std::filesystem::rename(path, path + ".1");
+  std::ofstream(path).close();  // logrotate's `create`
+  auto empty = verifyChain(path, "");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->problem) << *empty->problem;
+  EXPECT_EQ(empty->rotated_head_seq, 2u);
+  {
+    auto sink = FileSink::open(path);
+    ASSERT_TRUE(sink.ok()) << sink.error();
+    ASSERT_TRUE((*sink)->write(R"({"n":3})").ok());
+    ASSERT_TRUE((*sink)->flush().ok());
+  }
+  const std::string old_text = read(path + ".1");
+  const std::string old_last =
+      old_text.substr(old_text.find('\n') + 1, old_text.size() - old_text.find('\n') - 2);
+  EXPECT_EQ(read(path),
+            R"({"n":3,"chain":{"seq":3,"prev":")" + chainDigest(old_last, "") + "\"}}\n");
+  auto report = verifyChain(path, "");
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->problem) << *report->problem;
+  EXPECT_TRUE(report->continues);
+  EXPECT_TRUE(report->head_checked);
+}
+
+TEST_F(FileSinkTest, ATornLastLineIsLeftAndTheChainGoesOnBelowIt) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  std::ofstream(path) << R"({"n":1,"chain":{"seq":1,"prev":")" << std::string(64, '0')
+                      << "\"}}\n{\"n\":2,\"cha";
+  auto sink = FileSink::open(path);
+  ASSERT_TRUE(sink.ok()) << sink.error();
+  ASSERT_TRUE((*sink)->write(R"({"n":3})").ok());
+  ASSERT_TRUE((*sink)->flush().ok());
+  const std::string text = read(path);
+  EXPECT_NE(text.find("\"cha\n{\"n\":3,\"chain\":{\"seq\":1,"), std::string::npos) << text;
+  auto report = verifyChain(path, "");
+  ASSERT_TRUE(report.ok());
+  ASSERT_TRUE(report->problem) << "the torn line is evidence, and is reported";
+  EXPECT_NE(report->problem->find("line 2:"), std::string::npos) << *report->problem;
 }
 
 }  // namespace
