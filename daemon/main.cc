@@ -9,6 +9,8 @@
 #include <boost/program_options.hpp>
 
 #include "daemon/server/commands.h"
+#include "daemon/server/coverage.h"
+#include "daemon/server/rule_tests.h"
 #include "daemon/server/verify_command.h"
 
 namespace po = boost::program_options;
@@ -28,6 +30,12 @@ constexpr const char* kUsage =
     "  scan   [-c FILE] [--rules PATH]... [--format F] [FILE... | -]\n"
     "                                      scan files or stdin once; alerts on stdout,\n"
     "                                      a JSON summary on stderr\n"
+    "  coverage [-c FILE] [--rules PATH]... [--format markdown|json]\n"
+    "                                      which SOC 2 / HIPAA controls the rules serve,\n"
+    "                                      in which formats; gaps marked\n"
+    "  test   [-c FILE] [--require-tests] PATH...\n"
+    "                                      run the rules' test cases (*.tests.yml beside\n"
+    "                                      each rule), like `promtool test rules`\n"
     "  verify [--key-file F] FILE...       check the hash chain of alert logs; the first\n"
     "                                      broken, deleted or inserted record (exit 1)\n"
     "\n"
@@ -135,6 +143,39 @@ int main(int argc, char** argv) {
     }
     setUpLogging("warn");
     return runScan(o);
+  }
+  if (command == "coverage") {
+    CoverageOptions o;
+    po::options_description desc(
+        "trailwatch coverage [-c FILE] [--rules PATH]... [--format markdown|json]: for each\n"
+        "SOC 2 / HIPAA control, the rules that serve it and the formats they read; gaps\n"
+        "marked. Exit 0 (gaps are reported, not errors), 2 on a usage, configuration or rule\n"
+        "error.\noptions");
+    desc.add_options()("config,c", po::value(&o.config_file),
+                       "configuration: its rules and lookups, and its sources' formats")(
+        "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
+        "format,f", po::value(&o.format)->default_value("markdown"), "markdown or json");
+    if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
+    setUpLogging("warn");
+    return runCoverage(o);
+  }
+  if (command == "test") {
+    RuleTestOptions o;
+    po::options_description desc(
+        "trailwatch test [-c FILE] [--require-tests] PATH...: run the test cases beside the\n"
+        "rules under each PATH (a rule folder, rule file or *.tests.yml file): one line per\n"
+        "tests file, `PATH: N cases, OK` or `PATH: FAILED` and the failing cases. Exit 0 when\n"
+        "all pass, 1 when a case fails, 2 on a usage, configuration, rule or tests-file error.\n"
+        "options");
+    desc.add_options()("config,c", po::value(&o.config_file),
+                       "take lookup tables, placeholder lists and correlation settings from it")(
+        "require-tests", po::bool_switch(&o.require_tests),
+        "a rule without tests is an error (exit 1), not a warning")(
+        "input", po::value(&o.paths)->composing(), "rule folders, rule files or tests files");
+    if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
+    if (o.paths.empty()) return usageError(command, "give the rules to test: PATH...");
+    setUpLogging("error");  // the command reports what the decoders reject, per record
+    return runRuleTests(o);
   }
   if (command == "verify") {
     VerifyOptions o;

@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "daemon/engine/rule_test_file.h"
+
 namespace trailwatch::engine {
 namespace {
 
@@ -100,9 +102,10 @@ class ProgressCheck : public YAML::EventHandler {
   YAML::Mark start_;
 };
 
+// Rule tests (`a.tests.yml` beside `a.yml`) are YAML too, but not rules.
 bool isRuleFile(const std::filesystem::path& p) {
   const std::string ext = p.extension().string();
-  return ext == ".yml" || ext == ".yaml";
+  return (ext == ".yml" || ext == ".yaml") && !isRuleTestFile(p.string());
 }
 
 bool isHidden(const std::filesystem::path& p) {
@@ -220,6 +223,10 @@ void RuleCompiler::addPath(const std::string& path) {
     return;
   }
   if (!fs::is_directory(status)) {
+    if (isRuleTestFile(path)) {
+      report(path, 0, 0, "a rule tests file, not a rule file (run it with `trailwatch test`)");
+      return;
+    }
     addFile(path);
     return;
   }

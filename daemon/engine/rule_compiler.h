@@ -31,7 +31,8 @@ class RuleCompiler {
   explicit RuleCompiler(Diagnostics& diags, const Placeholders* placeholders = nullptr);
   ~RuleCompiler();
 
-  // A file, or a folder searched recursively for *.yml / *.yaml.
+  // A file, or a folder searched recursively for *.yml / *.yaml (but not
+  // the rule tests beside rules, *.tests.yml: rule_test_file.h).
   void addPath(const std::string& path);
   void addFile(const std::string& path);
   void addText(std::string_view yaml, const std::string& file);

@@ -71,7 +71,8 @@ struct RuleInfo {
 class RuleSet {
  public:
   // Loads every *.yml / *.yaml under each path (a file, or a folder searched
-  // recursively in sorted order, skipping names that start with '.'). A
+  // recursively in sorted order, skipping names that start with '.' and the
+  // rule tests *.tests.yml / *.tests.yaml, which are no rules). A
   // folder with no rule file is an error: it is almost always a wrong path.
   // Returns nullptr when any problem was found, after appending one
   // Diagnostic per problem. `placeholders` (may be null: none declared)

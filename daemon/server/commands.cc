@@ -22,11 +22,11 @@
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/common/json_writer.h"
 #include "daemon/config/config.h"
-#include "daemon/decode/auto_decoder.h"
 #include "daemon/decode/registry.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/lookup_loader.h"
+#include "daemon/server/one_shot_scan.h"
 #include "daemon/server/pipeline.h"
 #include "daemon/server/snapshot_holder.h"
 #include "daemon/source/file_source.h"
@@ -102,19 +102,6 @@ std::string globLiteral(const std::string& path) {
 
 std::string checkpointPath(const config::Config& config, const std::string& source) {
   return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
-}
-
-// Correlation settings from the configuration (defaults without one).
-CorrelatorOptions correlatorOptions(const config::CorrelationConfig& c, size_t workers) {
-  CorrelatorOptions o;
-  o.shards = workers != 0 ? workers : c.workers;
-  if (o.shards == 0) o.shards = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
-  o.limits.max_keys = c.max_keys;
-  o.limits.late_allowance_nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(c.late_allowance).count();
-  o.limits.sample_size = c.sample_size;
-  o.limits.max_events_per_group = c.max_events_per_group;
-  return o;
 }
 
 // Loads the configuration's lookup tables and placeholder lists; prints
@@ -251,8 +238,6 @@ int runScan(const ScanOptions& options) {
     return kExitUsage;
   }
   auto decoder = decode::makeDecoder(options.format, {options.extra_fields});
-  // With `auto`, the summary says which format the first record chose.
-  const auto* detector = dynamic_cast<const decode::AutoDecoder*>(decoder.get());
   if (!decoder) {
     std::fprintf(stderr, "trailwatch scan: unknown format '%s' (known: %s)\n",
                  options.format.c_str(), decode::formatsHelp().c_str());
@@ -292,37 +277,26 @@ int runScan(const ScanOptions& options) {
     }
     source = std::make_unique<source::FileSource>(std::move(fo));
   }
-  if (Status s = source->open(); !s.ok()) {
-    std::fprintf(stderr, "trailwatch scan: %s\n", s.error().c_str());
-    return kExitFailure;
-  }
-
-  metrics::Metrics metrics;
   alert::StdoutSink out;
-  RuleSetHolder holder(rules);
-  LookupSetHolder lookup_holder(lookups.lookupSet());
-  Correlator correlator(correlatorOptions(config.correlation, options.workers), holder, {&out},
-                        metrics);
-  if (Status s = correlator.start(); !s.ok()) {
-    std::fprintf(stderr, "trailwatch scan: %s\n", s.error().c_str());
+  auto scanned = runOneShotScan(
+      std::move(source), std::move(decoder),
+      {rules, lookups.lookupSet(), correlatorOptions(config.correlation, options.workers),
+       options.timestamp_field},
+      out);
+  if (!scanned.ok()) {
+    std::fprintf(stderr, "trailwatch scan: %s\n", scanned.error().c_str());
     return kExitFailure;
   }
-  SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&out}, holder,
-                          metrics, std::chrono::milliseconds(1000), &lookup_holder, &correlator,
-                          options.timestamp_field);
-  pipeline.run();
-  correlator.stop();  // the windows the last event time closes, then the rest of the output
-  (void)out.flush();
 
-  PipelineTotals t = pipeline.totals();
-  t.alerts += correlator.alerts();
+  const PipelineTotals& t = scanned->totals;
   const double seconds = secondsSince(start);
   std::string summary =
       "{\"events\":" + std::to_string(t.events) + ",\"bytes\":" + std::to_string(t.bytes) +
       ",\"decode_errors\":" + std::to_string(t.decode_errors) +
       ",\"oversized\":" + std::to_string(t.oversized) + ",\"alerts\":" + std::to_string(t.alerts) +
       ",\"rules\":" + std::to_string(rules->size()) + ",\"format\":";
-  appendJsonString(summary, detector != nullptr ? detector->chosen() : options.format);
+  // With `auto`, the summary says which format the first record chose.
+  appendJsonString(summary, !scanned->format.empty() ? scanned->format : options.format);
   summary += ",\"seconds\":";
   appendJsonNumber(summary, seconds);
   summary += ",\"events_per_second\":";

@@ -97,10 +97,22 @@ TEST_F(CheckCommand, RulesAloneCanBeChecked) {
 TEST_F(CheckCommand, BundledConfigurationAndShippedRulesAreValid) {
   const RunResult r = check({"-c", std::string(sourceDir()) + "/deploy/trailwatch.yaml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("rules: 7 loaded"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("pack hipaa-phi-access: 5 rule(s)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("pack soc2-cc7: 2 rule(s)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("source ehr (file, json): 7 rule(s) apply"), std::string::npos) << r.out;
+  // Counts change as the packs grow; what must hold is that both packs load,
+  // the site lists and lookups resolve, and the sample source gets rules.
+  const auto count = [&](const std::string& pattern) {
+    std::smatch m;
+    return std::regex_search(r.out, m, std::regex(pattern)) ? std::stoi(m[1]) : 0;
+  };
+  EXPECT_GT(count(R"(rules: (\d+) loaded)"), 40) << r.out;
+  EXPECT_GT(count(R"(pack hipaa-phi-access: (\d+) rule\(s\))"), 10) << r.out;
+  EXPECT_GT(count(R"(pack soc2-cc7: (\d+) rule\(s\))"), 10) << r.out;
+  EXPECT_GT(count(R"(source ehr \(file, json\): (\d+) rule\(s\) apply)"), 10) << r.out;
+  for (const std::string placeholder :
+       {"internal_networks", "phi_tables", "phi_app_db_roles", "sudo_allowed_users"}) {
+    EXPECT_GT(count("placeholder %" + placeholder + R"(%: (\d+) value)"), 0) << r.out;
+  }
+  EXPECT_NE(r.out.find("lookup staff"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lookup patients"), std::string::npos) << r.out;
 }
 
 TEST_F(CheckCommand, AnUnreadableChainKeyFileIsAnError) {

@@ -47,6 +47,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -66,6 +67,12 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kSeed = 20261120;
+
+// kSeed, or TRAILWATCH_QUALITY_SEED when set (to measure other days by hand).
+uint64_t seed() {
+  const char* s = std::getenv("TRAILWATCH_QUALITY_SEED");
+  return s != nullptr && *s != '\0' ? std::strtoull(s, nullptr, 10) : kSeed;
+}
 constexpr const char* kDate = "2026-11-20";
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kMinute = 60 * kSecond;
@@ -234,6 +241,7 @@ struct Patient {
   std::string id, family;
   bool restricted = false;
   bool employee = false;
+  int employee_of = -1;   // the member of staff this patient is
   bool relative = false;  // a relative of some member of staff
   bool inpatient = false;
   std::vector<int> care_team;  // staff indices
@@ -404,7 +412,7 @@ class HospitalDay {
   }
 
   std::string patientsCsv() const {
-    std::string csv = "patient_id,family_name,restricted,care_team,employee\n";
+    std::string csv = "patient_id,family_name,restricted,care_team,employee,department\n";
     for (const auto& p : patients_) {
       std::string team;
       if (!p.care_team.empty()) {
@@ -412,7 +420,9 @@ class HospitalDay {
         for (int s : p.care_team) team += staff_[static_cast<size_t>(s)].id + ";";
       }
       csv += p.id + "," + p.family + "," + (p.restricted ? "yes" : "no") + "," + team + "," +
-             (p.employee ? "yes" : "no") + "\n";
+             (p.employee ? "yes" : "no") + "," +
+             (p.employee_of >= 0 ? staff_[static_cast<size_t>(p.employee_of)].department() : "") +
+             "\n";
     }
     return csv;
   }
@@ -497,6 +507,7 @@ class HospitalDay {
         const int p = freePatient();
         st.own_patient = p;
         patients_[static_cast<size_t>(p)].employee = true;
+        patients_[static_cast<size_t>(p)].employee_of = static_cast<int>(s);
         patients_[static_cast<size_t>(p)].family = st.family;
       }
       if (rng_.percent(33)) {
@@ -766,7 +777,8 @@ class HospitalDay {
           const int who = group[b % group.size()];
           assigned[who].push_back(beds[b]);
           Patient& p = patients_[static_cast<size_t>(beds[b])];
-          if (p.restricted) p.care_team.push_back(who);
+          // The index lists the treating staff of VIPs and of employees.
+          if (p.restricted || p.employee) p.care_team.push_back(who);
         }
       }
       for (auto& [who, mine] : assigned) {
@@ -949,12 +961,21 @@ class HospitalDay {
         for (int n = 0; n < 3; ++n, t += seconds(5, 30)) misuse(c, who, t, p);
         break;
       }
-      case Kind::kCoworkerRecord: {
-        const int who = culprit(t, true, [](const Staff&) { return true; });
-        std::vector<int> coworkers;
-        for (size_t s = 0; s < staff_.size(); ++s)
-          if (static_cast<int>(s) != who && staff_[s].own_patient >= 0)
-            coworkers.push_back(staff_[s].own_patient);
+      case Kind::kCoworkerRecord: {  // someone in the culprit's own department
+        auto colleagues = [this](const Staff& me) {
+          std::vector<int> charts;
+          const int me_index = static_cast<int>(&me - staff_.data());
+          for (const auto& other : staff_) {
+            if (&other == &me || other.own_patient < 0 || other.department() != me.department())
+              continue;
+            const auto& team = patients_[static_cast<size_t>(other.own_patient)].care_team;
+            if (std::find(team.begin(), team.end(), me_index) == team.end())
+              charts.push_back(other.own_patient);
+          }
+          return charts;
+        };
+        const int who = culprit(t, true, [&](const Staff& s) { return !colleagues(s).empty(); });
+        const std::vector<int> coworkers = colleagues(staff_[static_cast<size_t>(who)]);
         InjectedCase& c = newCase(kind, who, t);
         const int p = rng_.pick(coworkers);
         for (int n = 0; n < 3; ++n, t += seconds(5, 30)) misuse(c, who, t, p);
@@ -1132,30 +1153,12 @@ std::string describe(const InjectedCase& c) {
   return s;
 }
 
-// The rule files of the repository's rules/ folder, copied into `to`. The
-// rule test cases beside them (`*.tests.yml`) are left behind: they are
-// not rules, and a loader that predates skipping them would reject them as
-// broken rules.
-void copyRuleFiles(const fs::path& from, const fs::path& to) {
-  for (const auto& entry : fs::recursive_directory_iterator(from)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string name = entry.path().filename().string();
-    const std::string ext = entry.path().extension().string();
-    if (ext != ".yml" && ext != ".yaml") continue;
-    if (name.ends_with(".tests.yml") || name.ends_with(".tests.yaml")) continue;
-    const fs::path target = to / fs::relative(entry.path(), from);
-    fs::create_directories(target.parent_path());
-    fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing);
-  }
-}
-
 TEST(PhiPackQuality, GeneratedDayAlertsOnEveryInjectedCaseAndRarelyOnOrdinaryWork) {
-  HospitalDay day(kSeed);
+  HospitalDay day(seed());
   day.generate();
   ASSERT_GE(day.ordinaryEvents(), 200000u);
 
   TempDir dir;
-  copyRuleFiles(fs::path(sourceDir()) / "rules", dir / "rules");
   fs::create_directories(dir / "lookups");
   // The site's lists the packs declare (phi_tables, phi_app_db_roles, ...)
   // as shipped; the network ranges and the two tables are the generated
@@ -1175,13 +1178,15 @@ TEST(PhiPackQuality, GeneratedDayAlertsOnEveryInjectedCaseAndRarelyOnOrdinaryWor
   writeFile(dir / "lookups/patients.csv", day.patientsCsv());
   writeFile(dir / "trailwatch.yaml",
             "state_dir: state\n"
-            "rules: [rules]\n"
-            "sources:\n"
-            "  - name: ehr\n"
-            "    type: file\n"
-            "    paths: [\"logs/*.ndjson\"]\n"
-            "    format: json\n"
-            "    logsource: {product: ehr, service: audit, category: phi-access}\n" +
+            "rules: [\"" +
+                (fs::path(sourceDir()) / "rules").string() +
+                "\"]\n"
+                "sources:\n"
+                "  - name: ehr\n"
+                "    type: file\n"
+                "    paths: [\"logs/*.ndjson\"]\n"
+                "    format: json\n"
+                "    logsource: {product: ehr, service: audit, category: phi-access}\n" +
                 placeholders +
                 "lookups:\n"
                 "  - name: staff\n"
@@ -1238,7 +1243,7 @@ TEST(PhiPackQuality, GeneratedDayAlertsOnEveryInjectedCaseAndRarelyOnOrdinaryWor
   std::printf(
       "[quality] site: seed %llu, %zu staff (%zu rostered), %d patients (%zu employees, "
       "%d restricted), %zu inpatients\n",
-      static_cast<unsigned long long>(kSeed), day.staffCount(), day.rosteredCount(), kPatients,
+      static_cast<unsigned long long>(seed()), day.staffCount(), day.rosteredCount(), kPatients,
       day.employeePatients(), kRestrictedPatients, day.inpatientCount());
   std::printf("[quality] events: %zu ordinary + %zu injected; %zu alerts in all\n",
               day.ordinaryEvents(), day.events() - day.ordinaryEvents(), alerts.size());

@@ -96,10 +96,15 @@ TEST(RuleLoader, MultiDocumentFileGivesOneRulePerDocument) {
 
 TEST(RuleLoader, SeedCorpusRulesLoad) {
   Diagnostics diags;
+  // The shipped packs name the site lists deploy/trailwatch.yaml declares.
+  const Placeholders placeholders = {{"internal_networks", {"10.0.0.0/8"}},
+                                     {"phi_tables", {"public.patients"}},
+                                     {"phi_app_db_roles", {"ehr_app"}},
+                                     {"sudo_allowed_users", {"admin"}}};
   auto set = RuleSet::load(
       {std::string(TRAILWATCH_SOURCE_DIR) + "/tests/fuzz/seeds/rule_loader/modifiers.yml",
        std::string(TRAILWATCH_SOURCE_DIR) + "/rules"},
-      diags);
+      diags, &placeholders);
   for (const auto& d : diags) ADD_FAILURE() << d.str();
   ASSERT_TRUE(set);
   EXPECT_GE(set->size(), 3u);
@@ -349,6 +354,35 @@ TEST_F(RuleFolder, ReportsProblemsInEveryFile) {
   EXPECT_EQ(diags[0].str(), (root_ / "p/a.yml").string() + ":5:5: unknown modifier 'contians'");
   EXPECT_EQ(diags[1].file, (root_ / "p/c.yml").string());
   EXPECT_EQ(diags[1].line, 2);
+}
+
+// Rule tests (`a.tests.yml` beside `a.yml`, daemon/engine/rule_test_file.h)
+// are YAML but not rules: a folder's are passed over, and one named as a
+// rule file is refused.
+TEST_F(RuleFolder, SkipsRuleTestsFiles) {
+  write("p/a.yml", rule("a"));
+  write("p/a.tests.yml", "rule: a\ncases:\n  - {name: n, alerts: 1, records: x}\n");
+  write("p/b.tests.yaml", "rule: a\ncases:\n  - {name: n, alerts: 1, records: x}\n");
+  Diagnostics diags;
+  auto set = RuleSet::load({root_.string()}, diags);
+  for (const auto& d : diags) ADD_FAILURE() << d.str();
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->size(), 1u);
+  EXPECT_EQ(set->rule(0).title, "a");
+
+  const std::string named = (root_ / "p/a.tests.yml").string();
+  EXPECT_EQ(RuleSet::load({named}, diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].str(),
+            named + ": a rule tests file, not a rule file (run it with `trailwatch test`)");
+}
+
+TEST_F(RuleFolder, AFolderOfOnlyRuleTestsHasNoRules) {
+  write("p/a.tests.yml", "rule: a\ncases:\n  - {name: n, alerts: 1, records: x}\n");
+  Diagnostics diags;
+  EXPECT_EQ(RuleSet::load({root_.string()}, diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].str(), root_.string() + ": no *.yml or *.yaml rule files found");
 }
 
 TEST_F(RuleFolder, DuplicateIdAcrossFiles) {
