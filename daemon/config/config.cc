@@ -363,7 +363,8 @@ class Loader {
       } else {
         for (const char* key : {"path", "hash_chain", "chain_key_file"}) {
           if (const Entry* f = m.find(key)) {
-            fail(f->key_node, std::string("key '") + key + "' does not apply to a " + *t + " output");
+            fail(f->key_node,
+                 std::string("key '") + key + "' does not apply to a " + *t + " output");
           }
         }
       }

@@ -255,8 +255,9 @@ TEST_F(RunTest, KillNineResumes) {
   const std::string log = daemon_->alerts_path;
   RunResult v = runToCompletion({trailwatchBinary(), "verify", log}, dir_.path());
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
-  EXPECT_NE(v.out.find(": OK: " + std::to_string(daemon_->alerts().size()) + " record(s), seq 1 to "),
-            std::string::npos)
+  EXPECT_NE(
+      v.out.find(": OK: " + std::to_string(daemon_->alerts().size()) + " record(s), seq 1 to "),
+      std::string::npos)
       << v.out;
   // ... and shows a record deleted from it.
   std::string text = readFile(log);

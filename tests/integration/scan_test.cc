@@ -245,10 +245,10 @@ TEST(ShippedRules, FlagTheDocumentedSequences) {
   for (size_t i = 0; i + 1 < content.size(); ++i) {
     if (content[i] == '\n') line_at[i + 1] = ++line;
   }
-  const RunResult r = runToCompletion(
-      {trailwatchBinary(), "scan", "-c", std::string(sourceDir()) + "/deploy/trailwatch.yaml",
-       sample},
-      dir.path());
+  const RunResult r =
+      runToCompletion({trailwatchBinary(), "scan", "-c",
+                       std::string(sourceDir()) + "/deploy/trailwatch.yaml", sample},
+                      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   std::multiset<std::pair<std::string, int64_t>> got;

@@ -212,8 +212,10 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
                   "unknown key 'vendor' in logsource (expected one of: product, service, "
                   "category)"))
       << all();
-  EXPECT_TRUE(has(8, 5, "unknown key 'format' in output (expected one of: type, path, hash_chain, "
-                        "chain_key_file)")) << all();
+  EXPECT_TRUE(has(8, 5,
+                  "unknown key 'format' in output (expected one of: type, path, hash_chain, "
+                  "chain_key_file)"))
+      << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
   EXPECT_TRUE(has(11, 1,
