@@ -104,10 +104,14 @@ int main(int argc, char** argv) {
   if (command == "check") {
     CheckOptions o;
     po::options_description desc(
-        "trailwatch check [-c FILE] [--rules PATH]...: validate the configuration and every rule;\n"
+        "trailwatch check [-c FILE] [--rules PATH]... [--skip-unusable]: validate the "
+        "configuration and every rule;\n"
         "print `file:line:col: message` per problem (exit 2) or a summary (exit 0).\noptions");
     desc.add_options()("config,c", po::value(&o.config_file), "configuration file (YAML)")(
-        "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)");
+        "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
+        "skip-unusable", po::bool_switch(&o.skip_unusable),
+        "leave out the rules that cannot be used (public packs) and list why, instead of "
+        "failing (as unusable_rules: skip)");
     if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
     setUpLogging("warn");
     return runCheck(o);
@@ -123,6 +127,8 @@ int main(int argc, char** argv) {
     desc.add_options()("config,c", po::value(&o.config_file),
                        "take rules and settings from this configuration")(
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
+        "skip-unusable", po::bool_switch(&o.skip_unusable),
+        "leave out the rules that cannot be used and log why (as unusable_rules: skip)")(
         "format,f", po::value(&o.format)->default_value("auto"),
         "record format (json, fhir, pgaudit, auditd, k8s-audit, cloudtrail, access-log, kv, "
         "syslog, syslog+FORMAT); auto: picked from the first record")(

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr std::string_view kSourceTypes[] = {"file"};
 constexpr std::string_view kOutputTypes[] = {"file", "stdout"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+constexpr std::string_view kUnusableRules[] = {"fail", "skip"};
 constexpr std::string_view kStartAt[] = {"end", "beginning"};
 
 // A line limit above this is almost certainly a typo, and the file source
@@ -164,8 +165,8 @@ class Loader {
     }
     const Mapping top =
         mapping(root, "configuration",
-                {"state_dir", "rules", "checkpoint_interval", "log_level", "sources", "outputs",
-                 "metrics", "lookups", "placeholders", "correlation"});
+                {"state_dir", "rules", "unusable_rules", "checkpoint_interval", "log_level",
+                 "sources", "outputs", "metrics", "lookups", "placeholders", "correlation"});
     if (const Entry* e = top.find("state_dir")) {
       if (auto s = nonEmptyString(*e)) config.state_dir = resolve(*s);
     } else {
@@ -175,6 +176,9 @@ class Loader {
       for (auto& r : stringList(*e)) config.rules.push_back(resolve(r));
     } else {
       missing(root, "rules", "configuration");
+    }
+    if (const Entry* e = top.find("unusable_rules")) {
+      if (auto s = oneOf(*e, kUnusableRules)) config.skip_unusable_rules = *s == "skip";
     }
     if (const Entry* e = top.find("checkpoint_interval")) {
       if (auto s = text(*e)) {

@@ -77,6 +77,9 @@ struct Config {
   std::string file;                // the configuration file, absolute
   std::string state_dir;           // absolute; checkpoints live under it
   std::vector<std::string> rules;  // rule files or folders, absolute
+  // `unusable_rules: skip`: load the rules that can be used and report the
+  // rest per rule (public packs); `fail` (default): any problem rejects the set.
+  bool skip_unusable_rules = false;
   std::vector<SourceConfig> sources;
   std::vector<OutputConfig> outputs;
   MetricsConfig metrics;

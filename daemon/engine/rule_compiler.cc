@@ -254,6 +254,7 @@ void RuleCompiler::addPath(const std::string& path) {
 void RuleCompiler::addFile(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
+  documents_[path];  // a rule file, even if it cannot be read
   if (!ec && size > kMaxRuleFileBytes) {
     report(path, 0, 0, "file is larger than 16 MiB; not a rule file?");
     return;
@@ -272,7 +273,27 @@ void RuleCompiler::addFile(const std::string& path) {
   addText(text.str(), path);
 }
 
+void RuleCompiler::exclude(std::set<std::pair<std::string, int>> documents,
+                           std::set<std::string> files) {
+  excluded_documents_ = std::move(documents);
+  excluded_files_ = std::move(files);
+}
+
+std::optional<RuleCompiler::DocumentRef> RuleCompiler::documentAt(const std::string& file,
+                                                                  int line) const {
+  auto it = documents_.find(file);
+  if (it == documents_.end()) return std::nullopt;
+  const DocumentRef* found = nullptr;
+  for (const auto& d : it->second) {
+    if (d.line <= line) found = &d;
+  }
+  if (found == nullptr) return std::nullopt;
+  return *found;
+}
+
 void RuleCompiler::addText(std::string_view yaml, const std::string& file) {
+  if (excluded_files_.count(file) != 0) return;
+  documents_[file];  // read, even if it holds no document
   std::vector<YAML::Node> docs;
   try {
     const std::string text(yaml);
@@ -289,6 +310,13 @@ void RuleCompiler::addText(std::string_view yaml, const std::string& file) {
   }
   for (const YAML::Node& doc : docs) {
     try {
+      if (!doc.IsNull()) {
+        DocumentRef ref{doc.Mark().line + 1, {}};
+        if (doc.IsMap() && doc["title"] && doc["title"].IsScalar())
+          ref.title = doc["title"].Scalar();
+        documents_[file].push_back(ref);
+        if (excluded_documents_.count({file, ref.line}) != 0) continue;
+      }
       compileDocument(doc, file);
     } catch (const YAML::Exception& e) {
       report(file, e.mark.line >= 0 ? e.mark.line + 1 : 0,

@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +42,21 @@ class RuleCompiler {
 
   // nullptr when any problem was reported since construction.
   std::shared_ptr<const RuleSet> build();
+
+  // For loading what can be used (RuleSet::load with `skipped`): documents
+  // (file, line of their start) and whole files to pass over. Set before
+  // adding paths.
+  void exclude(std::set<std::pair<std::string, int>> documents, std::set<std::string> files);
+  // The rule document of a file read so far that `line` falls in: its start
+  // line and title (empty when it has none), or nullopt when `file` was not
+  // read or the line is before its first document.
+  struct DocumentRef {
+    int line = 0;
+    std::string title;
+  };
+  std::optional<DocumentRef> documentAt(const std::string& file, int line) const;
+  // True when `file` was read as a rule file (YAML errors included).
+  bool read(const std::string& file) const { return documents_.count(file) != 0; }
 
  private:
   struct Document;
@@ -82,6 +100,9 @@ class RuleCompiler {
   std::unordered_map<std::string, std::string> id_locations_;  // rule id -> "file:line"
   std::vector<PendingCorrelation> pending_;
   std::vector<Correlation> correlations_;
+  std::map<std::string, std::vector<DocumentRef>> documents_;  // per file read, by start line
+  std::set<std::pair<std::string, int>> excluded_documents_;
+  std::set<std::string> excluded_files_;
 };
 
 }  // namespace trailwatch::engine

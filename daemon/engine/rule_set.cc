@@ -1,6 +1,7 @@
 #include "daemon/engine/rule_set.h"
 
 #include <algorithm>
+#include <set>
 
 #include "daemon/engine/detection.h"
 #include "daemon/engine/rule_compiler.h"
@@ -30,10 +31,53 @@ const char* correlationTypeName(CorrelationType type) {
 }
 
 std::shared_ptr<const RuleSet> RuleSet::load(const std::vector<std::string>& paths,
-                                             Diagnostics& diags, const Placeholders* placeholders) {
-  RuleCompiler compiler(diags, placeholders);
-  for (const auto& path : paths) compiler.addPath(path);
-  return compiler.build();
+                                             Diagnostics& diags, const Placeholders* placeholders,
+                                             std::vector<SkippedRule>* skipped) {
+  if (skipped == nullptr) {
+    RuleCompiler compiler(diags, placeholders);
+    for (const auto& path : paths) compiler.addPath(path);
+    return compiler.build();
+  }
+  // Compile, leave out the documents and files the problems point into, and
+  // compile again until nothing is left to leave out: leaving a rule out can
+  // break a correlation that names it, which goes in the next round. Every
+  // round leaves out at least one document or file, so this ends.
+  std::set<std::pair<std::string, int>> documents;
+  std::set<std::string> files;
+  while (true) {
+    Diagnostics round;
+    RuleCompiler compiler(round, placeholders);
+    compiler.exclude(documents, files);
+    for (const auto& path : paths) compiler.addPath(path);
+    auto set = compiler.build();
+    if (set) return set;
+    bool progressed = false;
+    for (auto& d : round) {
+      const auto doc = compiler.documentAt(d.file, d.line);
+      if (!compiler.read(d.file)) {
+        diags.push_back(std::move(d));  // not in a rule file: a wrong path
+        continue;
+      }
+      const int line = doc ? doc->line : 0;
+      auto it = std::find_if(skipped->begin(), skipped->end(), [&](const SkippedRule& s) {
+        return s.file == d.file && s.line == line;
+      });
+      if (it == skipped->end()) {
+        skipped->push_back({d.file, line, doc ? doc->title : std::string(), {}});
+        it = skipped->end() - 1;
+      }
+      it->problems.push_back(std::move(d));
+      progressed |=
+          line > 0 ? documents.emplace(it->file, line).second : files.emplace(it->file).second;
+    }
+    if (!diags.empty()) return nullptr;
+    if (!progressed) {
+      // Nothing new to leave out (should not happen): report as a failure.
+      for (const auto& s : *skipped)
+        diags.insert(diags.end(), s.problems.begin(), s.problems.end());
+      return nullptr;
+    }
+  }
 }
 
 std::shared_ptr<const RuleSet> RuleSet::parse(std::string_view yaml, const std::string& file,

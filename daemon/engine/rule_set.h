@@ -68,6 +68,15 @@ struct RuleInfo {
   bool stateful() const { return !feeds.empty() || suppress.has_value(); }
 };
 
+// A rule document (or a whole file, line 0) that RuleSet::load left out
+// because it could not be used, and why.
+struct SkippedRule {
+  std::string file;
+  int line = 0;       // start of the rule document; 0: the whole file
+  std::string title;  // the document's title, when it has one
+  Diagnostics problems;
+};
+
 class RuleSet {
  public:
   // Loads every *.yml / *.yaml under each path (a file, or a folder searched
@@ -78,9 +87,17 @@ class RuleSet {
   // Diagnostic per problem. `placeholders` (may be null: none declared)
   // supplies the lists that `|expand` values name; it is only read during
   // the call.
+  //
+  // With `skipped`, loads what can be used instead: a rule document with a
+  // problem (an unsupported modifier, a regular expression RE2 cannot run,
+  // a correlation naming a rule that was skipped, ...) and a file that is no
+  // YAML are left out and listed in `skipped` with their problems, and the
+  // rest loads. Only problems outside any rule file (a path that does not
+  // exist, a folder without rules) go to `diags` and fail the load.
   static std::shared_ptr<const RuleSet> load(const std::vector<std::string>& paths,
                                              Diagnostics& diags,
-                                             const Placeholders* placeholders = nullptr);
+                                             const Placeholders* placeholders = nullptr,
+                                             std::vector<SkippedRule>* skipped = nullptr);
   // Same from in-memory YAML text; `file` is used in diagnostics and RuleInfo.
   static std::shared_ptr<const RuleSet> parse(std::string_view yaml, const std::string& file,
                                               Diagnostics& diags,

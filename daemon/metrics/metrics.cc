@@ -147,6 +147,12 @@ Metrics::Metrics()
                         .Help("Rules in the active rule set.")
                         .Register(*registry_)
                         .Add({})),
+      rules_skipped_(BuildGauge()
+                         .Name("trailwatch_rules_skipped")
+                         .Help("Rule documents left out of the active set as unusable "
+                               "(unusable_rules: skip); each is logged with its reason.")
+                         .Register(*registry_)
+                         .Add({})),
       reload_success_(BuildGauge()
                           .Name("trailwatch_rules_last_reload_success")
                           .Help("1 if the last rule (re)load succeeded, 0 if it failed.")
@@ -254,8 +260,9 @@ prometheus::Gauge& Metrics::placeholderReloadSuccess(const std::string& name) {
   return placeholder_reload_success_.Add({{"placeholder", name}});
 }
 
-void Metrics::ruleSetLoaded(size_t rules, double load_seconds) {
+void Metrics::ruleSetLoaded(size_t rules, double load_seconds, size_t skipped) {
   rules_loaded_.Set(static_cast<double>(rules));
+  rules_skipped_.Set(static_cast<double>(skipped));
   reload_success_.Set(1);
   reload_time_.Set(nowSeconds());
   load_duration_.Set(load_seconds);

@@ -92,7 +92,8 @@ class Metrics {
   prometheus::Counter& suppressed(const std::string& rule_id);
 
   // Rule set (re)loads.
-  void ruleSetLoaded(size_t rules, double load_seconds);
+  // `skipped`: rule documents left out as unusable (`unusable_rules: skip`).
+  void ruleSetLoaded(size_t rules, double load_seconds, size_t skipped = 0);
   void ruleSetReloadFailed();
 
   prometheus::Registry& registry() { return *registry_; }
@@ -128,6 +129,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& correlation_skipped_;
   prometheus::Family<prometheus::Counter>& suppressed_;
   prometheus::Gauge& rules_loaded_;
+  prometheus::Gauge& rules_skipped_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_time_;
   prometheus::Gauge& load_duration_;

@@ -78,14 +78,40 @@ std::optional<config::Config> loadConfigOrReport(const std::string& file) {
   return config;
 }
 
-std::shared_ptr<const engine::RuleSet> loadRulesOrReport(
-    const std::vector<std::string>& paths, const engine::Placeholders* placeholders = nullptr) {
+// One line per problem of a rule left out by `unusable_rules: skip`:
+// `file:line:col: message [rule 'title' skipped]`.
+std::vector<std::string> skippedLines(const std::vector<engine::SkippedRule>& skipped) {
+  std::vector<std::string> lines;
+  for (const auto& s : skipped) {
+    const std::string what = s.line == 0       ? "file skipped"
+                             : s.title.empty() ? "rule skipped"
+                                               : "rule '" + s.title + "' skipped";
+    for (const auto& p : s.problems) lines.push_back(p.str() + " [" + what + "]");
+  }
+  return lines;
+}
+
+// Loads the rules; with `skip_unusable`, the rules that cannot be used are
+// left out and each is logged as a warning. `skipped_count` (may be null)
+// receives how many.
+std::shared_ptr<const engine::RuleSet> loadRulesOrReport(const std::vector<std::string>& paths,
+                                                         const engine::Placeholders* placeholders,
+                                                         bool skip_unusable,
+                                                         size_t* skipped_count = nullptr) {
   Diagnostics diags;
-  auto rules = engine::RuleSet::load(paths, diags, placeholders);
+  std::vector<engine::SkippedRule> skipped;
+  auto rules =
+      engine::RuleSet::load(paths, diags, placeholders, skip_unusable ? &skipped : nullptr);
   if (!rules || !diags.empty()) {
     printDiagnostics(diags);
     return nullptr;
   }
+  for (const auto& line : skippedLines(skipped)) spdlog::warn("{}", line);
+  if (!skipped.empty()) {
+    spdlog::warn("{} rule(s) or file(s) left out as unusable (unusable_rules: skip)",
+                 skipped.size());
+  }
+  if (skipped_count != nullptr) *skipped_count = skipped.size();
   return rules;
 }
 
@@ -154,7 +180,10 @@ int runCheck(const CheckOptions& options) {
   }
   for (const auto& e : lookup_errors) std::fprintf(stderr, "%s\n", e.c_str());
   Diagnostics diags;
-  auto rules = engine::RuleSet::load(rule_paths, diags, &lookups.placeholders());
+  std::vector<engine::SkippedRule> skipped;
+  const bool skip = options.skip_unusable || (config && config->skip_unusable_rules);
+  auto rules =
+      engine::RuleSet::load(rule_paths, diags, &lookups.placeholders(), skip ? &skipped : nullptr);
   if (!rules || !diags.empty() || !lookup_errors.empty()) {
     printDiagnostics(diags);
     std::fprintf(stderr, "trailwatch check: %zu problem(s) found\n",
@@ -175,6 +204,10 @@ int runCheck(const CheckOptions& options) {
   std::printf("rules: %zu loaded from %zu file(s)\n", rules->size(), files.size());
   for (const auto& [pack, count] : per_pack)
     std::printf("  pack %s: %zu rule(s)\n", pack.c_str(), count);
+  if (skip) {
+    std::printf("skipped as unusable: %zu rule(s) or file(s)\n", skipped.size());
+    for (const auto& line : skippedLines(skipped)) std::printf("  %s\n", line.c_str());
+  }
   for (const auto& c : rules->correlations()) {
     const auto& info = rules->rule(c.rule_index);
     std::vector<std::string> inputs;
@@ -243,7 +276,8 @@ int runScan(const ScanOptions& options) {
                  options.format.c_str(), decode::formatsHelp().c_str());
     return kExitUsage;
   }
-  auto rules = loadRulesOrReport(rule_paths, &lookups.placeholders());
+  auto rules = loadRulesOrReport(rule_paths, &lookups.placeholders(),
+                                 options.skip_unusable || config.skip_unusable_rules);
   if (!rules) return kExitUsage;
 
   const bool from_stdin =
@@ -337,9 +371,11 @@ int runDaemon(const RunOptions& options) {
     spdlog::info("lookup {}: {} rows from {}", table.spec().name, table.rows(), table.spec().path);
   }
   const auto load_start = Clock::now();
-  auto rules = loadRulesOrReport(config->rules, &lookups.placeholders());
+  size_t skipped = 0;
+  auto rules = loadRulesOrReport(config->rules, &lookups.placeholders(),
+                                 config->skip_unusable_rules, &skipped);
   if (!rules) return kExitUsage;
-  metrics.ruleSetLoaded(rules->size(), secondsSince(load_start));
+  metrics.ruleSetLoaded(rules->size(), secondsSince(load_start), skipped);
   RuleSetHolder holder(rules);
   spdlog::info("loaded {} rules from {}", rules->size(), joinNames(config->rules));
 
@@ -417,9 +453,12 @@ int runDaemon(const RunOptions& options) {
   auto rebuildRules = [&](const char* why) {
     const auto start = Clock::now();
     Diagnostics diags;
-    auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders());
+    std::vector<engine::SkippedRule> skipped;
+    auto next = engine::RuleSet::load(config->rules, diags, &lookups.placeholders(),
+                                      config->skip_unusable_rules ? &skipped : nullptr);
     if (next && diags.empty()) {
-      metrics.ruleSetLoaded(next->size(), secondsSince(start));
+      for (const auto& line : skippedLines(skipped)) spdlog::warn("{}: {}", why, line);
+      metrics.ruleSetLoaded(next->size(), secondsSince(start), skipped.size());
       holder.replace(std::move(next));
       spdlog::info("{}: {} rules active", why, holder.snapshot()->size());
       return;

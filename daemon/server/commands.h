@@ -22,6 +22,7 @@ struct RunOptions {
 struct CheckOptions {
   std::string config_file;         // empty: rules only
   std::vector<std::string> rules;  // extra rule paths (--rules)
+  bool skip_unusable = false;      // --skip-unusable, or the configuration's unusable_rules: skip
 };
 
 struct ScanOptions {
@@ -33,6 +34,7 @@ struct ScanOptions {
   std::string timestamp_field = "@timestamp";
   std::size_t workers = 0;                // correlation shards; 0: config's, else per core
   std::vector<std::string> extra_fields;  // --extra-fields (access-log)
+  bool skip_unusable = false;             // --skip-unusable, or unusable_rules: skip
 };
 
 int runDaemon(const RunOptions& options);

@@ -727,7 +727,15 @@ int runCoverage(const CoverageOptions& options) {
   const bool lookups_ok = lookups.loadAll(lookup_errors);
   const RuleFiles files = listRuleFiles(rule_paths, diags);
   std::shared_ptr<const engine::RuleSet> rules;
-  if (diags.empty()) rules = engine::RuleSet::load(files.rules, diags, &lookups.placeholders());
+  std::vector<engine::SkippedRule> skipped;  // unusable_rules: skip, as `run` would load them
+  if (diags.empty()) {
+    rules = engine::RuleSet::load(files.rules, diags, &lookups.placeholders(),
+                                  config && config->skip_unusable_rules ? &skipped : nullptr);
+  }
+  for (const auto& s : skipped) {
+    std::fprintf(stderr, "warning: %s:%d: %s left out as unusable (unusable_rules: skip)\n",
+                 s.file.c_str(), s.line, s.title.empty() ? "rule" : ("'" + s.title + "'").c_str());
+  }
   if (!lookups_ok || !rules || !diags.empty()) {
     for (const auto& e : lookup_errors) std::fprintf(stderr, "%s\n", e.c_str());
     report(diags);

@@ -2,6 +2,7 @@
 // failure in trailwatch_rules_last_reload_success; a fixed one is taken.
 #include <signal.h>
 
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -98,6 +99,29 @@ TEST_F(ReloadTest, ReloadKeepsOldRulesOnError) {
   const auto code = daemon_.stop(10s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0);
+}
+
+// unusable_rules: skip: a rule the engine cannot use is left out, logged
+// and counted, and the rest run; a reload recounts.
+TEST_F(ReloadTest, UnusableRulesAreSkippedAndCountedWhenAskedTo) {
+  daemon_.extra_config = "unusable_rules: skip\n";
+  std::string windows = exportRule();
+  windows.replace(windows.find("event.action: export"), 20,
+                  "event.action|windash|contains: export");
+  writeFile(daemon_.pack_dir + "/windows.yml", windows);
+  std::string why;
+  ASSERT_TRUE(daemon_.start(why)) << why;
+  EXPECT_TRUE(waitFor([&] { return daemon_.metric("trailwatch_rules_skipped") == 1.0; }, 15s))
+      << daemon_.scrape();
+  EXPECT_EQ(daemon_.metric("trailwatch_rules_loaded"), 3.0);
+  EXPECT_NE(daemon_.logs().find("modifier 'windash'"), std::string::npos) << daemon_.logs();
+  const int64_t btg = append(EventKind::kBtg);
+  EXPECT_TRUE(waitForAlert(kBtgRuleId, btg));
+
+  std::filesystem::remove(daemon_.pack_dir + "/windows.yml");
+  daemon_.process().signal(SIGHUP);
+  EXPECT_TRUE(waitFor([&] { return daemon_.metric("trailwatch_rules_skipped") == 0.0; }, 15s))
+      << daemon_.scrape();
 }
 
 }  // namespace

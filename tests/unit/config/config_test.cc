@@ -220,9 +220,21 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
       << all();
   EXPECT_TRUE(has(11, 1,
                   "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
-                  "checkpoint_interval, log_level, sources, outputs, metrics, lookups, "
-                  "placeholders, correlation)"))
+                  "unusable_rules, checkpoint_interval, log_level, sources, outputs, metrics, "
+                  "lookups, placeholders, correlation)"))
       << all();
+}
+
+TEST_F(ConfigTest, UnusableRulesIsFailOrSkip) {
+  auto c = load(kMinimal);
+  ASSERT_TRUE(c) << all();
+  EXPECT_FALSE(c->skip_unusable_rules);
+  c = load(std::string(kMinimal) + "unusable_rules: skip\n");
+  ASSERT_TRUE(c) << all();
+  EXPECT_TRUE(c->skip_unusable_rules);
+  c = load(std::string(kMinimal) + "unusable_rules: ignore\n");
+  EXPECT_FALSE(c);
+  EXPECT_NE(all().find("unusable_rules"), std::string::npos) << all();
 }
 
 TEST_F(ConfigTest, MissingRequiredKeys) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,41 @@ TEST(RuleLoader, SeedCorpusRulesLoad) {
   for (const auto& d : diags) ADD_FAILURE() << d.str();
   ASSERT_TRUE(set);
   EXPECT_GE(set->size(), 3u);
+}
+
+// Public-Sigma-shaped rules: strict loading fails; loading what can be used
+// leaves out each unusable document (and a file that is no YAML), then the
+// correlation that named a left-out rule, and keeps the rest.
+TEST(RuleLoader, SkippingLeavesOutUnusableRulesAndWhatDependsOnThem) {
+  const std::string folder = std::string(TRAILWATCH_SOURCE_DIR) + "/tests/data/sigma-public-style";
+  Diagnostics strict;
+  EXPECT_FALSE(RuleSet::load({folder}, strict));
+  EXPECT_FALSE(strict.empty());
+
+  Diagnostics diags;
+  std::vector<SkippedRule> skipped;
+  auto set = RuleSet::load({folder}, diags, nullptr, &skipped);
+  for (const auto& d : diags) ADD_FAILURE() << d.str();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->size(), 4u);
+  std::map<std::string, std::pair<int, std::string>> by_file;
+  for (const auto& s : skipped) {
+    EXPECT_FALSE(s.problems.empty()) << s.file;
+    by_file[std::filesystem::path(s.file).filename().string()] = {s.line, s.title};
+  }
+  const std::map<std::string, std::pair<int, std::string>> want = {
+      {"broken_yaml.yml", {0, ""}},
+      {"proc_lookbehind_regex.yml", {1, "Curl Piped To A Shell (look-behind)"}},
+      {"win_encoded_powershell.yml", {1, "Encoded PowerShell Command Line"}},
+      {"proc_encoded_powershell_burst.yml", {1, "Encoded PowerShell Burst On One Host"}}};
+  EXPECT_EQ(by_file, want);
+
+  // A path that does not exist is no rule to skip: the load fails.
+  Diagnostics missing;
+  std::vector<SkippedRule> none;
+  EXPECT_FALSE(RuleSet::load({folder + "/no-such-folder"}, missing, nullptr, &none));
+  EXPECT_EQ(missing.size(), 1u);
+  EXPECT_TRUE(none.empty());
 }
 
 // --- errors, each at the node it concerns ---
