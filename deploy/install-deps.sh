@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages trailwatch needs to build, run and test.
 # Idempotent: installs only what is missing, and touches apt only then.
+# Usage: deploy/install-deps.sh [--bench]
+#   --bench  also the whole-daemon benchmark's peers and tools (bench/run.sh):
+#            mtail and jq (the peers), yq (its config edit), GNU time (peak
+#            RSS), linux-perf (profiles)
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case $arg in
+    --bench) bench=1 ;;
+    *) echo "usage: deploy/install-deps.sh [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain
@@ -19,6 +31,9 @@ packages=(
   # the pgaudit end-to-end test starts its own PostgreSQL 15 with pgaudit
   postgresql-15 postgresql-15-pgaudit
 )
+if [[ $bench -eq 1 ]]; then
+  packages+=(mtail jq yq time linux-perf)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
