@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, and runs the
 # daemon on the bundled default configuration (deploy/trailwatch.yaml):
-# sample EHR audit logs that keep growing (and rotate), the shipped rules,
-# alerts on this terminal and in var/alerts.jsonl, metrics on
+# sample EHR audit logs that keep growing (and rotate), for the PHI-access
+# rules; static sample auth, auditd, CloudTrail, Kubernetes audit and
+# PostgreSQL logs (deploy/samples/), for the SOC 2 CC7 and audit-integrity
+# rules, read once (remove var/state to have them read again); the shipped
+# rules; alerts on this terminal and in var/alerts.jsonl; metrics on
 # http://127.0.0.1:9808/metrics. Ctrl-C stops it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

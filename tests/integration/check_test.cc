@@ -98,7 +98,7 @@ TEST_F(CheckCommand, BundledConfigurationAndShippedRulesAreValid) {
   const RunResult r = check({"-c", std::string(sourceDir()) + "/deploy/trailwatch.yaml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Counts change as the packs grow; what must hold is that both packs load,
-  // the site lists and lookups resolve, and the sample source gets rules.
+  // the site lists and lookups resolve, and every sample source gets rules.
   const auto count = [&](const std::string& pattern) {
     std::smatch m;
     return std::regex_search(r.out, m, std::regex(pattern)) ? std::stoi(m[1]) : 0;
@@ -107,6 +107,14 @@ TEST_F(CheckCommand, BundledConfigurationAndShippedRulesAreValid) {
   EXPECT_GT(count(R"(pack hipaa-phi-access: (\d+) rule\(s\))"), 10) << r.out;
   EXPECT_GT(count(R"(pack soc2-cc7: (\d+) rule\(s\))"), 10) << r.out;
   EXPECT_GT(count(R"(source ehr \(file, json\): (\d+) rule\(s\) apply)"), 10) << r.out;
+  // The static samples (deploy/samples/): each log kind gets its rules.
+  for (const std::string source :
+       {R"(auth \(file, syslog\+kv\))", R"(auditd \(file, auditd\))",
+        R"(cloudtrail \(file, cloudtrail\))", R"(k8s \(file, k8s-audit\))",
+        R"(pgaudit \(file, pgaudit\))", R"(pg-jsonlog \(file, json\))"}) {
+    EXPECT_GT(count("source " + source + R"(: (\d+) rule\(s\) apply)"), 0) << source << "\n"
+                                                                           << r.out;
+  }
   for (const std::string placeholder :
        {"internal_networks", "phi_tables", "phi_app_db_roles", "sudo_allowed_users"}) {
     EXPECT_GT(count("placeholder %" + placeholder + R"(%: (\d+) value)"), 0) << r.out;
