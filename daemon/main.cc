@@ -111,7 +111,10 @@ int main(int argc, char** argv) {
         "rules,r", po::value(&o.rules)->composing(), "rule file or folder (repeatable)")(
         "skip-unusable", po::bool_switch(&o.skip_unusable),
         "leave out the rules that cannot be used (public packs) and list why, instead of "
-        "failing (as unusable_rules: skip)");
+        "failing (as unusable_rules: skip)")(
+        "show-unindexed", po::bool_switch(&o.show_unindexed),
+        "list the rules the rule index cannot skip (no field that must equal a literal): every "
+        "event visits them");
     if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
     setUpLogging("warn");
     return runCheck(o);

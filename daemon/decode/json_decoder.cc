@@ -54,15 +54,15 @@ void JsonDecoder::setFields(std::span<const std::string> paths) {
     while (true) {
       const std::size_t dot = rest.find('.');
       const std::string_view part = rest.substr(0, dot);
-      auto it = trie_[node].children.find(part);
-      if (it == trie_[node].children.end()) {
+      const uint32_t found = trie_[node].children.find(part);
+      if (found == 0) {
         const auto child = static_cast<uint32_t>(trie_.size());
         // Index, not reference: emplace_back may move the nodes.
-        trie_[node].children.emplace(std::string(part), child);
+        trie_[node].children.insert(part, child);
         trie_.emplace_back();
         node = child;
       } else {
-        node = it->second;
+        node = found;
       }
       if (dot == std::string_view::npos) break;
       rest.remove_prefix(dot + 1);
@@ -136,14 +136,17 @@ simdjson::error_code JsonDecoder::walkObject(od::object object, uint32_t node, i
     // backslash is unescaped into the parser's buffer instead.
     const char* const key_begin = field.key().raw();
     const char* key_end = key_begin;
-    while (key_end < end && *key_end != '"' && *key_end != '\\') ++key_end;
+    bool dotted = false;
+    while (key_end < end && *key_end != '"' && *key_end != '\\') dotted |= *key_end++ == '.';
     std::string_view key;
     if (key_end < end && *key_end == '"') {
       key = std::string_view(key_begin, static_cast<std::size_t>(key_end - key_begin));
     } else if (auto err = field.unescaped_key().get(key)) {
       return err;
+    } else {
+      dotted = key.find('.') != std::string_view::npos;
     }
-    const uint32_t child = childFor(node, key);
+    const uint32_t child = childFor(node, key, dotted);
     // An unwanted value is skipped by the iterator when it moves on.
     if (child == 0) continue;
     if (auto err = walkValue(field.value(), child, depth + 1)) return err;
@@ -238,22 +241,14 @@ simdjson::error_code JsonDecoder::recordLeaf(Value& value, od::json_type type,
   return simdjson::SUCCESS;
 }
 
-uint32_t JsonDecoder::childFor(uint32_t node, std::string_view key) const {
-  const std::size_t first_dot = key.find('.');
-  if (first_dot == std::string_view::npos) {
-    const auto& children = trie_[node].children;
-    auto it = children.find(key);
-    return it == children.end() ? 0 : it->second;
-  }
+uint32_t JsonDecoder::childFor(uint32_t node, std::string_view key, bool dotted) const {
+  if (!dotted) return trie_[node].children.find(key);
   // Trie edges never contain dots (paths are split on them), so a dotted
   // key is followed one part at a time.
   while (true) {
     const std::size_t dot = key.find('.');
-    const auto& children = trie_[node].children;
-    auto it = children.find(key.substr(0, dot));
-    if (it == children.end()) return 0;
-    node = it->second;
-    if (dot == std::string_view::npos) return node;
+    node = trie_[node].children.find(key.substr(0, dot));
+    if (node == 0 || dot == std::string_view::npos) return node;
     key.remove_prefix(dot + 1);
   }
 }

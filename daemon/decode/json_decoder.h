@@ -37,6 +37,7 @@
 
 #include <simdjson.h>
 
+#include "daemon/decode/key_table.h"
 #include "trailwatch/decoder.h"
 #include "trailwatch/event.h"
 
@@ -56,14 +57,8 @@ class JsonDecoder final : public Decoder {
   const Event* decode(std::string_view record, DecodeError& error) override;
 
  private:
-  // Transparent hashing so a key seen in the record (a string_view) finds
-  // its trie child without building a std::string.
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct TrieNode {
-    std::unordered_map<std::string, uint32_t, KeyHash, std::equal_to<>> children;
+    KeyTable children;         // key -> child node (never 0: the root)
     std::vector<FieldId> ids;  // the fields whose path ends here
   };
 
@@ -83,9 +78,10 @@ class JsonDecoder final : public Decoder {
   simdjson::error_code walkValue(Value value, uint32_t node, int depth);
   simdjson::error_code recordLeaf(Value& value, simdjson::ondemand::json_type type,
                                   const TrieNode& node);
-  // The trie node reached from `node` by `key`, splitting a dotted key into
-  // its parts; 0 (the root, never a child) when no wanted path continues.
-  uint32_t childFor(uint32_t node, std::string_view key) const;
+  // The trie node reached from `node` by `key`, splitting a dotted key
+  // (`dotted`: it holds a '.') into its parts; 0 (the root, never a child)
+  // when no wanted path continues.
+  uint32_t childFor(uint32_t node, std::string_view key, bool dotted) const;
   void addValue(const TrieNode& node, const FieldValue& value);
   std::string_view trimTrailingSpace(const char* begin, const char* end) const;
 

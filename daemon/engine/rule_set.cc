@@ -113,6 +113,8 @@ std::vector<uint32_t> RuleSet::rulesFor(const LogSource* declared) const {
   return out;
 }
 
+const Detection& RuleSet::detection(size_t index) const { return detections_[index]; }
+
 void RuleSet::evaluate(const Event& event, std::span<const uint32_t> rules,
                        std::vector<uint32_t>& matched) const {
   for (const uint32_t index : rules) {

@@ -124,6 +124,9 @@ class RuleSet {
   // (nullptr: the source declares nothing, so every rule applies).
   std::vector<uint32_t> rulesFor(const LogSource* declared) const;
 
+  // The detection of rule `index` (empty for correlation rules).
+  const Detection& detection(size_t index) const;
+
   // Appends to `matched` every index in `rules` whose detection matches `event`.
   void evaluate(const Event& event, std::span<const uint32_t> rules,
                 std::vector<uint32_t>& matched) const;

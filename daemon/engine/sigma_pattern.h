@@ -35,6 +35,10 @@ class SigmaPattern {
   // The shape compile() chose; exposed so tests can check the fast paths.
   enum class Shape : uint8_t { kAny, kExact, kPrefix, kSuffix, kContains, kGlob };
   Shape shape() const { return shape_; }
+  // kExact: the whole text it equals, ASCII-folded unless cased() (the rule
+  // index keys on it).
+  const std::string& literal() const { return literal_; }
+  bool cased() const { return cased_; }
 
  private:
   // A run of pattern characters between two `*`; `one_` marks the positions

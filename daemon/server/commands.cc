@@ -23,6 +23,7 @@
 #include "daemon/common/json_writer.h"
 #include "daemon/config/config.h"
 #include "daemon/decode/registry.h"
+#include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/lookup_loader.h"
@@ -238,8 +239,20 @@ int runCheck(const CheckOptions& options) {
     }
     for (const auto& source : config->sources) {
       const auto applicable = rules->rulesFor(source.logsource ? &*source.logsource : nullptr);
-      std::printf("source %s (%s, %s): %zu rule(s) apply\n", source.name.c_str(),
-                  source.type.c_str(), source.format.c_str(), applicable.size());
+      const engine::RuleIndex index(*rules, applicable);
+      std::printf("source %s (%s, %s): %zu rule(s) apply, %zu indexed on %zu field(s)\n",
+                  source.name.c_str(), source.type.c_str(), source.format.c_str(),
+                  applicable.size(), applicable.size() - index.ungated(), index.gatedFields());
+    }
+  }
+  if (options.show_unindexed) {
+    // Rules every event visits: no field of theirs must equal a literal.
+    const auto all = rules->rulesFor(nullptr);
+    const engine::RuleIndex index(*rules, all);
+    for (const uint32_t r : all) {
+      if (!engine::gatesOf(rules->detection(r)).empty()) continue;
+      std::printf("not indexed: %s (%s:%d)\n", rules->rule(r).title.c_str(),
+                  rules->rule(r).file.c_str(), rules->rule(r).line);
     }
   }
   std::printf("trailwatch check: OK\n");

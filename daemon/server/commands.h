@@ -23,6 +23,7 @@ struct CheckOptions {
   std::string config_file;         // empty: rules only
   std::vector<std::string> rules;  // extra rule paths (--rules)
   bool skip_unusable = false;      // --skip-unusable, or the configuration's unusable_rules: skip
+  bool show_unindexed = false;     // --show-unindexed: list the rules every event visits
 };
 
 struct ScanOptions {

@@ -111,6 +111,7 @@ void SourcePipeline::adoptRules() {
   if (!rules_changed) return;
 
   applicable_ = rules_->rulesFor(declared_ ? &*declared_ : nullptr);
+  index_ = engine::RuleIndex(*rules_, applicable_);
   stateful_ = correlator_ != nullptr && rules_->stateful();
   rule_metrics_.clear();
   control_counters_.assign(rules_->size(), {});
@@ -122,8 +123,9 @@ void SourcePipeline::adoptRules() {
       control_counters_[i].push_back(&metrics_.controlAlerts(control));
     }
   }
-  spdlog::debug("source {}: {} of {} rules apply, {} fields extracted", source_->name(),
-                applicable_.size(), rules_->size(), paths.size());
+  spdlog::debug("source {}: {} of {} rules apply ({} indexed on {} field(s)), {} fields extracted",
+                source_->name(), applicable_.size(), rules_->size(),
+                applicable_.size() - index_.ungated(), index_.gatedFields(), paths.size());
 }
 
 void SourcePipeline::run() {
@@ -216,7 +218,8 @@ void SourcePipeline::processEvent(const Event& event, const Record& record, uint
   events_.fetch_add(1, std::memory_order_relaxed);
   const Event& enriched = enricher_ ? enricher_->enrich(event) : event;
   matched_.clear();
-  rules_->evaluate(enriched, applicable_, matched_);
+  index_.candidates(enriched, candidates_);
+  rules_->evaluate(enriched, candidates_, matched_);
   int64_t event_time = 0;
   if (stateful_) {
     // Every event moves the correlation clock, matched or not.

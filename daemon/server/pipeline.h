@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "daemon/alert/alert_json.h"
+#include "daemon/engine/rule_index.h"
 #include "daemon/enrich/enricher.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/correlator.h"
@@ -96,6 +97,8 @@ class SourcePipeline {
   std::shared_ptr<const engine::RuleSet> rules_;
   uint64_t rules_generation_ = ~uint64_t{0};
   std::vector<uint32_t> applicable_;
+  engine::RuleIndex index_;           // applicable_, by each rule's gate (rule_index.h)
+  std::vector<uint32_t> candidates_;  // per event: the rules the index admits
   int64_t timestamp_field_ = -1;
   std::vector<metrics::RuleMetrics> rule_metrics_;                   // by rule index
   std::vector<std::vector<prometheus::Counter*>> control_counters_;  // by rule index

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
 #include "tests/unit/engine/fake_event.h"
 
@@ -26,6 +27,13 @@ bool matches(const std::shared_ptr<const RuleSet>& set, FakeEvent& event) {
   std::vector<uint32_t> matched;
   const auto all = set->rulesFor(nullptr);
   set->evaluate(event, all, matched);
+  // Every case here also checks the rule index: evaluating only the
+  // candidates it admits must give the same matches (rule_index.h).
+  const RuleIndex index(*set, all);
+  std::vector<uint32_t> candidates, via_index;
+  index.candidates(event, candidates);
+  set->evaluate(event, candidates, via_index);
+  EXPECT_EQ(via_index, matched) << "the rule index left out a matching rule";
   return !matched.empty();
 }
 
