@@ -153,6 +153,14 @@ Status FileSink::reopenIfMoved() {
   return Status::Ok();
 }
 
+Status FileSink::deliver() {
+  std::lock_guard lock(mu_);
+  if (buffer_.empty()) return Status::Ok();
+  Status s = writeAll(fd_, buffer_, path_);
+  if (s.ok()) buffer_.clear();  // else kept: flush() retries it
+  return s;
+}
+
 Status FileSink::flush() {
   std::lock_guard lock(mu_);
   if (Status s = reopenIfMoved(); !s.ok()) return s;

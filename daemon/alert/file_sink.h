@@ -39,6 +39,7 @@ class FileSink : public AlertSink {
   const std::string& name() const override { return name_; }
   Status write(std::string_view alert_json) override;
   Status flush() override;
+  Status deliver() override;  // write() the buffered lines, no fsync
 
  private:
   FileSink(std::string path, int fd, const FileSinkOptions& options);

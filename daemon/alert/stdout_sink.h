@@ -19,6 +19,7 @@ class StdoutSink : public AlertSink {
   const std::string& name() const override { return name_; }
   Status write(std::string_view alert_json) override;
   Status flush() override;
+  Status deliver() override { return flush(); }  // fflush: no fsync to wait for
 
  private:
   const std::string name_ = "stdout";

@@ -386,6 +386,16 @@ void Correlator::emit(Shard& shard, std::vector<engine::StateOutput>& outputs) {
       }
     }
   }
+  if (!outputs.empty()) {
+    // Out at once (no fsync), as the pipelines do with theirs; durable at
+    // the next checkpoint's flush.
+    for (AlertSink* sink : sinks_) {
+      if (Status s = sink->deliver(); !s.ok()) {
+        metrics_.sinkErrors(sink->name()).Increment();
+        spdlog::warn("sink {}: {}", sink->name(), s.error());
+      }
+    }
+  }
   outputs.clear();
 }
 

@@ -138,6 +138,8 @@ void SourcePipeline::run() {
     if (!batch.records.empty()) {
       processBatch(batch);
       dirty_ = true;
+      // Alerts out at once (no fsync); durable at the next commit.
+      if (undelivered_) deliverSinks();
     }
     publishStats();
     const bool idle = batch.records.empty();
@@ -390,6 +392,19 @@ void SourcePipeline::emit(uint32_t rule_index, const Event& event, const Record&
       spdlog::error("sink {}: {}", sink->name(), s.error());
     } else {
       counter->Increment();
+    }
+  }
+  undelivered_ = true;
+}
+
+void SourcePipeline::deliverSinks() {
+  undelivered_ = false;
+  for (AlertSink* sink : sinks_) {
+    // A failure here is retried by the flush before the next checkpoint,
+    // which holds the checkpoint back if it fails too.
+    if (Status s = sink->deliver(); !s.ok()) {
+      metrics_.sinkErrors(sink->name()).Increment();
+      spdlog::warn("sink {}: {}", sink->name(), s.error());
     }
   }
 }

@@ -81,6 +81,8 @@ class SourcePipeline {
                     const Event& event, int64_t event_time);
   void skipObservation(const char* reason);
   bool flushSinks();
+  // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch.
+  void deliverSinks();
   void commit();
   void publishStats();
 
@@ -116,6 +118,7 @@ class SourcePipeline {
   std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
   SourceStats last_stats_;
   std::vector<uint32_t> matched_;
+  bool undelivered_ = false;  // alerts written to the sinks since the last deliverSinks()
   alert::AlertRenderer renderer_;
   Correlator* correlator_;
   const std::string timestamp_path_;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -41,6 +42,23 @@ TEST_F(FileSinkTest, CreatesFoldersAndAppendsLinesOnFlush) {
   EXPECT_EQ(read(path), "");  // buffered until flush
   ASSERT_TRUE((*sink)->flush().ok());
   EXPECT_EQ(read(path), "{\"n\":1}\n{\"n\":2}\n");
+}
+
+// deliver() makes the lines readable at once; only flush() syncs them and
+// moves the chain head.
+TEST_F(FileSinkTest, DeliverWritesWithoutMovingTheHead) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  auto sink = FileSink::open(path);
+  ASSERT_TRUE(sink.ok()) << sink.error();
+  ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
+  EXPECT_EQ(read(path), "");
+  ASSERT_TRUE((*sink)->deliver().ok());
+  EXPECT_NE(read(path).find(R"({"n":1,"chain":{"seq":1,)"), std::string::npos) << read(path);
+  EXPECT_FALSE(std::filesystem::exists(path + ".chain"));
+  ASSERT_TRUE((*sink)->flush().ok());
+  EXPECT_EQ(read(path + ".chain").substr(0, 2), "1 ");
+  const std::string text = read(path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
 }
 
 TEST_F(FileSinkTest, AppendsToExistingLog) {
