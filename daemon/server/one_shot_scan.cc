@@ -36,9 +36,14 @@ Result<OneShotScanResult> runOneShotScan(std::unique_ptr<Source> source,
   if (settings.lookups) lookups.emplace(settings.lookups);
   Correlator correlator(settings.correlation, holder, {&sink}, metrics);
   if (Status s = correlator.start(); !s.ok()) return Error{s.error()};
+  // A scan persists no checkpoint, so it commits only when its input pauses
+  // or ends: a commit on a timer would flush the decoder mid-file and split
+  // an event whose records straddle it (auditd), so the output would depend
+  // on how fast the machine is. Alerts still go out after every batch.
+  constexpr auto kNoTimedCommit = std::chrono::hours(24 * 365 * 100);
   SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&sink}, holder,
-                          metrics, std::chrono::milliseconds(1000), lookups ? &*lookups : nullptr,
-                          &correlator, settings.timestamp_field);
+                          metrics, kNoTimedCommit, lookups ? &*lookups : nullptr, &correlator,
+                          settings.timestamp_field);
   pipeline.run();
   correlator.stop();  // the windows the last event time closes, then the rest of the output
   (void)sink.flush();
