@@ -102,17 +102,6 @@ class ProgressCheck : public YAML::EventHandler {
   YAML::Mark start_;
 };
 
-// Rule tests (`a.tests.yml` beside `a.yml`) are YAML too, but not rules.
-bool isRuleFile(const std::filesystem::path& p) {
-  const std::string ext = p.extension().string();
-  return (ext == ".yml" || ext == ".yaml") && !isRuleTestFile(p.string());
-}
-
-bool isHidden(const std::filesystem::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name.front() == '.';
-}
-
 }  // namespace
 
 struct RuleCompiler::Document {
@@ -230,25 +219,16 @@ void RuleCompiler::addPath(const std::string& path) {
     addFile(path);
     return;
   }
-  std::vector<std::string> files;
-  fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (isHidden(it->path())) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (isRuleFile(it->path()) && it->is_regular_file(ec)) files.push_back(it->path().string());
-  }
-  if (ec) {
-    report(path, 0, 0, "cannot list folder: " + ec.message());
+  auto folder = listRuleFolder(path);
+  if (!folder.ok()) {
+    report(path, 0, 0, folder.error());
     return;
   }
-  if (files.empty()) {
+  if (folder->rules.empty()) {
     report(path, 0, 0, "no *.yml or *.yaml rule files found");
     return;
   }
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) addFile(file);
+  for (const auto& file : folder->rules) addFile(file);
 }
 
 void RuleCompiler::addFile(const std::string& path) {

@@ -241,6 +241,27 @@ bool isRuleTestFile(std::string_view path) {
   return endsWith(path, ".tests.yml") || endsWith(path, ".tests.yaml");
 }
 
+Result<RuleFolder> listRuleFolder(const std::string& folder) {
+  namespace fs = std::filesystem;
+  RuleFolder out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name.front() == '.') {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    const std::string ext = it->path().extension().string();
+    if ((ext != ".yml" && ext != ".yaml") || !it->is_regular_file(ec)) continue;
+    (isRuleTestFile(name) ? out.tests : out.rules).push_back(it->path().string());
+  }
+  if (ec) return Error{"cannot list folder: " + ec.message()};
+  std::sort(out.rules.begin(), out.rules.end());
+  std::sort(out.tests.begin(), out.tests.end());
+  return out;
+}
+
 std::optional<std::string> ruleFileOfTests(const std::string& tests_path) {
   if (!isRuleTestFile(tests_path)) return std::nullopt;
   const std::string stem =

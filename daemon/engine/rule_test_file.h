@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "trailwatch/diagnostic.h"
+#include "trailwatch/result.h"
 
 namespace trailwatch::engine {
 
@@ -73,6 +74,17 @@ std::optional<std::string> ruleFileOfTests(const std::string& tests_path);
 // The tests file beside a rule file (`a.yml` -> `a.tests.yml`, then
 // `a.tests.yaml`), when one exists.
 std::optional<std::string> testsFileOfRule(const std::string& rule_path);
+
+// The *.yml / *.yaml files under `folder`, searched recursively (a name
+// starting with '.' is skipped, a folder's too): the rule files and the
+// rule tests files apart, each sorted. The one walk of rule folders, for
+// the rule loader, `trailwatch test` and `trailwatch coverage`.
+struct RuleFolder {
+  std::vector<std::string> rules;
+  std::vector<std::string> tests;
+};
+// Error: "cannot list folder: <why>".
+Result<RuleFolder> listRuleFolder(const std::string& folder);
 
 // Reads and checks `path`. nullopt, after appending one Diagnostic per
 // problem, when anything is wrong.

@@ -68,17 +68,6 @@ void checkFormats(const config::Config& config, Diagnostics& diags) {
   }
 }
 
-std::optional<config::Config> loadConfigOrReport(const std::string& file) {
-  Diagnostics diags;
-  auto config = config::loadConfig(file, diags);
-  if (config) checkFormats(*config, diags);
-  if (!diags.empty()) {
-    printDiagnostics(diags);
-    return std::nullopt;
-  }
-  return config;
-}
-
 // One line per problem of a rule left out by `unusable_rules: skip`:
 // `file:line:col: message [rule 'title' skipped]`.
 std::vector<std::string> skippedLines(const std::vector<engine::SkippedRule>& skipped) {
@@ -141,6 +130,17 @@ bool loadLookupsOrReport(LookupLoader& loader) {
 }
 
 }  // namespace
+
+std::optional<config::Config> loadConfigOrReport(const std::string& file) {
+  Diagnostics diags;
+  auto config = config::loadConfig(file, diags);
+  if (config) checkFormats(*config, diags);
+  if (!diags.empty()) {
+    printDiagnostics(diags);
+    return std::nullopt;
+  }
+  return config;
+}
 
 void setUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("trailwatch");

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "daemon/config/config.h"
 
 namespace trailwatch::server {
 
@@ -41,6 +44,11 @@ struct ScanOptions {
 int runDaemon(const RunOptions& options);
 int runCheck(const CheckOptions& options);
 int runScan(const ScanOptions& options);
+
+// Loads and checks a configuration as every command does (its formats
+// and their options included); prints `file:line:col: message` per problem
+// on stderr and returns nullopt when there is any.
+std::optional<config::Config> loadConfigOrReport(const std::string& file);
 
 // Sends log output to stderr (stdout carries alerts) at `level`.
 void setUpLogging(const std::string& level);

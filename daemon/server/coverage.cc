@@ -18,6 +18,7 @@
 
 #include "daemon/common/json_writer.h"
 #include "daemon/decode/registry.h"
+#include "daemon/engine/rule_test_file.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/lookup_loader.h"
 
@@ -28,16 +29,6 @@ namespace fs = std::filesystem;
 
 // Tests files are small; a bigger file is not one (the rule loader's bound).
 constexpr std::uintmax_t kMaxTestsFileBytes = 16 << 20;
-
-bool hasRuleExtension(const fs::path& p) {
-  const std::string ext = p.extension().string();
-  return ext == ".yml" || ext == ".yaml";
-}
-
-bool isHidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name.front() == '.';
-}
 
 void sortUnique(std::vector<std::string>& v) {
   std::sort(v.begin(), v.end());
@@ -122,10 +113,6 @@ std::string controlName(std::string_view control) {
   return std::string(control);
 }
 
-bool isRuleTestsFile(std::string_view path) {
-  return path.ends_with(".tests.yml") || path.ends_with(".tests.yaml");
-}
-
 const char* gapKindName(CoverageGap::Kind kind) {
   switch (kind) {
     case CoverageGap::Kind::kControlWithoutRule:
@@ -192,8 +179,7 @@ RuleTests parseRuleTests(std::string_view yaml, const std::string& file, Diagnos
 }
 
 RuleFiles listRuleFiles(const std::vector<std::string>& paths, Diagnostics& errors) {
-  // The same walk as the rule loader's, keeping tests files apart, so that
-  // rule folders load whether or not the loader itself skips them.
+  // Folders are walked as the rule loader walks them (listRuleFolder).
   RuleFiles out;
   for (const auto& path : paths) {
     std::error_code ec;
@@ -203,39 +189,26 @@ RuleFiles listRuleFiles(const std::vector<std::string>& paths, Diagnostics& erro
       continue;
     }
     if (!fs::is_directory(status)) {
-      if (isRuleTestsFile(path)) {
+      if (engine::isRuleTestFile(path)) {
         errors.push_back(
             {path, 0, 0, "a rule tests file, not a rule file: give the rule file or its folder"});
         continue;
       }
       out.rules.push_back(path);
-      const fs::path p(path);
-      for (const char* ext : {".tests.yml", ".tests.yaml"}) {
-        const fs::path beside = p.parent_path() / (p.stem().string() + ext);
-        if (fs::is_regular_file(beside, ec)) out.tests.push_back(beside.string());
-      }
+      if (auto tests = engine::testsFileOfRule(path)) out.tests.push_back(*tests);
       continue;
     }
-    std::vector<std::string> rules;
-    fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
-    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (isHidden(it->path())) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-        continue;
-      }
-      if (!hasRuleExtension(it->path()) || !it->is_regular_file(ec)) continue;
-      (isRuleTestsFile(it->path().string()) ? out.tests : rules).push_back(it->path().string());
-    }
-    if (ec) {
-      errors.push_back({path, 0, 0, "cannot list folder: " + ec.message()});
+    auto folder = engine::listRuleFolder(path);
+    if (!folder.ok()) {
+      errors.push_back({path, 0, 0, folder.error()});
       continue;
     }
-    if (rules.empty()) {
+    out.tests.insert(out.tests.end(), folder->tests.begin(), folder->tests.end());
+    if (folder->rules.empty()) {
       errors.push_back({path, 0, 0, "no *.yml or *.yaml rule files found"});
       continue;
     }
-    std::sort(rules.begin(), rules.end());
-    out.rules.insert(out.rules.end(), rules.begin(), rules.end());
+    out.rules.insert(out.rules.end(), folder->rules.begin(), folder->rules.end());
   }
   sortUnique(out.tests);
   return out;
@@ -694,20 +667,8 @@ int runCoverage(const CoverageOptions& options) {
   std::optional<config::Config> config;
   std::vector<std::string> rule_paths;
   if (!options.config_file.empty()) {
-    Diagnostics diags;
-    config = config::loadConfig(options.config_file, diags);
-    if (config) {
-      // Coverage lists source formats, so an unknown one is an error here as
-      // in `check`.
-      for (const auto& source : config->sources) {
-        if (decode::makeDecoder(source.format) != nullptr) continue;
-        diags.push_back({config->file, source.format_line, source.format_column,
-                         "unknown format '" + source.format + "' in source '" + source.name +
-                             "' (known: " + decode::formatsHelp() + ")"});
-      }
-    }
-    if (!config || !diags.empty()) {
-      report(diags);
+    config = loadConfigOrReport(options.config_file);
+    if (!config) {
       std::fprintf(stderr, "trailwatch coverage: configuration %s has errors\n",
                    options.config_file.c_str());
       return kExitUsage;

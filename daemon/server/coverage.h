@@ -41,9 +41,6 @@ inline constexpr std::array<std::string_view, 6> kCoreControls = {
 // come back unchanged.
 std::string controlName(std::string_view control);
 
-// True for `*.tests.yml` / `*.tests.yaml`: rule test cases, not rules.
-bool isRuleTestsFile(std::string_view path);
-
 // What coverage reads from one rule tests file.
 struct RuleTests {
   std::string file;                    // the tests file

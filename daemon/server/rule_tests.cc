@@ -269,11 +269,6 @@ bool runFile(const engine::RuleTestFile& file, const engine::RuleInfo& rule,
   return false;
 }
 
-bool isHidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name.front() == '.';
-}
-
 // Where the rules and the tests files of the PATH arguments are.
 struct Inputs {
   std::vector<std::string> rule_paths;
@@ -291,21 +286,12 @@ bool collectInputs(const std::vector<std::string>& paths, Inputs& out) {
     }
     if (fs::is_directory(status)) {
       out.rule_paths.push_back(path);
-      fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
-      for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (isHidden(it->path())) {
-          if (it->is_directory(ec)) it.disable_recursion_pending();
-          continue;
-        }
-        if (engine::isRuleTestFile(it->path().string()) && it->is_regular_file(ec)) {
-          tests.insert(it->path().lexically_normal().string());
-        }
-      }
-      if (ec) {
-        std::fprintf(stderr, "trailwatch test: %s: cannot list folder: %s\n", path.c_str(),
-                     ec.message().c_str());
+      auto folder = engine::listRuleFolder(path);
+      if (!folder.ok()) {
+        std::fprintf(stderr, "trailwatch test: %s: %s\n", path.c_str(), folder.error().c_str());
         return false;
       }
+      for (const auto& t : folder->tests) tests.insert(fs::path(t).lexically_normal().string());
     } else if (engine::isRuleTestFile(path)) {
       tests.insert(fs::path(path).lexically_normal().string());
       if (auto rule = engine::ruleFileOfTests(path)) out.rule_paths.push_back(*rule);
@@ -325,10 +311,8 @@ bool collectInputs(const std::vector<std::string>& paths, Inputs& out) {
 int runRuleTests(const RuleTestOptions& options) {
   config::Config config;
   if (!options.config_file.empty()) {
-    Diagnostics diags;
-    auto loaded = config::loadConfig(options.config_file, diags);
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-    if (!loaded || !diags.empty()) return kExitUsage;
+    auto loaded = loadConfigOrReport(options.config_file);
+    if (!loaded) return kExitUsage;
     config = std::move(*loaded);
   }
   LookupLoader lookups(config, nullptr);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -27,6 +28,14 @@ class FileSinkTest : public ::testing::Test {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+  }
+  // One run of a daemon's file sink with the default options: open the
+  // log, write `alerts`, flush, close.
+  void runSink(const std::string& path, const std::vector<std::string>& alerts) {
+    auto sink = FileSink::open(path);
+    ASSERT_TRUE(sink.ok()) << sink.error();
+    for (const auto& a : alerts) ASSERT_TRUE((*sink)->write(a).ok());
+    ASSERT_TRUE((*sink)->flush().ok());
   }
   std::string dir_;
 };
@@ -96,13 +105,7 @@ TEST_F(FileSinkTest, UnwritablePathIsAnError) {
 // on across a rename rotation.
 TEST_F(FileSinkTest, ChainsLinesAcrossReopenAndRotation) {
   const std::string path = dir_ + "/alerts.jsonl";
-  {
-    auto sink = FileSink::open(path);
-    ASSERT_TRUE(sink.ok()) << sink.error();
-    ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
-    ASSERT_TRUE((*sink)->write(R"({"n":2})").ok());
-    ASSERT_TRUE((*sink)->flush().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(runSink(path, {R"({"n":1})", R"({"n":2})"}));
   const std::string first = read(path);
   const std::string line1 = first.substr(0, first.find('\n'));
   EXPECT_EQ(line1, R"({"n":1,"chain":{"seq":1,"prev":")" + std::string(64, '0') + R"("}})");
@@ -135,13 +138,7 @@ TEST_F(FileSinkTest, ChainsLinesAcrossReopenAndRotation) {
 // rotated file's last through the head left beside the log.
 TEST_F(FileSinkTest, ARestartAfterRotationGoesOnFromTheHead) {
   const std::string path = dir_ + "/alerts.jsonl";
-  {
-    auto sink = FileSink::open(path);
-    ASSERT_TRUE(sink.ok()) << sink.error();
-    ASSERT_TRUE((*sink)->write(R"({"n":1})").ok());
-    ASSERT_TRUE((*sink)->write(R"({"n":2})").ok());
-    ASSERT_TRUE((*sink)->flush().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(runSink(path, {R"({"n":1})", R"({"n":2})"}));
   std::filesystem::rename(path, path + ".1");
   std::ofstream(path).close();  // logrotate's `create`
   auto empty = verifyChain(path, "");

@@ -1,5 +1,7 @@
 #include "daemon/server/coverage.h"
 
+#include "daemon/engine/rule_test_file.h"
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -87,10 +89,10 @@ TEST(ControlName, ReadsSoc2AndHipaaTagsAsPeopleWriteThem) {
 }
 
 TEST(RuleTestsFile, NamedByItsSuffix) {
-  EXPECT_TRUE(isRuleTestsFile("rules/p/a.tests.yml"));
-  EXPECT_TRUE(isRuleTestsFile("rules/p/a.tests.yaml"));
-  EXPECT_FALSE(isRuleTestsFile("rules/p/a.yml"));
-  EXPECT_FALSE(isRuleTestsFile("rules/p/tests.yml"));
+  EXPECT_TRUE(engine::isRuleTestFile("rules/p/a.tests.yml"));
+  EXPECT_TRUE(engine::isRuleTestFile("rules/p/a.tests.yaml"));
+  EXPECT_FALSE(engine::isRuleTestFile("rules/p/a.yml"));
+  EXPECT_FALSE(engine::isRuleTestFile("rules/p/tests.yml"));
 }
 
 TEST(ParseRuleTests, ReadsTheRuleAndEachCaseFormatDefaultingToJson) {
