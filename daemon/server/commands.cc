@@ -26,6 +26,7 @@
 #include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/components.h"
 #include "daemon/server/lookup_loader.h"
 #include "daemon/server/one_shot_scan.h"
 #include "daemon/server/pipeline.h"
@@ -114,10 +115,6 @@ std::string globLiteral(const std::string& path) {
     out.push_back(c);
   }
   return out;
-}
-
-std::string checkpointPath(const config::Config& config, const std::string& source) {
-  return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
 }
 
 // Loads the configuration's lookup tables and placeholder lists; prints
@@ -400,26 +397,12 @@ int runDaemon(const RunOptions& options) {
 
   std::vector<std::unique_ptr<AlertSink>> sinks;
   for (const auto& output : config->outputs) {
-    if (output.type == "stdout") {
-      sinks.push_back(std::make_unique<alert::StdoutSink>());
-    } else {
-      alert::FileSinkOptions options;
-      options.hash_chain = output.hash_chain;
-      if (!output.chain_key_file.empty()) {
-        auto key = alert::readChainKey(output.chain_key_file);
-        if (!key.ok()) {
-          spdlog::error("{}", key.error());
-          return kExitFailure;
-        }
-        options.chain_key = std::move(key).value();
-      }
-      auto sink = alert::FileSink::open(output.path, options);
-      if (!sink.ok()) {
-        spdlog::error("{}", sink.error());
-        return kExitFailure;
-      }
-      sinks.push_back(std::move(sink).value());
+    auto sink = makeSink(*config, output, metrics);
+    if (!sink.ok()) {
+      spdlog::error("{}", sink.error());
+      return kExitFailure;
     }
+    sinks.push_back(std::move(sink).value());
   }
   std::vector<AlertSink*> sink_ptrs;
   for (auto& s : sinks) sink_ptrs.push_back(s.get());
@@ -436,14 +419,12 @@ int runDaemon(const RunOptions& options) {
 
   std::vector<std::unique_ptr<SourcePipeline>> pipelines;
   for (const auto& sc : config->sources) {
-    source::FileSourceOptions fo;
-    fo.name = sc.name;
-    fo.patterns = sc.paths;
-    fo.follow = true;
-    fo.start_at_end = sc.start_at_end;
-    fo.max_line_bytes = sc.max_line_bytes;
-    fo.checkpoint_path = checkpointPath(*config, sc.name);
-    auto source = std::make_unique<source::FileSource>(std::move(fo));
+    auto made = makeSource(*config, sc, metrics);
+    if (!made.ok()) {
+      spdlog::error("{}", made.error());
+      return kExitFailure;
+    }
+    std::unique_ptr<Source> source = std::move(made).value();
     if (Status s = source->open(); !s.ok()) {
       spdlog::error("source {}: {}", sc.name, s.error());
       return kExitFailure;

@@ -1,0 +1,33 @@
+// The one place that turns a configured source or output into the object
+// that implements it. Adding a source or sink type means one branch here
+// (and its keys in config/config.cc); `run` builds every source and sink
+// through these functions.
+//
+// Thread-safety: plain functions; call from the main thread at start-up.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "daemon/config/config.h"
+#include "daemon/metrics/metrics.h"
+#include "trailwatch/alert_sink.h"
+#include "trailwatch/result.h"
+#include "trailwatch/source.h"
+
+namespace trailwatch::server {
+
+// Where a source keeps its checkpoint: <state_dir>/checkpoints/<name>.ckpt.
+std::string checkpointPath(const config::Config& config, const std::string& source);
+
+// A live source for `sc` (not yet opened), or a message naming the source.
+Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
+                                           const config::SourceConfig& sc,
+                                           metrics::Metrics& metrics);
+
+// An opened sink for `output`, or a message naming the problem.
+Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& config,
+                                            const config::OutputConfig& output,
+                                            metrics::Metrics& metrics);
+
+}  // namespace trailwatch::server
