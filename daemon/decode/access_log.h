@@ -60,6 +60,9 @@ class AccessLogDecoder final : public Decoder {
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override {
+    return std::make_unique<AccessLogDecoder>(extra_fields_);
+  }
 
  private:
   // The text of a quoted field, unescaped into scratch when it holds a

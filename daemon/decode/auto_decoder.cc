@@ -160,4 +160,8 @@ const Event* AutoDecoder::flush(DecodeError& error) {
   return inner_ ? inner_->flush(error) : nullptr;
 }
 
+std::unique_ptr<Decoder> AutoDecoder::clone() const {
+  return settled_ && inner_ ? inner_->clone() : nullptr;
+}
+
 }  // namespace trailwatch::decode

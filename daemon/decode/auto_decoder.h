@@ -39,6 +39,8 @@ class AutoDecoder final : public Decoder {
  public:
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  // The chosen format's clone once chosen; nullptr before.
+  std::unique_ptr<Decoder> clone() const override;
   const Event* next(DecodeError& error) override;
   const Event* flush(DecodeError& error) override;
 

@@ -74,6 +74,9 @@ class FhirAuditEventDecoder final : public Decoder {
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override {
+    return std::make_unique<FhirAuditEventDecoder>();
+  }
   const Event* next(DecodeError& error) override;
 
  private:

@@ -55,6 +55,7 @@ class JsonDecoder final : public Decoder {
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override { return std::make_unique<JsonDecoder>(); }
 
  private:
   struct TrieNode {

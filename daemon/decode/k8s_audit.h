@@ -61,6 +61,7 @@ class K8sAuditDecoder final : public Decoder {
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override { return std::make_unique<K8sAuditDecoder>(); }
   const Event* next(DecodeError& error) override;
 
  private:

@@ -37,6 +37,7 @@ class KeyValueDecoder final : public Decoder {
  public:
   void setFields(std::span<const std::string> paths) override { table_.setFields(paths); }
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override { return std::make_unique<KeyValueDecoder>(); }
 
  private:
   FieldTable table_;

@@ -172,6 +172,17 @@ struct SyslogDecoder::Envelope {
 SyslogDecoder::SyslogDecoder(std::unique_ptr<Decoder> body, std::string body_format)
     : body_(std::move(body)), auditd_body_(body_format == "auditd") {}
 
+std::unique_ptr<Decoder> SyslogDecoder::clone() const {
+  std::unique_ptr<Decoder> body;
+  if (body_) {
+    body = body_->clone();
+    if (!body) return nullptr;
+  }
+  auto copy = std::make_unique<SyslogDecoder>(std::move(body), auditd_body_ ? "auditd" : "");
+  copy->fixed_year_ = fixed_year_;
+  return copy;
+}
+
 void SyslogDecoder::setFields(std::span<const std::string> paths) {
   table_.setFields(paths);
   if (body_) body_->setFields(paths);

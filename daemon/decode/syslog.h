@@ -99,6 +99,7 @@ class SyslogDecoder final : public Decoder {
 
   void setFields(std::span<const std::string> paths) override;
   const Event* decode(std::string_view record, DecodeError& error) override;
+  std::unique_ptr<Decoder> clone() const override;
   const Event* next(DecodeError& error) override;
   const Event* flush(DecodeError& error) override;
 

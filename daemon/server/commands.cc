@@ -432,7 +432,7 @@ int runDaemon(const RunOptions& options) {
     pipelines.push_back(std::make_unique<SourcePipeline>(
         std::move(source), decode::makeDecoder(sc.format, {sc.extra_fields}), sc.logsource,
         sink_ptrs, holder, metrics, config->checkpoint_interval, &lookup_holder, &correlator,
-        sc.timestamp_field));
+        sc.timestamp_field, correlation.shards));
   }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });

@@ -43,7 +43,7 @@ Result<OneShotScanResult> runOneShotScan(std::unique_ptr<Source> source,
   constexpr auto kNoTimedCommit = std::chrono::hours(24 * 365 * 100);
   SourcePipeline pipeline(std::move(source), std::move(decoder), std::nullopt, {&sink}, holder,
                           metrics, kNoTimedCommit, lookups ? &*lookups : nullptr, &correlator,
-                          settings.timestamp_field);
+                          settings.timestamp_field, settings.correlation.shards);
   pipeline.run();
   correlator.stop();  // the windows the last event time closes, then the rest of the output
   (void)sink.flush();

@@ -39,7 +39,7 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
                                const RuleSetHolder& rules, metrics::Metrics& metrics,
                                std::chrono::milliseconds checkpoint_interval,
                                const LookupSetHolder* lookups, Correlator* correlator,
-                               std::string timestamp_field)
+                               std::string timestamp_field, size_t lanes)
     : source_(std::move(source)),
       decoder_(std::move(decoder)),
       declared_(std::move(declared)),
@@ -55,6 +55,20 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
   source_hash_ = std::hash<std::string>{}(source_->name());
   for (AlertSink* sink : sinks_)
     sink_alert_counters_.emplace_back(sink, &metrics_.sinkAlerts(sink->name()));
+  for (size_t i = 0; i < std::max<size_t>(lanes, 1); ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    lanes_.back()->per_shard.resize(per_shard_.size());
+  }
+  lanes_[0]->decoder = decoder_.get();
+}
+
+SourcePipeline::~SourcePipeline() {
+  {
+    std::lock_guard lock(lane_mu_);
+    lanes_stop_ = true;
+  }
+  lane_start_.notify_all();
+  for (auto& t : lane_threads_) t.join();
 }
 
 PipelineTotals SourcePipeline::totals() const {
@@ -77,7 +91,7 @@ void SourcePipeline::adoptRules() {
   const uint64_t lookups_generation = lookups_ ? lookups_->generation() : 0;
   const bool rules_changed = generation != rules_generation_ || !rules_;
   if (!rules_changed && lookups_generation == lookups_generation_) return;
-  if (enricher_) publishLookupCounts();  // counts belong to the tables they were taken with
+  if (lookup_set_) publishLookupCounts();  // counts belong to the tables they were taken with
   rules_ = holder_.snapshot();
   rules_generation_ = generation;
   lookups_generation_ = lookups_generation;
@@ -85,34 +99,36 @@ void SourcePipeline::adoptRules() {
 
   // The decoder extracts what rules read, the timestamp, and every lookup's
   // match field (which no rule may read, but enrichment needs).
-  std::vector<std::string> paths = rules_->fieldPaths();
-  auto ts = std::find(paths.begin(), paths.end(), timestamp_path_);
-  if (ts == paths.end()) {
-    paths.emplace_back(timestamp_path_);
-    ts = paths.end() - 1;
+  paths_ = rules_->fieldPaths();
+  auto ts = std::find(paths_.begin(), paths_.end(), timestamp_path_);
+  if (ts == paths_.end()) {
+    paths_.emplace_back(timestamp_path_);
+    ts = paths_.end() - 1;
   }
-  timestamp_field_ = ts - paths.begin();
-  if (lookups && lookups->size() > 0) {
-    for (auto& match : lookups->matchPaths()) {
-      if (std::find(paths.begin(), paths.end(), match) == paths.end()) {
-        paths.push_back(std::move(match));
+  timestamp_field_ = ts - paths_.begin();
+  lookup_set_ = lookups && lookups->size() > 0 ? lookups : nullptr;
+  lookup_metrics_.clear();
+  if (lookup_set_) {
+    for (auto& match : lookup_set_->matchPaths()) {
+      if (std::find(paths_.begin(), paths_.end(), match) == paths_.end()) {
+        paths_.push_back(std::move(match));
       }
     }
-    enricher_ = std::make_unique<enrich::Enricher>(lookups, paths);
-    lookup_metrics_.clear();
-    for (size_t i = 0; i < lookups->size(); ++i) {
-      lookup_metrics_.push_back(metrics_.lookup(lookups->table(i).spec().name));
+    for (size_t i = 0; i < lookup_set_->size(); ++i) {
+      lookup_metrics_.push_back(metrics_.lookup(lookup_set_->table(i).spec().name));
     }
-  } else {
-    enricher_.reset();
-    lookup_metrics_.clear();
   }
-  decoder_->setFields(paths);
+  for (auto& lane : lanes_) {
+    lane->enricher =
+        lookup_set_ ? std::make_unique<enrich::Enricher>(lookup_set_, paths_) : nullptr;
+    if (lane->decoder != nullptr) lane->decoder->setFields(paths_);
+  }
   if (!rules_changed) return;
 
   applicable_ = rules_->rulesFor(declared_ ? &*declared_ : nullptr);
   index_ = engine::RuleIndex(*rules_, applicable_);
   stateful_ = correlator_ != nullptr && rules_->stateful();
+  for (auto& lane : lanes_) lane->matches.assign(rules_->size(), 0);
   rule_metrics_.clear();
   control_counters_.assign(rules_->size(), {});
   rule_metrics_.reserve(rules_->size());
@@ -125,7 +141,7 @@ void SourcePipeline::adoptRules() {
   }
   spdlog::debug("source {}: {} of {} rules apply ({} indexed on {} field(s)), {} fields extracted",
                 source_->name(), applicable_.size(), rules_->size(),
-                applicable_.size() - index_.ungated(), index_.gatedFields(), paths.size());
+                applicable_.size() - index_.ungated(), index_.gatedFields(), paths_.size());
 }
 
 void SourcePipeline::run() {
@@ -150,35 +166,178 @@ void SourcePipeline::run() {
   publishStats();
 }
 
+namespace {
+
+// A batch is cut into lanes only when each gets at least this many records:
+// below it, handing work to another thread costs more than it saves (and a
+// live tail's small batches keep their latency).
+constexpr size_t kMinLaneRecords = 256;
+
+}  // namespace
+
+size_t SourcePipeline::lanesFor(size_t records) {
+  const size_t want = std::min(lanes_.size(), records / kMinLaneRecords);
+  if (want < 2) return 1;
+  for (size_t i = 1; i < want; ++i) {
+    Lane& lane = *lanes_[i];
+    if (lane.decoder != nullptr) continue;
+    // Made on first use: `auto` can be cloned only once it has chosen.
+    lane.own_decoder = decoder_->clone();
+    if (!lane.own_decoder) return 1;
+    lane.own_decoder->setFields(paths_);
+    lane.decoder = lane.own_decoder.get();
+  }
+  if (lane_threads_.empty()) startLaneThreads();
+  return want;
+}
+
+void SourcePipeline::startLaneThreads() {
+  for (size_t i = 1; i < lanes_.size(); ++i) {
+    lane_threads_.emplace_back([this, i] { laneThread(i); });
+  }
+}
+
+void SourcePipeline::laneThread(size_t index) {
+  Lane& lane = *lanes_[index];
+  uint64_t seen = 0;
+  std::unique_lock lock(lane_mu_);
+  while (true) {
+    lane_start_.wait(lock, [&] { return lanes_stop_ || lane_round_ != seen; });
+    if (lanes_stop_) return;
+    seen = lane_round_;
+    if (index > lanes_active_) continue;  // not needed this round
+    lock.unlock();
+    runLane(lane, lane.work);
+    lock.lock();
+    if (--lanes_pending_ == 0) lane_done_.notify_one();
+  }
+}
+
 void SourcePipeline::processBatch(const RecordBatch& batch) {
   const int64_t read_nanos = unixNanos();
-  int64_t batch_clock = INT64_MIN;
-  DecodeError error;
-  for (const Record& record : batch.records) {
-    error.reason = {};
-    const Event* event = decoder_->decode(record.text, error);
-    if (event == nullptr) {
-      if (!error.reason.empty()) countDecodeError(record, error);  // else: held (decoder.h)
-    } else {
-      processEvents(event, record, read_nanos, batch_clock);
-    }
-    last_record_ = record;
+  const std::span<const Record> records(batch.records);
+  const size_t lanes = lanesFor(records.size());
+  for (size_t i = 0; i < lanes; ++i) {
+    Lane& lane = *lanes_[i];
+    resetLane(lane, read_nanos);
+    lane.work = records.subspan(records.size() * i / lanes,
+                                records.size() * (i + 1) / lanes - records.size() * i / lanes);
   }
+  if (lanes > 1) {
+    {
+      std::lock_guard lock(lane_mu_);
+      lanes_active_ = lanes - 1;
+      lanes_pending_ = lanes - 1;
+      ++lane_round_;
+    }
+    lane_start_.notify_all();
+  }
+  runLane(*lanes_[0], lanes_[0]->work);
+  if (lanes > 1) {
+    std::unique_lock lock(lane_mu_);
+    lane_done_.wait(lock, [&] { return lanes_pending_ == 0; });
+  }
+  int64_t batch_clock = INT64_MIN;
+  for (size_t i = 0; i < lanes; ++i) {
+    merge(*lanes_[i]);
+    batch_clock = std::max(batch_clock, lanes_[i]->batch_clock);
+  }
+  last_record_ = records.back();
+  submitObservations(batch_clock);
+  if (lookup_set_) publishLookupCounts();
+}
+
+void SourcePipeline::resetLane(Lane& lane, int64_t read_nanos) {
+  lane.read_nanos = read_nanos;
+  lane.events = 0;
+  lane.batch_clock = INT64_MIN;
+  lane.last_event_time = last_event_time_;
+  lane.alerts.clear();
+  lane.alert_ends.clear();
+  lane.failures.clear();
+  lane.skips.clear();
+  for (auto& shard : lane.per_shard) shard.clear();
+}
+
+void SourcePipeline::runLane(Lane& lane, std::span<const Record> records) {
+  DecodeError error;
+  for (const Record& record : records) {
+    error.reason = {};
+    const Event* event = lane.decoder->decode(record.text, error);
+    if (event == nullptr) {
+      // No reason: the decoder holds the record for a later one (decoder.h).
+      if (!error.reason.empty()) {
+        lane.failures.push_back({&record, error.reason, std::move(error.detail)});
+      }
+    } else {
+      processEvents(lane, event, record);
+    }
+  }
+}
+
+void SourcePipeline::merge(Lane& lane) {
+  events_.fetch_add(lane.events, std::memory_order_relaxed);
+  for (const auto& f : lane.failures) countDecodeError(*f.record, f.reason, f.detail);
+  for (size_t r = 0; r < lane.matches.size(); ++r) {
+    if (lane.matches[r] == 0) continue;
+    rule_metrics_[r].matches.Increment(static_cast<double>(lane.matches[r]));
+    lane.matches[r] = 0;
+  }
+  size_t begin = 0;
+  for (const auto& [rule_index, end] : lane.alert_ends) {
+    const std::string_view alert = std::string_view(lane.alerts).substr(begin, end - begin);
+    begin = end;
+    rule_metrics_[rule_index].alerts.Increment();
+    for (prometheus::Counter* c : control_counters_[rule_index]) c->Increment();
+    alerts_.fetch_add(1, std::memory_order_relaxed);
+    for (auto& [sink, counter] : sink_alert_counters_) {
+      if (Status s = sink->write(alert); !s.ok()) {
+        metrics_.sinkErrors(sink->name()).Increment();
+        spdlog::error("sink {}: {}", sink->name(), s.error());
+      } else {
+        counter->Increment();
+      }
+    }
+    undelivered_ = true;
+  }
+  for (const auto& [reason, n] : lane.skips) {
+    auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
+                           [&](const auto& p) { return p.first == reason; });
+    if (it == skip_counters_.end()) {
+      skip_counters_.emplace_back(reason, &metrics_.correlationSkipped(reason));
+      it = skip_counters_.end() - 1;
+    }
+    it->second->Increment(static_cast<double>(n));
+  }
+  for (size_t k = 0; k < lane.per_shard.size(); ++k) {
+    auto& from = lane.per_shard[k];
+    auto& to = per_shard_[k];
+    if (to.empty()) {
+      to.swap(from);
+    } else {
+      std::move(from.begin(), from.end(), std::back_inserter(to));
+    }
+    from.clear();
+  }
+  if (lane.last_event_time != INT64_MIN) last_event_time_ = lane.last_event_time;
+}
+
+void SourcePipeline::submitObservations(int64_t batch_clock) {
   if (correlator_ != nullptr && batch_clock != INT64_MIN) {
     correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
   }
-  if (enricher_) publishLookupCounts();
 }
 
-void SourcePipeline::processEvents(const Event* event, const Record& record, int64_t read_nanos,
-                                   int64_t& batch_clock) {
+void SourcePipeline::processEvents(Lane& lane, const Event* event, const Record& record) {
   // A record may hold several events (decoder.h, next()).
   DecodeError error;
   for (uint32_t ordinal = 0; event != nullptr; ++ordinal) {
-    processEvent(*event, record, ordinal, read_nanos, batch_clock);
+    processEvent(lane, *event, record, ordinal);
     error.reason = {};
-    event = decoder_->next(error);
-    if (event == nullptr && !error.reason.empty()) countDecodeError(record, error);
+    event = lane.decoder->next(error);
+    if (event == nullptr && !error.reason.empty()) {
+      lane.failures.push_back({&record, error.reason, std::move(error.detail)});
+    }
   }
 }
 
@@ -186,62 +345,61 @@ void SourcePipeline::flushDecoder() {
   DecodeError error;
   const Event* event = decoder_->flush(error);
   if (event == nullptr) {
-    if (!error.reason.empty()) countDecodeError(last_record_, error);
+    if (!error.reason.empty()) countDecodeError(last_record_, error.reason, error.detail);
     return;
   }
   // The held event is attributed to the last record read (its origin and
-  // offset), which is where its records ended.
-  int64_t batch_clock = INT64_MIN;
-  processEvents(event, last_record_, unixNanos(), batch_clock);
-  if (correlator_ != nullptr && batch_clock != INT64_MIN) {
-    correlator_->submit(per_shard_, batch_clock, rules_, rules_generation_);
-  }
+  // offset), which is where its records ended. Decoders that hold events
+  // are never cloned, so this is lane 0's.
+  Lane& lane = *lanes_[0];
+  resetLane(lane, unixNanos());
+  processEvents(lane, event, last_record_);
+  merge(lane);
+  submitObservations(lane.batch_clock);
 }
 
-void SourcePipeline::countDecodeError(const Record& record, const DecodeError& error) {
+void SourcePipeline::countDecodeError(const Record& record, std::string_view reason,
+                                      const std::string& detail) {
   const uint64_t n = decode_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
   auto it = std::find_if(decode_error_counters_.begin(), decode_error_counters_.end(),
-                         [&](const auto& p) { return p.first == error.reason; });
+                         [&](const auto& p) { return p.first == reason; });
   if (it == decode_error_counters_.end()) {
-    std::string reason(error.reason);
-    prometheus::Counter* counter = &metrics_.decodeErrors(source_->name(), reason);
-    decode_error_counters_.emplace_back(std::move(reason), counter);
+    std::string name(reason);
+    prometheus::Counter* counter = &metrics_.decodeErrors(source_->name(), name);
+    decode_error_counters_.emplace_back(std::move(name), counter);
     it = decode_error_counters_.end() - 1;
   }
   it->second->Increment();
   if (shouldLogDecodeError(n)) {
     spdlog::warn("source {}: skipped record at {}:{}: {} ({}); {} skipped so far", source_->name(),
-                 record.origin, record.offset, error.reason, error.detail, n);
+                 record.origin, record.offset, reason, detail, n);
   }
 }
 
-void SourcePipeline::processEvent(const Event& event, const Record& record, uint32_t ordinal,
-                                  int64_t read_nanos, int64_t& batch_clock) {
-  events_.fetch_add(1, std::memory_order_relaxed);
-  const Event& enriched = enricher_ ? enricher_->enrich(event) : event;
-  matched_.clear();
-  index_.candidates(enriched, candidates_);
-  rules_->evaluate(enriched, candidates_, matched_);
+void SourcePipeline::processEvent(Lane& lane, const Event& event, const Record& record,
+                                  uint32_t ordinal) {
+  ++lane.events;
+  const Event& enriched = lane.enricher ? lane.enricher->enrich(event) : event;
+  lane.matched.clear();
+  index_.candidates(enriched, lane.candidates);
+  rules_->evaluate(enriched, lane.candidates, lane.matched);
   int64_t event_time = 0;
   if (stateful_) {
     // Every event moves the correlation clock, matched or not.
-    event_time = eventTime(enriched, read_nanos);
-    batch_clock = std::max(batch_clock, event_time);
+    event_time = eventTime(lane, enriched);
+    lane.batch_clock = std::max(lane.batch_clock, event_time);
   }
-  for (uint32_t rule_index : matched_) {
+  for (uint32_t rule_index : lane.matched) {
     const auto& info = rules_->rule(rule_index);
-    if (stateful_ && info.stateful()) {
-      observe(rule_index, enriched, record, ordinal, read_nanos, event_time);
-    }
-    if (info.alerts && !(stateful_ && info.suppress)) {
-      emit(rule_index, enriched, record, read_nanos);
-    } else {
-      rule_metrics_[rule_index].matches.Increment();  // alerts, if any, come from the correlator
-    }
+    ++lane.matches[rule_index];
+    if (stateful_ && info.stateful())
+      observe(lane, rule_index, enriched, record, ordinal, event_time);
+    // Otherwise alerts, if any, come from the correlator.
+    if (info.alerts && !(stateful_ && info.suppress)) emit(lane, rule_index, enriched, record);
   }
 }
 
-int64_t SourcePipeline::eventTime(const Event& event, int64_t read_nanos) {
+int64_t SourcePipeline::eventTime(Lane& lane, const Event& event) {
   for (const auto& v : event.values(static_cast<FieldId>(timestamp_field_))) {
     if (v.type != FieldValue::Type::kString && v.type != FieldValue::Type::kNumber) continue;
     auto t = parseEventTime(v.text);
@@ -249,25 +407,25 @@ int64_t SourcePipeline::eventTime(const Event& event, int64_t read_nanos) {
     // One record stamped far in the future would move the correlation clock
     // past every honest event after it, making them all late; it keeps the
     // source's latest believable time instead (counted).
-    if (*t > read_nanos + kFutureTolerance) {
-      skipObservation("future_timestamp");
+    if (*t > lane.read_nanos + kFutureTolerance) {
+      skipObservation(lane, "future_timestamp");
       break;
     }
-    last_event_time_ = *t;
+    lane.last_event_time = *t;
     return *t;
   }
   // No usable timestamp: the source's latest event time, else the time read.
-  return last_event_time_ != INT64_MIN ? last_event_time_ : read_nanos;
+  return lane.last_event_time != INT64_MIN ? lane.last_event_time : lane.read_nanos;
 }
 
-void SourcePipeline::skipObservation(const char* reason) {
-  auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
-                         [&](const auto& p) { return p.first == reason; });
-  if (it == skip_counters_.end()) {
-    skip_counters_.emplace_back(reason, &metrics_.correlationSkipped(reason));
-    it = skip_counters_.end() - 1;
+void SourcePipeline::skipObservation(Lane& lane, const char* reason) {
+  for (auto& [r, n] : lane.skips) {
+    if (r == reason) {
+      ++n;
+      return;
+    }
   }
-  it->second->Increment();
+  lane.skips.emplace_back(reason, 1);
 }
 
 namespace {
@@ -296,8 +454,8 @@ void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c
   }
 }
 
-void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Record& record,
-                             uint32_t ordinal, int64_t read_nanos, int64_t event_time) {
+void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event,
+                             const Record& record, uint32_t ordinal, int64_t event_time) {
   const auto& info = rules_->rule(rule_index);
   const size_t shards = per_shard_.size();
   // The event's identity: a record read again after a restart has the same.
@@ -324,13 +482,13 @@ void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Reco
       o.group.append(*text);
     }
     if (missing) {
-      skipObservation("missing_group_field");
+      skipObservation(lane, "missing_group_field");
       continue;
     }
     if (!c.field.empty()) {
       auto text = firstText(event, c.field_ids[input]);
       if (!text) {
-        skipObservation("missing_value");
+        skipObservation(lane, "missing_value");
         continue;
       }
       if (c.type == engine::CorrelationType::kValueCount) {
@@ -339,7 +497,7 @@ void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Reco
         double number = 0;
         auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
         if (ec != std::errc() || ptr != text->data() + text->size()) {
-          skipObservation("not_a_number");
+          skipObservation(lane, "not_a_number");
           continue;
         }
         o.value = number;
@@ -347,7 +505,7 @@ void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Reco
     }
     appendSample(o.sample, c, input, event, event_time);
     const size_t shard = engine::groupHash(o.group) % shards;
-    per_shard_[shard].push_back(std::move(o));
+    lane.per_shard[shard].push_back(std::move(o));
   }
   if (info.suppress && info.alerts) {
     engine::Observation o;
@@ -360,41 +518,33 @@ void SourcePipeline::observe(uint32_t rule_index, const Event& event, const Reco
     alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                           &info.controls, &info.fields, &info.field_ids};
     alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
-    renderer_.render(rule, event, timestamp_field_, origin, read_nanos, o.sample);
+    lane.renderer.render(rule, event, timestamp_field_, origin, lane.read_nanos, o.sample);
     const size_t shard = engine::groupHash(o.group) % shards;
-    per_shard_[shard].push_back(std::move(o));
+    lane.per_shard[shard].push_back(std::move(o));
   }
 }
 
 void SourcePipeline::publishLookupCounts() {
-  enricher_->takeCounts(lookup_counts_);
-  for (size_t i = 0; i < lookup_counts_.size() && i < lookup_metrics_.size(); ++i) {
-    const auto& c = lookup_counts_[i];
-    if (c.hits > 0) lookup_metrics_[i].hits.Increment(static_cast<double>(c.hits));
-    if (c.misses > 0) lookup_metrics_[i].misses.Increment(static_cast<double>(c.misses));
+  for (auto& lane : lanes_) {
+    if (!lane->enricher) continue;
+    lane->enricher->takeCounts(lookup_counts_);
+    for (size_t i = 0; i < lookup_counts_.size() && i < lookup_metrics_.size(); ++i) {
+      const auto& c = lookup_counts_[i];
+      if (c.hits > 0) lookup_metrics_[i].hits.Increment(static_cast<double>(c.hits));
+      if (c.misses > 0) lookup_metrics_[i].misses.Increment(static_cast<double>(c.misses));
+    }
   }
 }
 
-void SourcePipeline::emit(uint32_t rule_index, const Event& event, const Record& record,
-                          int64_t read_nanos) {
+void SourcePipeline::emit(Lane& lane, uint32_t rule_index, const Event& event,
+                          const Record& record) {
   const auto& info = rules_->rule(rule_index);
   alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                         &info.controls, &info.fields, &info.field_ids};
   alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
-  renderer_.render(rule, event, timestamp_field_, origin, read_nanos, alert_);
-  rule_metrics_[rule_index].matches.Increment();
-  rule_metrics_[rule_index].alerts.Increment();
-  for (prometheus::Counter* c : control_counters_[rule_index]) c->Increment();
-  alerts_.fetch_add(1, std::memory_order_relaxed);
-  for (auto& [sink, counter] : sink_alert_counters_) {
-    if (Status s = sink->write(alert_); !s.ok()) {
-      metrics_.sinkErrors(sink->name()).Increment();
-      spdlog::error("sink {}: {}", sink->name(), s.error());
-    } else {
-      counter->Increment();
-    }
-  }
-  undelivered_ = true;
+  lane.renderer.render(rule, event, timestamp_field_, origin, lane.read_nanos, lane.scratch);
+  lane.alerts += lane.scratch;
+  lane.alert_ends.emplace_back(rule_index, lane.alerts.size());
 }
 
 void SourcePipeline::deliverSinks() {

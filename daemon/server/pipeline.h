@@ -1,8 +1,18 @@
 // SourcePipeline: drives one source through decode → enrichment (lookup
 // tables, when a LookupSetHolder is given) → rule evaluation → alert sinks →
-// checkpoint, on the calling thread. Matches of rules that keep state
-// (correlated or suppressed rules) become Observations handed to the
-// Correlator, routed by group key to its shards.
+// checkpoint. Matches of rules that keep state (correlated or suppressed
+// rules) become Observations handed to the Correlator, routed by group key
+// to its shards.
+//
+// Lanes: with `lanes` > 1 and a decoder whose events each come from one
+// record (Decoder::clone()), a large batch is cut into that many runs of
+// records, decoded and evaluated at once on the calling thread and
+// lanes - 1 helper threads, each with its own decoder, enricher and
+// renderer; their alerts, observations and counts are then taken in record
+// order, so the output is the same as with one lane. Small batches (a live
+// tail) stay on the calling thread. The one thing a lane cannot see is the
+// runs before its own: an event without a usable timestamp takes the
+// latest event time of its own run, else of the batches before.
 //
 // Order per batch is what makes delivery at least once: every record of a
 // batch is evaluated and its alerts written; the sinks are flushed; only
@@ -10,16 +20,21 @@
 // per checkpoint interval while records flow, when the source goes idle,
 // when it ends, and on stop. A failed flush holds the checkpoint back.
 //
-// Thread-safety: run() on one thread; requestStop() from any thread;
-// totals() after run() returns (or approximately, from any thread).
+// Thread-safety: run() on one thread (which owns the lane threads);
+// requestStop() from any thread; totals() after run() returns (or
+// approximately, from any thread).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon/alert/alert_json.h"
@@ -50,7 +65,10 @@ class SourcePipeline {
                  const RuleSetHolder& rules, metrics::Metrics& metrics,
                  std::chrono::milliseconds checkpoint_interval,
                  const LookupSetHolder* lookups = nullptr, Correlator* correlator = nullptr,
-                 std::string timestamp_field = "@timestamp");
+                 std::string timestamp_field = "@timestamp", size_t lanes = 1);
+  ~SourcePipeline();
+  SourcePipeline(const SourcePipeline&) = delete;
+  SourcePipeline& operator=(const SourcePipeline&) = delete;
 
   // Reads until the source ends or requestStop(); commits before returning.
   void run();
@@ -60,26 +78,63 @@ class SourcePipeline {
   PipelineTotals totals() const;
 
  private:
+  // What one lane needs to take a run of records to rendered alerts and
+  // observations, and what it made of them, kept until merge() takes it.
+  struct Lane {
+    Decoder* decoder = nullptr;            // lane 0: the pipeline's own
+    std::unique_ptr<Decoder> own_decoder;  // other lanes: a clone
+    std::unique_ptr<enrich::Enricher> enricher;
+    std::vector<uint32_t> candidates, matched;
+    alert::AlertRenderer renderer;
+    std::string scratch;
+    std::span<const Record> work;  // this round's records (lane threads)
+    int64_t read_nanos = 0;
+    // Output of the run.
+    uint64_t events = 0;
+    int64_t batch_clock = INT64_MIN;
+    int64_t last_event_time = INT64_MIN;                  // latest believable event time seen
+    std::string alerts;                                   // rendered, back to back
+    std::vector<std::pair<uint32_t, size_t>> alert_ends;  // (rule index, end in alerts)
+    std::vector<uint64_t> matches;                        // by rule index
+    std::vector<std::vector<engine::Observation>> per_shard;
+    struct Failure {
+      const Record* record;
+      std::string_view reason;
+      std::string detail;
+    };
+    std::vector<Failure> failures;
+    std::vector<std::pair<const char*, uint64_t>> skips;  // observations not made, by reason
+  };
+
   // (Re)binds decoder fields, the enricher and per-rule metrics to the
   // current rule set and lookup tables.
   void adoptRules();
   void publishLookupCounts();
   void processBatch(const RecordBatch& batch);
-  void emit(uint32_t rule_index, const Event& event, const Record& record, int64_t read_nanos);
-  // Hands a stateful rule's match to the correlator's shard buffers.
-  void observe(uint32_t rule_index, const Event& event, const Record& record, uint32_t ordinal,
-               int64_t read_nanos, int64_t event_time);
-  void processEvent(const Event& event, const Record& record, uint32_t ordinal, int64_t read_nanos,
-                    int64_t& batch_clock);
-  void countDecodeError(const Record& record, const DecodeError& error);
-  void processEvents(const Event* first, const Record& record, int64_t read_nanos,
-                     int64_t& batch_clock);
+  // How many lanes `records` is cut into: 1 unless there are helper lanes,
+  // the decoder can be cloned, and each lane gets enough records.
+  size_t lanesFor(size_t records);
+  void startLaneThreads();
+  void laneThread(size_t index);
+  void resetLane(Lane& lane, int64_t read_nanos);
+  void runLane(Lane& lane, std::span<const Record> records);
+  // Takes a lane's output in order: metrics, alerts to the sinks,
+  // observations to the correlator's shard buffers.
+  void merge(Lane& lane);
+  void emit(Lane& lane, uint32_t rule_index, const Event& event, const Record& record);
+  // Hands a stateful rule's match to the lane's shard buffers.
+  void observe(Lane& lane, uint32_t rule_index, const Event& event, const Record& record,
+               uint32_t ordinal, int64_t event_time);
+  void processEvent(Lane& lane, const Event& event, const Record& record, uint32_t ordinal);
+  void countDecodeError(const Record& record, std::string_view reason, const std::string& detail);
+  void processEvents(Lane& lane, const Event* first, const Record& record);
   // Processes the event the decoder held back for more records (decoder.h).
   void flushDecoder();
-  int64_t eventTime(const Event& event, int64_t read_nanos);
+  int64_t eventTime(Lane& lane, const Event& event);
   void appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
                     const Event& event, int64_t event_time);
-  void skipObservation(const char* reason);
+  static void skipObservation(Lane& lane, const char* reason);
+  void submitObservations(int64_t batch_clock);
   bool flushSinks();
   // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch.
   void deliverSinks();
@@ -98,9 +153,9 @@ class SourcePipeline {
   // Bound to the rule set of generation rules_generation_.
   std::shared_ptr<const engine::RuleSet> rules_;
   uint64_t rules_generation_ = ~uint64_t{0};
+  std::vector<std::string> paths_;  // the fields decoders extract; FieldId i is paths_[i]
   std::vector<uint32_t> applicable_;
-  engine::RuleIndex index_;           // applicable_, by each rule's gate (rule_index.h)
-  std::vector<uint32_t> candidates_;  // per event: the rules the index admits
+  engine::RuleIndex index_;  // applicable_, by each rule's gate (rule_index.h)
   int64_t timestamp_field_ = -1;
   std::vector<metrics::RuleMetrics> rule_metrics_;                   // by rule index
   std::vector<std::vector<prometheus::Counter*>> control_counters_;  // by rule index
@@ -109,7 +164,7 @@ class SourcePipeline {
   // rule set's fields); null without lookups.
   const LookupSetHolder* lookups_;
   uint64_t lookups_generation_ = ~uint64_t{0};
-  std::unique_ptr<enrich::Enricher> enricher_;
+  std::shared_ptr<const enrich::LookupSet> lookup_set_;
   std::vector<metrics::LookupMetrics> lookup_metrics_;  // by table index
   std::vector<enrich::LookupCounts> lookup_counts_;
 
@@ -117,9 +172,7 @@ class SourcePipeline {
   std::vector<std::pair<std::string, prometheus::Counter*>> decode_error_counters_;
   std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
   SourceStats last_stats_;
-  std::vector<uint32_t> matched_;
   bool undelivered_ = false;  // alerts written to the sinks since the last deliverSinks()
-  alert::AlertRenderer renderer_;
   Correlator* correlator_;
   const std::string timestamp_path_;
   std::vector<std::vector<engine::Observation>> per_shard_;
@@ -128,10 +181,19 @@ class SourcePipeline {
   int64_t last_event_time_ = INT64_MIN;  // latest believable event time of this source
   uint64_t source_hash_ = 0;
   std::vector<std::pair<std::string, prometheus::Counter*>> skip_counters_;
-  std::string alert_;
   std::atomic<uint64_t> events_{0}, decode_errors_{0}, alerts_{0};
   bool dirty_ = false;  // records handed out since the last commit
   std::chrono::steady_clock::time_point last_commit_;
+
+  // lanes_[0] runs on the pipeline thread; lanes_[i] on lane_threads_[i-1].
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::vector<std::thread> lane_threads_;
+  std::mutex lane_mu_;
+  std::condition_variable lane_start_, lane_done_;
+  uint64_t lane_round_ = 0;   // guarded by lane_mu_: bumped to start a round
+  size_t lanes_active_ = 0;   // guarded by lane_mu_: helper lanes in this round
+  size_t lanes_pending_ = 0;  // guarded by lane_mu_: helper lanes not finished
+  bool lanes_stop_ = false;   // guarded by lane_mu_
 };
 
 }  // namespace trailwatch::server

@@ -6,6 +6,7 @@
 // Thread-safety: none; one decoder per thread.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,6 +58,14 @@ class Decoder {
     (void)error;
     return nullptr;
   }
+
+  // A new decoder of the same format and options (setFields() not yet
+  // called), when every event of this format comes from one record: then
+  // runs of records may be decoded on several threads, one decoder each.
+  // Formats that hold records back for later ones (auditd, multi-line
+  // pgaudit) return nullptr, and their records are decoded in order on one
+  // thread.
+  virtual std::unique_ptr<Decoder> clone() const { return nullptr; }
 };
 
 }  // namespace trailwatch
