@@ -14,6 +14,29 @@
 namespace trailwatch::engine {
 
 // Laid out to stay small (96 bytes): a million of them is the sizing target.
+// value_count over in-order events: how many times each value occurs in
+// entries[begin, end), the window of the latest event, so that the next
+// in-order event costs a hash update instead of a sort of its whole window.
+// Dropped whenever the entries change otherwise than by an append or a
+// front erase before `begin` (a late event, a firing, an overflow), and
+// rebuilt by the next in-order event.
+struct DistinctCounts {
+  std::unordered_map<uint64_t, uint32_t> counts;
+  size_t begin = 0;  // index of the first entry counted
+  size_t distinct = 0;
+
+  void add(uint64_t value) {
+    if (counts[value]++ == 0) ++distinct;
+  }
+  void remove(uint64_t value) {
+    auto it = counts.find(value);
+    if (--it->second == 0) {
+      counts.erase(it);
+      --distinct;
+    }
+  }
+};
+
 struct CorrelationState::Group {
   Group* prev = nullptr;  // toward the head (more recent)
   Group* next = nullptr;  // toward the tail (older)
@@ -24,6 +47,7 @@ struct CorrelationState::Group {
   uint32_t rule = 0;
   uint32_t suppressed = 0;     // suppression: matches held back in the window (saturates)
   std::vector<Entry> entries;  // sorted by time
+  std::unique_ptr<DistinctCounts> distinct;  // value_count: see DistinctCounts
   // Up to sample_size samples, each after its 2-byte length, in one
   // exact-size block (a std::string would cost 32 bytes in every group).
   std::unique_ptr<char[]> samples;
@@ -52,6 +76,8 @@ size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity()
 constexpr size_t kKeyPrefix = sizeof(uint32_t);
 // Rough heap cost of one unordered_map node holding a Group, for the gauge.
 constexpr size_t kNodeOverhead = 64;
+// Rough heap cost of one value counted in a DistinctCounts (node and bucket).
+constexpr size_t kDistinctValueBytes = 40;
 
 std::string makeKey(uint32_t rule, std::string_view group) {
   std::string key(kKeyPrefix + group.size(), '\0');
@@ -120,7 +146,7 @@ CorrelationState::~CorrelationState() = default;
 size_t CorrelationState::memoryBytes() const {
   return groups_.size() * (sizeof(std::pair<const std::string, Group>) + kNodeOverhead) +
          groups_.bucket_count() * sizeof(void*) + entries_ * sizeof(Entry) + sample_bytes_ +
-         key_bytes_;
+         key_bytes_ + distinct_values_ * kDistinctValueBytes;
 }
 
 void CorrelationState::unlink(Group& g) {
@@ -152,6 +178,7 @@ void CorrelationState::touch(Group& g) {
 void CorrelationState::erase(Group& g) {
   unlink(g);
   entries_ -= g.entries.size();
+  if (g.distinct) distinct_values_ -= g.distinct->distinct;
   sample_bytes_ -= g.samples_size;
   key_bytes_ -= heapBytes(*g.key);
   const std::string key = *g.key;
@@ -205,16 +232,24 @@ void CorrelationState::addSample(Group& g, std::string&& sample) {
     --count;
   }
   const uint16_t n = static_cast<uint16_t>(std::min<size_t>(sample.size(), UINT16_MAX));
-  std::string bytes;
-  bytes.reserve(kept.size() + 2 + n);
-  bytes.append(kept);
-  bytes.append(reinterpret_cast<const char*>(&n), 2);
-  bytes.append(sample, 0, n);
-  sample_bytes_ -= g.samples_size;
-  g.setSamples(bytes);
+  // One exact-size block: the kept samples, then the new one. A window of
+  // samples of the same size (the usual case) is shifted in place.
+  const size_t size = kept.size() + 2 + n;
+  char* block = g.samples.get();
+  std::unique_ptr<char[]> fresh;
+  if (size != g.samples_size) {
+    fresh = std::make_unique_for_overwrite<char[]>(size);
+    block = fresh.get();
+  }
+  if (!kept.empty()) std::memmove(block, kept.data(), kept.size());
+  std::memcpy(block + kept.size(), &n, 2);
+  std::memcpy(block + kept.size() + 2, sample.data(), n);
+  if (fresh) g.samples = std::move(fresh);
+  sample_bytes_ = sample_bytes_ - g.samples_size + size;
+  g.samples_size = static_cast<uint32_t>(size);
   g.sample_count = static_cast<uint8_t>(count);
-  sample_bytes_ += g.samples_size;
 }
+
 std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
   std::vector<std::string> out;
   size_t at = 0;
@@ -328,6 +363,13 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
     addSample(g, std::move(o.sample));
     return;
   }
+  // Keeps distinct_values_ (memoryBytes()) in step with g.distinct on every way out.
+  struct DistinctTally {
+    size_t& total;
+    const Group& g;
+    size_t before = g.distinct ? g.distinct->distinct : 0;
+    ~DistinctTally() { total = total + (g.distinct ? g.distinct->distinct : 0) - before; }
+  } tally{distinct_values_, g};
   const bool numeric = c.type == CorrelationType::kValueSum ||
                        c.type == CorrelationType::kValueAvg ||
                        c.type == CorrelationType::kValuePercentile;
@@ -345,8 +387,16 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
       }
     }
   }
+  const bool in_order = pos == g.entries.end();
   g.entries.insert(pos, entry);
   ++entries_;
+  if (g.distinct) {
+    if (in_order) {
+      g.distinct->add(entry.value);
+    } else {
+      g.distinct.reset();
+    }
+  }
   g.last_seen = std::max(g.last_seen, o.time);
   addSample(g, std::move(o.sample));
 
@@ -363,6 +413,13 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
   if (drop > 0) {
     g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(drop));
     entries_ -= drop;
+    if (g.distinct) {
+      if (drop <= g.distinct->begin) {
+        g.distinct->begin -= drop;
+      } else {
+        g.distinct.reset();
+      }
+    }
   }
 
   // Judge every window that contains the new event: those ending at an
@@ -380,6 +437,20 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
         value = static_cast<double>(hi - lo);
         break;
       case CorrelationType::kValueCount: {
+        if (in_order && hi == entries.end()) {
+          // The latest event's window: kept counted from one event to the next.
+          const auto first = static_cast<size_t>(lo - entries.begin());
+          if (!g.distinct || g.distinct->begin > first) {
+            g.distinct = std::make_unique<DistinctCounts>();
+            g.distinct->begin = first;
+            for (auto e = lo; e != hi; ++e) g.distinct->add(e->value);
+          }
+          for (; g.distinct->begin < first; ++g.distinct->begin) {
+            g.distinct->remove(entries[g.distinct->begin].value);
+          }
+          value = static_cast<double>(g.distinct->distinct);
+          break;
+        }
         scratch_.clear();
         for (auto e = lo; e != hi; ++e) scratch_.push_back(e->value);
         std::sort(scratch_.begin(), scratch_.end());
@@ -440,6 +511,7 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
       const size_t consumed = static_cast<size_t>(hi - entries.begin());
       g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(consumed));
       entries_ -= consumed;
+      g.distinct.reset();
       sample_bytes_ -= g.samples_size;
       g.setSamples({});
       g.sample_count = 0;
@@ -539,8 +611,12 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
       key_bytes_ -= heapBytes(key);
       entries_ -= g.entries.size();
       sample_bytes_ -= g.samples_size;
+      if (g.distinct) distinct_values_ -= g.distinct->distinct;
       continue;
     }
+    // The rule may count another field now: counts are rebuilt from the entries.
+    if (g.distinct) distinct_values_ -= g.distinct->distinct;
+    g.distinct.reset();
     Group moved = std::move(g);
     moved.rule = it->second;
     moved.prev = moved.next = nullptr;

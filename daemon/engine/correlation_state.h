@@ -173,9 +173,10 @@ class CorrelationState {
   std::unordered_map<std::string, Group> groups_;  // key: 4-byte rule index + group
   std::vector<List> lists_;                        // by rule index
   StateCounters counters_;
-  size_t entries_ = 0;       // events held, all groups
-  size_t sample_bytes_ = 0;  // sample heap bytes held, all groups
-  size_t key_bytes_ = 0;     // heap bytes of keys too long to live inside the string
+  size_t entries_ = 0;          // events held, all groups
+  size_t sample_bytes_ = 0;     // sample heap bytes held, all groups
+  size_t key_bytes_ = 0;        // heap bytes of keys too long to live inside the string
+  size_t distinct_values_ = 0;  // values counted in value_count groups' DistinctCounts
   std::vector<uint64_t> scratch_;
   std::vector<double> scratch_values_;
 };

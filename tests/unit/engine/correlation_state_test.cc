@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -348,6 +350,76 @@ TEST(CorrelationState, ValueCountCountsDistinctValues) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].value, 3);
   EXPECT_EQ(out[0].events, 5u);
+}
+
+// value_count keeps the latest window counted from one in-order event to
+// the next; late events, firings and the sliding window's start must give
+// exactly what counting each window afresh gives. The reference below is
+// that afresh count, written out naively.
+TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
+  Harness h(valued("value_count", "{field: patient, gte: 7}"));
+  const int64_t span = sec(600);
+  struct Ref {
+    int64_t time;
+    uint64_t value;
+  };
+  std::vector<Ref> ref;  // the group's events, by time
+  int64_t clock = INT64_MIN / 2;
+  uint64_t seed = 12345;
+  auto random = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  int64_t t = sec(1000);
+  int fired = 0;
+  for (int i = 0; i < 20000; ++i) {
+    t += sec(static_cast<int64_t>(random(40)));  // about 30 events a window
+    int64_t time = t;
+    if (random(10) == 0) time -= sec(static_cast<int64_t>(random(kAllowance)));  // late, allowed
+    // Four common values and rare ones: a window fires only when three rare
+    // ones fall in it, so windows slide a long way between firings.
+    const uint64_t value = random(15) == 0 ? 100 + random(1000) : random(4);
+    const auto out = h.observe(withHash(obs(h.c, time / kSecond), value));
+
+    // The reference: insert, then judge every window that ends at an event
+    // time x with time <= x < time + span, oldest first; a firing clears
+    // the group up to the window's end.
+    time = time / kSecond * kSecond;
+    clock = std::max(clock, time);
+    auto pos = std::upper_bound(ref.begin(), ref.end(), time,
+                                [](int64_t v, const Ref& r) { return v < r.time; });
+    ref.insert(pos, {time, value});
+    std::optional<double> expected;
+    uint64_t expected_events = 0;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      const int64_t end = ref[k].time;
+      if (end < time || end >= time + span) continue;
+      if (k + 1 < ref.size() && ref[k + 1].time == end) continue;  // the window ends after ties
+      std::vector<uint64_t> values;
+      for (const auto& r : ref) {
+        if (r.time > end - span && r.time <= end) values.push_back(r.value);
+      }
+      std::sort(values.begin(), values.end());
+      const double distinct =
+          static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
+      if (distinct >= 7) {
+        expected = distinct;
+        expected_events = values.size();
+        ref.erase(ref.begin(), ref.begin() + static_cast<ptrdiff_t>(k) + 1);
+        break;
+      }
+    }
+    ASSERT_EQ(out.size(), expected ? 1u : 0u) << "event " << i << " at " << time / kSecond;
+    if (expected) {
+      ++fired;
+      EXPECT_EQ(out[0].value, *expected) << "event " << i;
+      EXPECT_EQ(out[0].events, expected_events) << "event " << i;
+    }
+    // What the state may forget: events no future window can reach.
+    const int64_t horizon = clock - sec(kAllowance) - span;
+    while (!ref.empty() && ref.front().time <= horizon) ref.erase(ref.begin());
+  }
+  EXPECT_GT(fired, 50);
 }
 
 TEST(CorrelationState, ValueCountRangeExcludesTooManyValues) {
