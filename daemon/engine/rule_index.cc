@@ -7,6 +7,10 @@
 namespace trailwatch::engine {
 namespace {
 
+// Values of uncased gates are folded into a buffer of this size; a rule
+// with a longer uncased literal is not gated (always a candidate).
+constexpr size_t kFoldBuffer = 256;
+
 char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // A disjunction of gates: the detection can only match if one of them
@@ -115,7 +119,11 @@ std::vector<Gate> gatesOf(const Detection& detection) {
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules) : size_(rules.size()) {
   for (const uint32_t rule : rules) {
     auto gates = gatesOf(set.detection(rule));
-    if (gates.empty()) {
+    const bool too_long = std::any_of(gates.begin(), gates.end(), [](const Gate& g) {
+      return !g.cased && std::any_of(g.literals.begin(), g.literals.end(),
+                                     [](const std::string& l) { return l.size() > kFoldBuffer; });
+    });
+    if (gates.empty() || too_long) {
       always_.push_back(rule);
       continue;
     }
@@ -127,7 +135,10 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules) : size
         fields_.push_back({gate.field, gate.cased, {}});
         it = fields_.end() - 1;
       }
-      for (auto& literal : gate.literals) it->rules_by_literal[std::move(literal)].push_back(rule);
+      for (auto& literal : gate.literals) {
+        it->longest = std::max(it->longest, literal.size());
+        it->rules_by_literal[std::move(literal)].push_back(rule);
+      }
     }
   }
 }
@@ -135,7 +146,7 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules) : size
 void RuleIndex::candidates(const Event& event, std::vector<uint32_t>& out) const {
   out.assign(always_.begin(), always_.end());
   const size_t before = out.size();
-  std::string folded;
+  char folded[kFoldBuffer];
   for (const Field& f : fields_) {
     for (const FieldValue& v : event.values(f.field)) {
       // The values a string test compares (detection.cc, isTextual).
@@ -143,17 +154,16 @@ void RuleIndex::candidates(const Event& event, std::vector<uint32_t>& out) const
           v.type != FieldValue::Type::kBool) {
         continue;
       }
-      const std::vector<uint32_t>* rules = nullptr;
-      if (f.cased) {
-        auto it = f.rules_by_literal.find(std::string(v.text));
-        if (it != f.rules_by_literal.end()) rules = &it->second;
-      } else {
-        folded.assign(v.text);
-        for (char& c : folded) c = fold(c);
-        auto it = f.rules_by_literal.find(folded);
-        if (it != f.rules_by_literal.end()) rules = &it->second;
+      if (v.text.size() > f.longest) continue;
+      std::string_view key = v.text;
+      if (!f.cased) {
+        if (key.size() > sizeof folded) continue;  // never: uncased literals fit (see above)
+        for (size_t i = 0; i < key.size(); ++i) folded[i] = fold(key[i]);
+        key = std::string_view(folded, key.size());
       }
-      if (rules != nullptr) out.insert(out.end(), rules->begin(), rules->end());
+      auto it = f.rules_by_literal.find(key);
+      if (it != f.rules_by_literal.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
     }
   }
   // always_ is ascending already; the gated rules join it out of order.

@@ -28,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -62,10 +63,17 @@ class RuleIndex {
   size_t gatedFields() const { return fields_.size(); }  // fields read per event
 
  private:
+  // Looks literals up by string_view, without making a string per value.
+  struct LiteralHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Field {
     FieldId field = 0;
     bool cased = false;
-    std::unordered_map<std::string, std::vector<uint32_t>> rules_by_literal;
+    size_t longest = 0;  // the longest literal: a longer value cannot be one
+    std::unordered_map<std::string, std::vector<uint32_t>, LiteralHash, std::equal_to<>>
+        rules_by_literal;
   };
   std::vector<Field> fields_;
   std::vector<uint32_t> always_;

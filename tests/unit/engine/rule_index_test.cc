@@ -102,5 +102,27 @@ TEST(RuleIndex, CandidatesAreTheGatedRulesAnEventCanMeetAndTheRest) {
   EXPECT_EQ(out, (std::vector<uint32_t>{2}));
 }
 
+// Values are folded into a fixed buffer per event: a rule whose literal is
+// longer than it must stay a candidate, not be missed.
+TEST(RuleIndex, AVeryLongLiteralLeavesItsRuleUngated) {
+  const std::string long_value(300, 'q');
+  auto set = rules("title: long\nlogsource: {}\ndetection: {s: {url.path: '" + long_value +
+                   "'}, condition: s}\n---\ntitle: short\nlogsource: {}\ndetection: {s: "
+                   "{url.path: /x}, condition: s}\n");
+  ASSERT_TRUE(set);
+  const auto all = set->rulesFor(nullptr);
+  const RuleIndex index(*set, all);
+  EXPECT_EQ(index.ungated(), 1u);
+  std::vector<uint32_t> out;
+  FakeEvent e;
+  e.str("url.path", std::string(300, 'Q')).bind(set->fieldPaths());
+  index.candidates(e, out);
+  EXPECT_EQ(out, (std::vector<uint32_t>{0}));
+  FakeEvent shorter;
+  shorter.str("url.path", "/X").bind(set->fieldPaths());
+  index.candidates(shorter, out);
+  EXPECT_EQ(out, (std::vector<uint32_t>{0, 1}));
+}
+
 }  // namespace
 }  // namespace trailwatch::engine
