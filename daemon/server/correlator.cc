@@ -49,6 +49,12 @@ struct Correlator::Barrier {
   }
 };
 
+struct Correlator::Ticket {
+  uint64_t number = 0;
+  std::shared_ptr<Barrier> barrier = std::make_shared<Barrier>();
+  std::vector<std::string> saved;  // by shard (kSave)
+};
+
 struct Correlator::Message {
   int kind = kBatch;
   std::vector<engine::Observation> observations;
@@ -56,7 +62,8 @@ struct Correlator::Message {
   std::shared_ptr<const engine::RuleSet> rules;  // kBatch: the set the observations index
   uint64_t generation = 0;
   std::shared_ptr<Barrier> barrier;
-  std::string* saved = nullptr;  // kSave: where the shard writes its state
+  std::string* saved = nullptr;    // kSave: where the shard writes its state
+  std::shared_ptr<Ticket> ticket;  // kSave, kSync of a checkpoint: keeps `saved` alive
 };
 
 struct Correlator::Shard {
@@ -159,35 +166,43 @@ void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard
   }
 }
 
-void Correlator::broadcastAndWait(int kind, std::vector<std::string>* saved) {
-  auto barrier = std::make_shared<Barrier>();
-  barrier->remaining = shards_.size();
+Status Correlator::checkpoint() { return completeCheckpoint(requestCheckpoint()); }
+
+std::shared_ptr<Correlator::Ticket> Correlator::requestCheckpoint() {
+  auto ticket = std::make_shared<Ticket>();
+  if (stopped_) return ticket;
+  const bool save = !options_.state_file.empty();
+  ticket->saved.resize(shards_.size());
+  ticket->barrier->remaining = shards_.size();
+  std::lock_guard lock(request_mu_);
+  ticket->number = ++requested_;
   for (size_t i = 0; i < shards_.size(); ++i) {
     Message m;
-    m.kind = kind;
-    m.barrier = barrier;
-    if (saved != nullptr) m.saved = &(*saved)[i];
+    m.kind = save ? kSave : kSync;
+    m.barrier = ticket->barrier;
+    // The message holds the ticket's barrier; the ticket outlives the wait.
+    if (save) m.saved = &ticket->saved[i];
+    m.ticket = ticket;
     shards_[i]->push(std::move(m));
   }
-  barrier->wait();
+  return ticket;
 }
 
-Status Correlator::checkpoint() {
-  if (stopped_) return Status::Ok();
-  if (options_.state_file.empty()) {
-    broadcastAndWait(kSync, nullptr);
-    return Status::Ok();
-  }
+Status Correlator::completeCheckpoint(const std::shared_ptr<Ticket>& ticket) {
+  if (ticket->number == 0) return Status::Ok();  // asked after stop()
+  ticket->barrier->wait();
+  if (options_.state_file.empty()) return Status::Ok();
   std::lock_guard lock(save_mu_);
-  std::vector<std::string> saved(shards_.size());
-  broadcastAndWait(kSave, &saved);
+  if (ticket->number <= written_) return Status::Ok();
   std::string data(kStateMagic);
-  for (const auto& blob : saved) {
+  for (const auto& blob : ticket->saved) {
     const uint64_t size = blob.size();
     data.append(reinterpret_cast<const char*>(&size), 8);
     data.append(blob);
   }
-  return replaceFileAtomically(options_.state_file, data, "correlation state");
+  Status s = replaceFileAtomically(options_.state_file, data, "correlation state");
+  if (s.ok()) written_ = ticket->number;
+  return s;
 }
 
 void Correlator::stop() {

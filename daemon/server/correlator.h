@@ -7,7 +7,8 @@
 // producer, which is how a slow correlation stage pushes back on sources.
 // Shards render the alerts their state emits and write them to the sinks.
 //
-// Delivery: a pipeline calls checkpoint() before it flushes sinks and
+// Delivery: a pipeline checkpoints (requestCheckpoint(), then
+// completeCheckpoint() on its committer thread) before it flushes sinks and
 // commits its source. checkpoint() waits until every shard has processed
 // what was handed over before it (so their alerts are in the sinks) and, in
 // `run`, writes the whole state to the state file (atomically) so that a
@@ -75,7 +76,19 @@ class Correlator {
 
   // Waits until everything submitted before the call was processed, then
   // saves the state (when there is a state file). Errors only on the save.
+  // Same as completeCheckpoint(requestCheckpoint()).
   Status checkpoint();
+
+  // The two halves of checkpoint(), so that a pipeline can go on reading
+  // while the state is saved: requestCheckpoint() returns at once; each
+  // shard takes its copy of the state when it reaches the request in its
+  // queue, that is with everything submitted before the call and nothing
+  // after. completeCheckpoint() waits for the copies and writes the state
+  // file, unless the state of a later request was written already (it
+  // holds everything this one does). From any thread.
+  struct Ticket;
+  std::shared_ptr<Ticket> requestCheckpoint();
+  Status completeCheckpoint(const std::shared_ptr<Ticket>& ticket);
 
   // Processes what was submitted and joins the threads. Without a state
   // file (scan) it first emits what the last event time makes due and the
@@ -95,15 +108,16 @@ class Correlator {
   void flushSinks();
   void emit(Shard& shard, std::vector<engine::StateOutput>& outputs);
   void publish(Shard& shard);
-  // Sends `make(i)` to every shard and waits until each has handled it.
-  void broadcastAndWait(int kind, std::vector<std::string>* saved);
 
   CorrelatorOptions options_;
   const RuleSetHolder& rules_;
   std::vector<AlertSink*> sinks_;
   metrics::Metrics& metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::mutex save_mu_;  // one state save at a time
+  std::mutex request_mu_;   // requests reach every shard's queue in one order
+  uint64_t requested_ = 0;  // guarded by request_mu_: the last ticket's number
+  std::mutex save_mu_;      // one state save at a time
+  uint64_t written_ = 0;    // guarded by save_mu_: the ticket whose state is on disk
   bool stopped_ = false;
 };
 

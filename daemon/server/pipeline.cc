@@ -4,6 +4,7 @@
 #include <charconv>
 #include <climits>
 #include <functional>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -69,6 +70,12 @@ SourcePipeline::~SourcePipeline() {
   }
   lane_start_.notify_all();
   for (auto& t : lane_threads_) t.join();
+  {
+    std::lock_guard lock(commit_mu_);
+    committer_stop_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
 }
 
 PipelineTotals SourcePipeline::totals() const {
@@ -158,9 +165,19 @@ void SourcePipeline::run() {
       if (undelivered_) deliverSinks();
     }
     publishStats();
+    {
+      std::lock_guard lock(commit_mu_);
+      // What the failed commit covered is covered by the next one.
+      if (std::exchange(commit_failed_, false)) dirty_ = true;
+    }
     const bool idle = batch.records.empty();
     const bool due = std::chrono::steady_clock::now() - last_commit_ >= checkpoint_interval_;
-    if (dirty_ && (idle || due || !more)) commit();
+    if (dirty_ && more && (idle || due)) startCommit();
+  }
+  waitForCommitter();
+  {
+    std::lock_guard lock(commit_mu_);
+    if (std::exchange(commit_failed_, false)) dirty_ = true;
   }
   if (dirty_) commit();
   publishStats();
@@ -572,7 +589,69 @@ bool SourcePipeline::flushSinks() {
   return ok;
 }
 
+void SourcePipeline::startCommit() {
+  {
+    std::lock_guard lock(commit_mu_);
+    if (commit_busy_) return;  // tried again after the next batch
+  }
+  flushDecoder();  // nothing held back may sit behind the offsets committed now
+  std::unique_ptr<SourceMark> mark = source_->mark();
+  if (!mark) {
+    commit();
+    return;
+  }
+  CommitJob job{correlator_ != nullptr ? correlator_->requestCheckpoint() : nullptr,
+                std::move(mark)};
+  if (!committer_.joinable()) committer_ = std::thread([this] { committerThread(); });
+  {
+    std::lock_guard lock(commit_mu_);
+    commit_job_ = std::move(job);
+    commit_busy_ = true;
+  }
+  commit_cv_.notify_all();
+  dirty_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
+}
+
+void SourcePipeline::committerThread() {
+  std::unique_lock lock(commit_mu_);
+  while (true) {
+    commit_cv_.wait(lock, [&] { return committer_stop_ || commit_job_.has_value(); });
+    if (!commit_job_) return;  // stopping, nothing left
+    CommitJob job = std::move(*commit_job_);
+    commit_job_.reset();
+    lock.unlock();
+    bool ok = true;
+    if (job.ticket) {
+      if (Status s = correlator_->completeCheckpoint(job.ticket); !s.ok()) {
+        metrics_.checkpointErrors(source_->name()).Increment();
+        spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
+                      source_->name(), s.error());
+        ok = false;
+      }
+    }
+    if (ok) ok = flushSinks();
+    if (ok) {
+      if (Status s = source_->commitMark(*job.mark); !s.ok()) {
+        metrics_.checkpointErrors(source_->name()).Increment();
+        spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+        ok = false;
+      }
+    }
+    lock.lock();
+    commit_busy_ = false;
+    if (!ok) commit_failed_ = true;
+    commit_cv_.notify_all();
+  }
+}
+
+void SourcePipeline::waitForCommitter() {
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait(lock, [&] { return !commit_busy_; });
+}
+
 void SourcePipeline::commit() {
+  waitForCommitter();
   flushDecoder();  // nothing held back may sit behind the offsets committed now
   if (correlator_ != nullptr) {
     if (Status s = correlator_->checkpoint(); !s.ok()) {

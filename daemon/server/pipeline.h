@@ -20,6 +20,13 @@
 // per checkpoint interval while records flow, when the source goes idle,
 // when it ends, and on stop. A failed flush holds the checkpoint back.
 //
+// While records flow, a commit does not stop them: the pipeline takes the
+// source's position (Source::mark()) and asks the correlator for its state
+// as of the same moment, then reads on while a committer thread saves the
+// state, flushes the sinks and commits that position, in that order. One
+// commit is in flight at a time; the last one, at the end or on stop,
+// waits. Sources that cannot mark a position are committed in line.
+//
 // Thread-safety: run() on one thread (which owns the lane threads);
 // requestStop() from any thread; totals() after run() returns (or
 // approximately, from any thread).
@@ -138,7 +145,12 @@ class SourcePipeline {
   bool flushSinks();
   // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch.
   void deliverSinks();
+  // Commits in line (waiting for a commit in flight first).
   void commit();
+  // Starts a commit on the committer thread, unless one is in flight.
+  void startCommit();
+  void committerThread();
+  void waitForCommitter();
   void publishStats();
 
   std::unique_ptr<Source> source_;
@@ -194,6 +206,19 @@ class SourcePipeline {
   size_t lanes_active_ = 0;   // guarded by lane_mu_: helper lanes in this round
   size_t lanes_pending_ = 0;  // guarded by lane_mu_: helper lanes not finished
   bool lanes_stop_ = false;   // guarded by lane_mu_
+
+  // The commit in flight (startCommit()).
+  struct CommitJob {
+    std::shared_ptr<Correlator::Ticket> ticket;  // null without a correlator
+    std::unique_ptr<SourceMark> mark;
+  };
+  std::thread committer_;
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::optional<CommitJob> commit_job_;  // guarded by commit_mu_: taken by the committer
+  bool commit_busy_ = false;             // guarded by commit_mu_: a job queued or running
+  bool commit_failed_ = false;           // guarded by commit_mu_: the last job did not commit
+  bool committer_stop_ = false;          // guarded by commit_mu_
 };
 
 }  // namespace trailwatch::server

@@ -695,14 +695,30 @@ bool FileSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   }
 }
 
-Status FileSource::commit() {
-  if (!store_) return Status::Ok();
-  std::vector<FileCheckpoint> checkpoints = finished_;
+namespace {
+
+struct FileMark final : SourceMark {
+  std::vector<FileCheckpoint> checkpoints;
+};
+
+}  // namespace
+
+std::unique_ptr<SourceMark> FileSource::mark() {
+  auto m = std::make_unique<FileMark>();
+  m->checkpoints = finished_;
   for (const auto& f : files_) {
-    if (f->fd >= 0 && !f->done) checkpoints.push_back(checkpointOf(*f));
+    if (f->fd >= 0 && !f->done) m->checkpoints.push_back(checkpointOf(*f));
   }
-  return store_->save(checkpoints);
+  return m;
 }
+
+Status FileSource::commitMark(const SourceMark& mark) {
+  // store_ is set once by open() and only read after.
+  if (!store_) return Status::Ok();
+  return store_->save(static_cast<const FileMark&>(mark).checkpoints);
+}
+
+Status FileSource::commit() { return commitMark(*mark()); }
 
 void FileSource::wake() {
   if (wake_fd_ < 0) return;

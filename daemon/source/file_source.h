@@ -79,6 +79,8 @@ class FileSource final : public Source {
   Status open() override;
   bool next(RecordBatch& batch, std::chrono::milliseconds timeout) override;
   Status commit() override;
+  std::unique_ptr<SourceMark> mark() override;
+  Status commitMark(const SourceMark& mark) override;
   void wake() override;
   SourceStats stats() const override;
 

@@ -7,13 +7,20 @@
 // just past the last batch returned, so a crash before it re-reads at most
 // the batches since the previous commit and never skips one.
 //
-// Thread-safety: next() and commit() are called from one pipeline thread;
-// wake() may be called from any thread.
+// A source may also hand out its position as a value (mark()) and persist
+// it later (commitMark()), so the pipeline can go on reading while an
+// earlier position is made durable behind the alerts of the records
+// before it.
+//
+// Thread-safety: next(), commit() and mark() are called from one pipeline
+// thread; commitMark() from one other thread at a time, possibly while
+// next() runs; wake() from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +59,12 @@ struct SourceStats {
   uint64_t truncations_unrecovered = 0;  // truncations whose unread tail was not found
 };
 
+// A position taken by Source::mark(); only its source reads it.
+class SourceMark {
+ public:
+  virtual ~SourceMark() = default;
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -69,6 +82,18 @@ class Source {
 
   // Persists the position just past the last batch returned (see above).
   virtual Status commit() = 0;
+
+  // The position just past the last batch returned, for commitMark(); or
+  // nullptr when this source cannot persist a position taken earlier (the
+  // pipeline then commit()s, waiting).
+  virtual std::unique_ptr<SourceMark> mark() { return nullptr; }
+
+  // Persists a position mark() returned. Marks are committed in the order
+  // they were taken.
+  virtual Status commitMark(const SourceMark& mark) {
+    (void)mark;
+    return Error{"this source cannot commit a marked position"};
+  }
 
   // Makes a next() that is waiting return early (for shutdown).
   virtual void wake() = 0;

@@ -1,6 +1,7 @@
 #include "daemon/server/pipeline.h"
 
 #include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,14 @@ namespace {
 
 // Everything the fakes did, in order, so tests can check what happened
 // before what (flush before commit is the delivery guarantee).
+// Sinks may be flushed from the pipeline's committer thread, hence the lock.
 struct Journal {
-  std::vector<std::string> steps;
+  std::mutex mu;
+  std::vector<std::string> steps;  // guarded by mu while a pipeline runs
+  void add(std::string step) {
+    std::lock_guard lock(mu);
+    steps.push_back(std::move(step));
+  }
 };
 
 // A source that hands out prepared batches, then ends.
@@ -46,16 +53,17 @@ class FakeSource : public Source {
       stats_.records++;
       stats_.bytes_read += len + 1;
     }
-    journal_.steps.push_back("next");
+    journal_.add("next");
     return true;
   }
   Status commit() override {
-    journal_.steps.push_back("commit");
+    journal_.add("commit");
     ++commits;
     return Status::Ok();
   }
   void wake() override {}
   SourceStats stats() const override { return stats_; }
+  Journal& journal() { return journal_; }
   int commits = 0;
 
  private:
@@ -72,11 +80,11 @@ class RecordingSink : public AlertSink {
   const std::string& name() const override { return name_; }
   Status write(std::string_view alert) override {
     alerts.emplace_back(alert);
-    journal_.steps.push_back("write");
+    journal_.add("write");
     return Status::Ok();
   }
   Status flush() override {
-    journal_.steps.push_back(fail_flush ? "flush-failed" : "flush");
+    journal_.add(fail_flush ? "flush-failed" : "flush");
     if (fail_flush) return Error{"disk full"};
     return Status::Ok();
   }
@@ -266,6 +274,81 @@ TEST(SourcePipeline, LanesGiveTheSameAlertsInTheSameOrderAsOneLane) {
     ASSERT_EQ(cut(three.sink.alerts[i]), cut(one.sink.alerts[i])) << "alert " << i;
   }
   EXPECT_EQ(three.metrics.decodeErrors("fake", "malformed_json").Value(), 31.0);
+}
+
+// A source that can hand out its position (Source::mark) and commit it
+// later: the pipeline commits on its committer thread while reading on.
+class MarkingSource : public FakeSource {
+ public:
+  using FakeSource::FakeSource;
+  struct Mark : SourceMark {
+    uint64_t records;
+  };
+  std::unique_ptr<SourceMark> mark() override {
+    auto m = std::make_unique<Mark>();
+    m->records = stats().records;
+    return m;
+  }
+  Status commitMark(const SourceMark& mark) override {
+    const uint64_t records = static_cast<const Mark&>(mark).records;
+    journal().add("commit-mark " + std::to_string(records));
+    std::lock_guard lock(mu);
+    committed.push_back(records);
+    return Status::Ok();
+  }
+  std::mutex mu;
+  std::vector<uint64_t> committed;  // guarded by mu
+};
+
+TEST(SourcePipeline, MarkedPositionsAreCommittedInOrderBehindAFlush) {
+  Harness h;
+  std::vector<std::vector<std::string>> batches;
+  for (int b = 0; b < 20; ++b) {
+    batches.push_back({R"({"user":"u)" + std::to_string(b) + R"(","purpose":"BTG"})"});
+  }
+  auto owned = std::make_unique<MarkingSource>(h.journal, batches);
+  MarkingSource* source = owned.get();
+  // Interval 0: every batch is due for a commit; those that find one in
+  // flight leave theirs to a later batch or to the last, in-line commit.
+  SourcePipeline pipeline(std::move(owned), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+                          std::vector<AlertSink*>{&h.sink}, h.holder, h.metrics,
+                          std::chrono::milliseconds(0));
+  pipeline.run();
+  EXPECT_EQ(h.sink.alerts.size(), 20u);
+  std::lock_guard lock(source->mu);
+  ASSERT_FALSE(source->committed.empty());
+  EXPECT_TRUE(std::is_sorted(source->committed.begin(), source->committed.end()));
+  // The end commits in line, through commit().
+  EXPECT_EQ(source->commits, 1);
+  EXPECT_EQ(h.journal.steps.back(), "commit");
+  // Every marked position was committed after a flush that followed the
+  // alerts of its records.
+  size_t writes = 0, flushed_writes = 0;
+  for (const auto& step : h.journal.steps) {
+    if (step == "write") ++writes;
+    if (step == "flush") flushed_writes = writes;
+    if (step.starts_with("commit-mark ")) {
+      EXPECT_LE(std::stoul(step.substr(12)), flushed_writes) << "committed past the last flush";
+    }
+  }
+}
+
+TEST(SourcePipeline, AFailedFlushHoldsMarkedPositionsBack) {
+  Harness h;
+  h.sink.fail_flush = true;
+  auto owned = std::make_unique<MarkingSource>(
+      h.journal, std::vector<std::vector<std::string>>{{R"({"user":"u1","purpose":"BTG"})"},
+                                                       {R"({"user":"u2","purpose":"TREAT"})"}});
+  MarkingSource* source = owned.get();
+  SourcePipeline pipeline(std::move(owned), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+                          std::vector<AlertSink*>{&h.sink}, h.holder, h.metrics,
+                          std::chrono::milliseconds(0));
+  pipeline.run();
+  {
+    std::lock_guard lock(source->mu);
+    EXPECT_TRUE(source->committed.empty()) << "a flush failed: no marked position may be saved";
+  }
+  EXPECT_EQ(source->commits, 0) << "nor the final one";
 }
 
 }  // namespace
