@@ -428,7 +428,7 @@ TEST_F(ConfigTest, NetworkOutputsRejectBadValues) {
   EXPECT_TRUE(has(7, 10, "invalid url 'ftp://x': the URL must start with http:// or https://"))
       << all();
   EXPECT_TRUE(has(8, 15, "invalid HTTP header name 'Bad Name'")) << all();
-  EXPECT_TRUE(has(8, 28, "header 'Host' is set by trailwatch itself")) << all();
+  EXPECT_TRUE(has(8, 30, "header 'Host' is set by trailwatch itself")) << all();
   EXPECT_TRUE(has(9, 14,
                   "invalid duration '0s' for 'timeout' (expected a positive integer and a unit: "
                   "ms, s, m, h or d, from 100ms to 600000ms)"))
@@ -436,7 +436,7 @@ TEST_F(ConfigTest, NetworkOutputsRejectBadValues) {
   EXPECT_TRUE(has(10, 16, "invalid batch_max '0' (expected an integer from 1 to 1000)")) << all();
   EXPECT_TRUE(has(11, 5, "key 'resolve_after' does not apply to a webhook output")) << all();
   EXPECT_TRUE(has(12, 12, "retry: max_delay must not be shorter than initial_delay")) << all();
-  EXPECT_TRUE(has(13, 23,
+  EXPECT_TRUE(has(13, 24,
                   "invalid max_bytes '1KiB' (expected bytes from 64KiB to 1024GiB, with a KiB, "
                   "MiB or GiB suffix, as in 256MiB)"))
       << all();
@@ -458,7 +458,7 @@ TEST_F(ConfigTest, NetworkOutputsRejectBadValues) {
                   "invalid url 'http://u:p@h:99999/': the URL must not hold a user name or "
                   "password (use headers or headers_file)"))
       << all();
-  EXPECT_EQ(diags_.size(), 14u) << all();
+  EXPECT_EQ(diags_.size(), 15u) << all();
 }
 
 TEST_F(ConfigTest, MaxLineBytes) {
