@@ -26,6 +26,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # promtool, to check /metrics output in the integration tests
   prometheus
+  # the alertmanager sink's integration test starts its own Alertmanager
+  prometheus-alertmanager
   # fuzzing the decoders and the rule loader (libFuzzer)
   clang libclang-rt-14-dev
   # the pgaudit end-to-end test starts its own PostgreSQL 15 with pgaudit
@@ -53,7 +55,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
-# The prometheus and postgresql packages would start their own servers;
+# The prometheus, alertmanager and postgresql packages would start their own servers;
 # only their programs are wanted (tests start private instances), so keep
 # package scripts from starting services.
 policy=/usr/sbin/policy-rc.d

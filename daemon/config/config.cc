@@ -16,13 +16,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/common/http_url.h"
+
 namespace trailwatch::config {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr std::string_view kSourceTypes[] = {"file"};
-constexpr std::string_view kOutputTypes[] = {"file", "stdout"};
+constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager"};
+constexpr std::string_view kSpoolOnFull[] = {"block", "drop_oldest", "drop_newest"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kUnusableRules[] = {"fail", "skip"};
 constexpr std::string_view kStartAt[] = {"end", "beginning"};
@@ -59,8 +62,9 @@ bool parseUnsigned(std::string_view digits, std::uint64_t& out) {
   return true;
 }
 
-// `4096`, `512KiB`, `1MiB`, `1GiB`; nullopt if malformed, zero or too large.
-std::optional<std::uint64_t> parseByteSize(std::string_view text) {
+// `4096`, `512KiB`, `1MiB`, `1GiB`; nullopt if malformed, zero or above `limit`.
+std::optional<std::uint64_t> parseByteSize(std::string_view text,
+                                           std::uint64_t limit = kMaxLineBytesLimit) {
   static constexpr std::pair<std::string_view, std::uint64_t> kSuffixes[] = {
       {"KiB", std::uint64_t{1} << 10},
       {"MiB", std::uint64_t{1} << 20},
@@ -76,7 +80,7 @@ std::optional<std::uint64_t> parseByteSize(std::string_view text) {
   }
   std::uint64_t n = 0;
   if (!parseUnsigned(text, n) || n == 0) return std::nullopt;
-  if (n > kMaxLineBytesLimit / unit) return std::nullopt;
+  if (n > limit / unit) return std::nullopt;
   return n * unit;
 }
 
@@ -118,6 +122,26 @@ std::string listenProblem(const std::string& listen) {
   }
   return "";
 }
+
+// An HTTP header name is an RFC 9110 token.
+bool isHeaderName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// Headers the HTTP client sets itself.
+bool isReservedHeader(std::string name) {
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return name == "host" || name == "content-length" || name == "transfer-encoding" ||
+         name == "connection";
+}
+
+constexpr std::uint64_t kMinSpoolBytes = std::uint64_t{64} << 10;
+constexpr std::uint64_t kMaxSpoolBytes = std::uint64_t{1} << 40;
 
 std::string lowerCase(std::string s) {
   for (char& c : s) {
@@ -329,13 +353,17 @@ class Loader {
       fail(e.value, "'outputs' must not be empty (leave it out to print alerts on stdout)");
       return;
     }
+    std::vector<std::pair<std::string, YAML::Mark>> seen_names;
     for (const auto& node : e.value) {
       if (!node.IsMap()) {
         fail(node, "each output must be a mapping (type, path)");
         continue;
       }
       OutputConfig output;
-      const Mapping m = mapping(node, "output", {"type", "path", "hash_chain", "chain_key_file"});
+      const Mapping m = mapping(
+          node, "output",
+          {"type", "path", "hash_chain", "chain_key_file", "name", "url", "headers", "headers_file",
+           "tls_ca_file", "timeout", "batch_max", "resolve_after", "retry", "spool"});
       const Entry* type = m.find("type");
       const Entry* path = m.find("path");
       if (type == nullptr) {
@@ -350,6 +378,15 @@ class Loader {
         continue;
       }
       output.type = *t;
+      const bool network = *t == "webhook" || *t == "alertmanager";
+      auto notFor = [&](std::initializer_list<const char*> keys) {
+        for (const char* key : keys) {
+          if (const Entry* f = m.find(key)) {
+            fail(f->key_node,
+                 std::string("key '") + key + "' does not apply to a " + *t + " output");
+          }
+        }
+      };
       if (*t == "file") {
         if (path == nullptr) {
           fail(node, "missing required key 'path' in output (a file output needs a path)");
@@ -365,15 +402,170 @@ class Loader {
           if (auto k = nonEmptyString(*f)) output.chain_key_file = resolve(*k);
         }
       } else {
-        for (const char* key : {"path", "hash_chain", "chain_key_file"}) {
-          if (const Entry* f = m.find(key)) {
-            fail(f->key_node,
-                 std::string("key '") + key + "' does not apply to a " + *t + " output");
-          }
-        }
+        notFor({"path", "hash_chain", "chain_key_file"});
       }
+      if (network) {
+        loadNetworkOutput(node, m, output, seen_names);
+      } else {
+        notFor({"name", "url", "headers", "headers_file", "tls_ca_file", "timeout", "batch_max",
+                "resolve_after", "retry", "spool"});
+      }
+      if (*t == "webhook") notFor({"resolve_after"});
       config.outputs.push_back(std::move(output));
     }
+  }
+
+  // The keys of a webhook or alertmanager output.
+  void loadNetworkOutput(const YAML::Node& node, const Mapping& m, OutputConfig& output,
+                         std::vector<std::pair<std::string, YAML::Mark>>& seen_names) {
+    output.name = output.type;
+    YAML::Mark name_mark = node.Mark();
+    if (const Entry* f = m.find("name")) {
+      if (auto name = nonEmptyString(*f)) {
+        if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
+          fail(f->value, "invalid output name '" + *name +
+                             "' (allowed characters: letters, digits, '_', '.' and '-')");
+        }
+        output.name = *name;
+        name_mark = f->value.Mark();
+      }
+    }
+    if (auto it = std::find_if(seen_names.begin(), seen_names.end(),
+                               [&](const auto& s) { return s.first == output.name; });
+        it != seen_names.end()) {
+      fail(name_mark.line + 1, name_mark.column + 1,
+           "duplicate output name '" + output.name + "' (first used at " +
+               std::to_string(it->second.line + 1) + ":" + std::to_string(it->second.column + 1) +
+               "); give each " + output.type +
+               " output its own 'name' (it names the spool folder and the metrics)");
+    } else {
+      seen_names.emplace_back(output.name, name_mark);
+    }
+    if (const Entry* f = m.find("url")) {
+      if (auto url = nonEmptyString(*f)) {
+        auto parsed = parseHttpUrl(*url);
+        if (!parsed.ok()) {
+          fail(f->value, "invalid url '" + *url + "': " + parsed.error());
+        } else if (output.type == "alertmanager" && parsed->target.find('?') != std::string::npos) {
+          fail(f->value, "invalid url '" + *url +
+                             "': an Alertmanager URL is its base URL, without a query "
+                             "(/api/v2/alerts is added)");
+        }
+        output.url = *url;
+      }
+    } else {
+      fail(node, "missing required key 'url' in output (a " + output.type + " output needs a url)");
+    }
+    if (const Entry* f = m.find("headers")) {
+      if (!f->value.IsMap()) {
+        fail(f->value.IsNull() ? f->key_node : f->value,
+             "'headers' must be a mapping of header names to values");
+      } else {
+        for (auto it = f->value.begin(); it != f->value.end(); ++it) {
+          const YAML::Node key = it->first;
+          if (!key.IsScalar() || !isHeaderName(key.Scalar())) {
+            fail(key, "invalid HTTP header name" +
+                          (key.IsScalar() ? " '" + key.Scalar() + "'" : std::string()));
+            continue;
+          }
+          if (isReservedHeader(key.Scalar())) {
+            fail(key, "header '" + key.Scalar() + "' is set by trailwatch itself");
+            continue;
+          }
+          if (!it->second.IsScalar()) {
+            fail(it->second.IsNull() ? key : it->second,
+                 "the value of header '" + key.Scalar() + "' must be a string");
+            continue;
+          }
+          const std::string& value = it->second.Scalar();
+          if (std::any_of(value.begin(), value.end(), [](char c) {
+                return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+              })) {
+            fail(it->second, "the value of header '" + key.Scalar() +
+                                 "' must not hold control characters or line breaks");
+            continue;
+          }
+          output.headers.emplace_back(key.Scalar(), value);
+        }
+      }
+    }
+    if (const Entry* f = m.find("headers_file")) {
+      if (auto p = nonEmptyString(*f)) output.headers_file = resolve(*p);
+    }
+    if (const Entry* f = m.find("tls_ca_file")) {
+      if (auto p = nonEmptyString(*f)) output.tls_ca_file = resolve(*p);
+    }
+    durationKey(m, "timeout", output.timeout, std::chrono::milliseconds(100),
+                std::chrono::milliseconds(600'000));
+    durationKey(m, "resolve_after", output.resolve_after, std::chrono::milliseconds(1000),
+                std::chrono::milliseconds(30LL * 24 * 3600 * 1000));
+    if (const Entry* f = m.find("batch_max")) {
+      if (auto s = text(*f)) {
+        std::uint64_t n = 0;
+        if (!parseUnsigned(*s, n) || n < 1 || n > 1000) {
+          fail(f->value, "invalid batch_max '" + *s + "' (expected an integer from 1 to 1000)");
+        } else {
+          output.batch_max = static_cast<std::size_t>(n);
+        }
+      }
+    }
+    if (output.batch_max == 0) output.batch_max = output.type == "alertmanager" ? 64 : 1;
+    if (const Entry* f = m.find("retry")) {
+      if (!f->value.IsMap()) {
+        fail(f->value.IsNull() ? f->key_node : f->value,
+             "'retry' must be a mapping (initial_delay, max_delay)");
+      } else {
+        const Mapping r = mapping(f->value, "retry", {"initial_delay", "max_delay"});
+        durationKey(r, "initial_delay", output.retry_initial_delay, std::chrono::milliseconds(1),
+                    std::chrono::milliseconds(3600'000));
+        durationKey(r, "max_delay", output.retry_max_delay, std::chrono::milliseconds(1),
+                    std::chrono::milliseconds(24LL * 3600'000));
+        if (output.retry_max_delay < output.retry_initial_delay) {
+          fail(f->value, "retry: max_delay must not be shorter than initial_delay");
+        }
+      }
+    }
+    if (const Entry* f = m.find("spool")) {
+      if (!f->value.IsMap()) {
+        fail(f->value.IsNull() ? f->key_node : f->value,
+             "'spool' must be a mapping (max_bytes, on_full)");
+      } else {
+        const Mapping sp = mapping(f->value, "spool", {"max_bytes", "on_full"});
+        if (const Entry* g = sp.find("max_bytes")) {
+          if (auto s = text(*g)) {
+            auto n = parseByteSize(*s, kMaxSpoolBytes);
+            if (!n || *n < kMinSpoolBytes) {
+              fail(g->value, "invalid max_bytes '" + *s +
+                                 "' (expected bytes from 64KiB to 1024GiB, with a KiB, MiB or "
+                                 "GiB suffix, as in 256MiB)");
+            } else {
+              output.spool.max_bytes = *n;
+            }
+          }
+        }
+        if (const Entry* g = sp.find("on_full")) {
+          if (auto s = oneOf(*g, kSpoolOnFull)) output.spool.on_full = *s;
+        }
+      }
+    }
+  }
+
+  // A duration key of `m` within [min, max], written into `out`.
+  void durationKey(const Mapping& m, const char* key, std::chrono::milliseconds& out,
+                   std::chrono::milliseconds min, std::chrono::milliseconds max) {
+    const Entry* f = m.find(key);
+    if (f == nullptr) return;
+    auto s = text(*f);
+    if (!s) return;
+    auto d = parseDuration(*s);
+    if (!d || *d < min || *d > max) {
+      fail(f->value, "invalid duration '" + *s + "' for '" + key +
+                         "' (expected a positive integer and a unit: ms, s, m, h or d, from " +
+                         std::to_string(min.count()) + "ms to " + std::to_string(max.count()) +
+                         "ms)");
+      return;
+    }
+    out = *d;
   }
 
   void loadLookups(const Entry& e, Config& config) {

@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trailwatch/diagnostic.h"
@@ -49,13 +51,33 @@ struct CorrelationConfig {
   std::size_t max_events_per_group = 100'000;
 };
 
+// `spool:` of a network output (alert/spool.h).
+struct SpoolConfig {
+  std::uint64_t max_bytes = std::uint64_t{256} << 20;  // `max_bytes`
+  std::string on_full = "block";                       // block, drop_oldest, drop_newest
+};
+
 struct OutputConfig {
-  std::string type;  // "file" or "stdout"
+  std::string type;  // "file", "stdout", "webhook" or "alertmanager"
   std::string path;  // for "file": absolute after loading
   // "file": each line carries a hash chain link (alert/hash_chain.h);
   // `chain_key_file` (absolute after loading) holds an HMAC key.
   bool hash_chain = true;
   std::string chain_key_file;
+
+  // Network outputs ("webhook", "alertmanager"), delivered from a spool
+  // under <state_dir>/spool/<name>/.
+  std::string name;  // unique among network outputs; a metric label; default: the type
+  std::string url;   // validated http(s) URL; for alertmanager its base URL
+  std::vector<std::pair<std::string, std::string>> headers;  // `headers:` name -> value
+  std::string headers_file;  // `Name: value` lines, absolute after loading
+  std::string tls_ca_file;   // absolute after loading; empty: the system CA store
+  std::chrono::milliseconds timeout{10'000};
+  std::size_t batch_max = 0;  // 0: the type's default (webhook 1, alertmanager 64)
+  std::chrono::milliseconds resolve_after{300'000};     // alertmanager: endsAt = send time + this
+  std::chrono::milliseconds retry_initial_delay{1000};  // `retry: {initial_delay, max_delay}`
+  std::chrono::milliseconds retry_max_delay{60'000};
+  SpoolConfig spool;
 };
 
 struct MetricsConfig {

@@ -87,6 +87,46 @@ Metrics::Metrics()
                              .Name("trailwatch_checkpoint_errors_total")
                              .Help("Checkpoints that could not be persisted, per source.")
                              .Register(*registry_)),
+      spool_records_(BuildGauge()
+                         .Name("trailwatch_spool_records")
+                         .Help("Alerts waiting in a network sink's spool for delivery.")
+                         .Register(*registry_)),
+      spool_bytes_(BuildGauge()
+                       .Name("trailwatch_spool_bytes")
+                       .Help("Bytes on disk of the alerts waiting in a network sink's spool.")
+                       .Register(*registry_)),
+      spool_capacity_(BuildGauge()
+                          .Name("trailwatch_spool_capacity_bytes")
+                          .Help("A network sink's spool bound (spool.max_bytes).")
+                          .Register(*registry_)),
+      spool_oldest_age_(BuildGauge()
+                            .Name("trailwatch_spool_oldest_age_seconds")
+                            .Help("Age of the oldest alert waiting in a network sink's spool; "
+                                  "0 when it is empty.")
+                            .Register(*registry_)),
+      spool_full_(BuildCounter()
+                      .Name("trailwatch_spool_full_total")
+                      .Help("Alerts that found a network sink's spool full.")
+                      .Register(*registry_)),
+      spool_refused_(BuildCounter()
+                         .Name("trailwatch_spool_refused_total")
+                         .Help("Alerts refused by a full spool (spool.on_full: block); "
+                               "checkpoints are held back until a restart.")
+                         .Register(*registry_)),
+      spool_dropped_(BuildCounter()
+                         .Name("trailwatch_spool_dropped_total")
+                         .Help("Alerts a network sink will never deliver, per reason "
+                               "(drop_oldest, drop_newest, torn, rejected).")
+                         .Register(*registry_)),
+      sink_delivered_(BuildCounter()
+                          .Name("trailwatch_sink_delivered_total")
+                          .Help("Alerts a network sink's receiver acknowledged.")
+                          .Register(*registry_)),
+      sink_send_failures_(BuildCounter()
+                              .Name("trailwatch_sink_send_failures_total")
+                              .Help("Failed delivery attempts of a network sink (each retried "
+                                    "with backoff).")
+                              .Register(*registry_)),
       lookup_rows_(BuildGauge()
                        .Name("trailwatch_lookup_rows")
                        .Help("Rows in each lookup table in use.")
@@ -233,6 +273,17 @@ prometheus::Counter& Metrics::sinkErrors(const std::string& sink) {
 
 prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {
   return checkpoint_errors_.Add({{"source", source}});
+}
+
+SpoolMetrics Metrics::spool(const std::string& sink) {
+  const prometheus::Labels l{{"sink", sink}};
+  auto dropped = [&](const char* reason) -> prometheus::Counter& {
+    return spool_dropped_.Add({{"sink", sink}, {"reason", reason}});
+  };
+  return SpoolMetrics{spool_records_.Add(l),    spool_bytes_.Add(l),    spool_capacity_.Add(l),
+                      spool_oldest_age_.Add(l), spool_full_.Add(l),     spool_refused_.Add(l),
+                      dropped("drop_oldest"),   dropped("drop_newest"), dropped("torn"),
+                      dropped("rejected"),      sink_delivered_.Add(l), sink_send_failures_.Add(l)};
 }
 
 LookupMetrics Metrics::lookup(const std::string& name) {

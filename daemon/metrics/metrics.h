@@ -59,6 +59,22 @@ struct CorrelationMetrics {
   prometheus::Counter& overflow_events;  // events dropped at max_events_per_group
 };
 
+// A network sink's spool and delivery (label `sink`).
+struct SpoolMetrics {
+  prometheus::Gauge& records;             // alerts waiting in the spool
+  prometheus::Gauge& bytes;               // their bytes on disk
+  prometheus::Gauge& capacity_bytes;      // spool.max_bytes
+  prometheus::Gauge& oldest_age_seconds;  // age of the oldest waiting alert; 0 when empty
+  prometheus::Counter& full;              // alerts that found the spool full
+  prometheus::Counter& refused;           // refused by a full spool (on_full: block)
+  prometheus::Counter& dropped_oldest;    // dropped: reason drop_oldest
+  prometheus::Counter& dropped_newest;    // dropped: reason drop_newest
+  prometheus::Counter& dropped_torn;      // dropped: reason torn (damaged spool tail)
+  prometheus::Counter& dropped_rejected;  // dropped: reason rejected (by the receiver)
+  prometheus::Counter& delivered;         // acknowledged by the receiver
+  prometheus::Counter& send_failures;     // failed send attempts (retried)
+};
+
 class Metrics {
  public:
   Metrics();
@@ -79,6 +95,7 @@ class Metrics {
   prometheus::Counter& sinkAlerts(const std::string& sink);
   prometheus::Counter& sinkErrors(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
+  SpoolMetrics spool(const std::string& sink);
 
   LookupMetrics lookup(const std::string& name);
   // 1 if the last load of a placeholder list file succeeded.
@@ -116,6 +133,15 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& sink_alerts_;
   prometheus::Family<prometheus::Counter>& sink_errors_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
+  prometheus::Family<prometheus::Gauge>& spool_records_;
+  prometheus::Family<prometheus::Gauge>& spool_bytes_;
+  prometheus::Family<prometheus::Gauge>& spool_capacity_;
+  prometheus::Family<prometheus::Gauge>& spool_oldest_age_;
+  prometheus::Family<prometheus::Counter>& spool_full_;
+  prometheus::Family<prometheus::Counter>& spool_refused_;
+  prometheus::Family<prometheus::Counter>& spool_dropped_;
+  prometheus::Family<prometheus::Counter>& sink_delivered_;
+  prometheus::Family<prometheus::Counter>& sink_send_failures_;
   prometheus::Family<prometheus::Gauge>& lookup_rows_;
   prometheus::Family<prometheus::Gauge>& lookup_reload_success_;
   prometheus::Family<prometheus::Counter>& lookup_hits_;

@@ -89,6 +89,8 @@ class Daemon {
   std::string config_path, rules_dir, pack_dir, logs_dir, state_dir, alerts_path;
   int port = 0;
   std::string extra_config;  // top-level YAML appended to the configuration (lookups, ...)
+  // Entries appended to `outputs:` after the alert log (each "  - type: ...\n    ...").
+  std::string extra_outputs;
 
  private:
   void writeConfig();

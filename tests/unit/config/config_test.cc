@@ -214,7 +214,8 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
       << all();
   EXPECT_TRUE(has(8, 5,
                   "unknown key 'format' in output (expected one of: type, path, hash_chain, "
-                  "chain_key_file)"))
+                  "chain_key_file, name, url, headers, headers_file, tls_ca_file, timeout, "
+                  "batch_max, resolve_after, retry, spool)"))
       << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
@@ -302,7 +303,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
       "    paths: /x\n"         // 6
       "    start_at: middle\n"  // 7
       "outputs:\n"              // 8
-      "  - type: webhook\n");   // 9
+      "  - type: kafka\n");     // 9
   EXPECT_EQ(diags_.size(), 4u) << all();
   EXPECT_TRUE(has(2, 12,
                   "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
@@ -310,7 +311,9 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
       << all();
   EXPECT_TRUE(has(5, 11, "unsupported source type 'syslog' (accepted types: file)")) << all();
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
-  EXPECT_TRUE(has(9, 11, "unsupported output type 'webhook' (accepted types: file, stdout)"))
+  EXPECT_TRUE(has(9, 11,
+                  "unsupported output type 'kafka' (accepted types: file, stdout, webhook, "
+                  "alertmanager)"))
       << all();
 }
 
@@ -363,6 +366,99 @@ TEST_F(ConfigTest, FileOutputNeedsAPath) {
   EXPECT_TRUE(has(6, 5, "missing required key 'path' in output (a file output needs a path)"))
       << all();
   EXPECT_TRUE(has(8, 5, "key 'path' does not apply to a stdout output")) << all();
+}
+
+TEST_F(ConfigTest, NetworkOutputsLoadWithDefaultsAndResolvedPaths) {
+  auto config = load(std::string(kMinimal) +
+                     "outputs:\n"
+                     "  - type: webhook\n"
+                     "    url: https://hooks.example.com/x\n"
+                     "    headers: {Authorization: Bearer t, X-Team: soc}\n"
+                     "    headers_file: secrets/hook.headers\n"
+                     "    tls_ca_file: ca.pem\n"
+                     "    timeout: 3s\n"
+                     "    batch_max: 10\n"
+                     "    retry: {initial_delay: 200ms, max_delay: 30s}\n"
+                     "    spool: {max_bytes: 1GiB, on_full: drop_oldest}\n"
+                     "  - type: alertmanager\n"
+                     "    url: http://127.0.0.1:9093\n"
+                     "    resolve_after: 10m\n");
+  ASSERT_TRUE(config) << all();
+  ASSERT_EQ(config->outputs.size(), 2u);
+  const auto& hook = config->outputs[0];
+  EXPECT_EQ(hook.name, "webhook");
+  EXPECT_EQ(hook.url, "https://hooks.example.com/x");
+  ASSERT_EQ(hook.headers.size(), 2u);
+  EXPECT_EQ(hook.headers[0].first, "Authorization");
+  EXPECT_EQ(hook.headers[0].second, "Bearer t");
+  EXPECT_EQ(hook.headers_file, (dir_ / "secrets/hook.headers").string());
+  EXPECT_EQ(hook.tls_ca_file, (dir_ / "ca.pem").string());
+  EXPECT_EQ(hook.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(hook.batch_max, 10u);
+  EXPECT_EQ(hook.retry_initial_delay, std::chrono::milliseconds(200));
+  EXPECT_EQ(hook.retry_max_delay, std::chrono::seconds(30));
+  EXPECT_EQ(hook.spool.max_bytes, std::uint64_t{1} << 30);
+  EXPECT_EQ(hook.spool.on_full, "drop_oldest");
+  const auto& am = config->outputs[1];
+  EXPECT_EQ(am.name, "alertmanager");
+  EXPECT_EQ(am.batch_max, 64u);
+  EXPECT_EQ(am.resolve_after, std::chrono::minutes(10));
+  EXPECT_EQ(am.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(am.spool.max_bytes, std::uint64_t{256} << 20);
+  EXPECT_EQ(am.spool.on_full, "block");
+}
+
+TEST_F(ConfigTest, NetworkOutputsRejectBadValues) {
+  load(std::string(kMinimal) +
+       "outputs:\n"                                           // 5
+       "  - type: webhook\n"                                  // 6
+       "    url: ftp://x\n"                                   // 7
+       "    headers: {\"Bad Name\": x, Host: y}\n"            // 8
+       "    timeout: 0s\n"                                    // 9
+       "    batch_max: 0\n"                                   // 10
+       "    resolve_after: 1m\n"                              // 11
+       "    retry: {initial_delay: 2s, max_delay: 1s}\n"      // 12
+       "    spool: {max_bytes: 1KiB, on_full: wait, x: 1}\n"  // 13
+       "  - type: webhook\n"                                  // 14
+       "    path: /x\n"                                       // 15
+       "  - type: stdout\n"                                   // 16
+       "    url: http://h/\n"                                 // 17
+       "  - type: alertmanager\n"                             // 18
+       "    url: http://u:p@h:99999/\n");                     // 19
+  EXPECT_TRUE(has(7, 10, "invalid url 'ftp://x': the URL must start with http:// or https://"))
+      << all();
+  EXPECT_TRUE(has(8, 15, "invalid HTTP header name 'Bad Name'")) << all();
+  EXPECT_TRUE(has(8, 30, "header 'Host' is set by trailwatch itself")) << all();
+  EXPECT_TRUE(has(9, 14,
+                  "invalid duration '0s' for 'timeout' (expected a positive integer and a unit: "
+                  "ms, s, m, h or d, from 100ms to 600000ms)"))
+      << all();
+  EXPECT_TRUE(has(10, 16, "invalid batch_max '0' (expected an integer from 1 to 1000)")) << all();
+  EXPECT_TRUE(has(11, 5, "key 'resolve_after' does not apply to a webhook output")) << all();
+  EXPECT_TRUE(has(12, 12, "retry: max_delay must not be shorter than initial_delay")) << all();
+  EXPECT_TRUE(has(13, 24,
+                  "invalid max_bytes '1KiB' (expected bytes from 64KiB to 1024GiB, with a KiB, "
+                  "MiB or GiB suffix, as in 256MiB)"))
+      << all();
+  EXPECT_TRUE(has(13, 39,
+                  "invalid on_full 'wait' (expected one of: block, drop_oldest, "
+                  "drop_newest)"))
+      << all();
+  EXPECT_TRUE(has(13, 45, "unknown key 'x' in spool (expected one of: max_bytes, on_full)"))
+      << all();
+  EXPECT_TRUE(has(14, 5,
+                  "duplicate output name 'webhook' (first used at 6:5); give each webhook output "
+                  "its own 'name' (it names the spool folder and the metrics)"))
+      << all();
+  EXPECT_TRUE(has(15, 5, "key 'path' does not apply to a webhook output")) << all();
+  EXPECT_TRUE(has(14, 5, "missing required key 'url' in output (a webhook output needs a url)"))
+      << all();
+  EXPECT_TRUE(has(17, 5, "key 'url' does not apply to a stdout output")) << all();
+  EXPECT_TRUE(has(19, 10,
+                  "invalid url 'http://u:p@h:99999/': the URL must not hold a user name or "
+                  "password (use headers or headers_file)"))
+      << all();
+  EXPECT_EQ(diags_.size(), 15u) << all();
 }
 
 TEST_F(ConfigTest, MaxLineBytes) {
