@@ -1,13 +1,79 @@
 #include "daemon/server/components.h"
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <utility>
 
 #include "daemon/alert/file_sink.h"
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/source/file_source.h"
+#include "daemon/source/syslog_listener.h"
 
 namespace trailwatch::server {
+namespace {
+
+// A syslog listener's events as Prometheus series, every reason created up
+// front so each series exists (at 0) before its first occurrence.
+class SyslogListenerMetrics final : public source::SyslogListenerEvents {
+ public:
+  SyslogListenerMetrics(metrics::Metrics& m, const std::string& name)
+      : m_(m.syslog(name)),
+        rejected_{&m.syslogRejected(name, reasonLabel(source::SyslogReject::kLimit)),
+                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kPeerLimit)),
+                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kTlsHandshake)),
+                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kPeerName))},
+        frame_errors_{
+            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kOversized)),
+            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kMalformed)),
+            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kTruncated))},
+        udp_dropped_{
+            &m.syslogUdpDropped(name, reasonLabel(source::SyslogUdpDrop::kQueueFull)),
+            &m.syslogUdpDropped(name, reasonLabel(source::SyslogUdpDrop::kReceiveBuffer))} {}
+
+  void connectionAccepted() override { m_.connections_accepted.Increment(); }
+  void connectionRejected(source::SyslogReject r) override {
+    rejected_[static_cast<std::size_t>(r)]->Increment();
+  }
+  void connectionsOpen(std::size_t n) override { m_.connections_open.Set(static_cast<double>(n)); }
+  void idleClosed() override { m_.idle_closes.Increment(); }
+  void frameErrors(source::SyslogFrameError r, uint64_t n) override {
+    frame_errors_[static_cast<std::size_t>(r)]->Increment(static_cast<double>(n));
+  }
+  void udpDropped(source::SyslogUdpDrop r, uint64_t n) override {
+    udp_dropped_[static_cast<std::size_t>(r)]->Increment(static_cast<double>(n));
+  }
+  void readPaused() override { m_.read_pauses.Increment(); }
+
+ private:
+  metrics::SyslogMetrics m_;
+  std::array<prometheus::Counter*, 4> rejected_;      // by SyslogReject
+  std::array<prometheus::Counter*, 3> frame_errors_;  // by SyslogFrameError
+  std::array<prometheus::Counter*, 2> udp_dropped_;   // by SyslogUdpDrop
+};
+
+source::SyslogListenerOptions syslogOptions(const config::SourceConfig& sc) {
+  const auto& c = sc.syslog;
+  source::SyslogListenerOptions o;
+  o.name = sc.name;
+  o.protocol = c.protocol == "udp"   ? source::SyslogProtocol::kUdp
+               : c.protocol == "tcp" ? source::SyslogProtocol::kTcp
+                                     : source::SyslogProtocol::kTls;
+  o.listen = c.listen;
+  o.framing = c.framing == "octet-counting" ? source::SyslogFraming::kOctetCounting
+              : c.framing == "newline"      ? source::SyslogFraming::kNewline
+                                            : source::SyslogFraming::kAuto;
+  o.tls = {c.cert_file, c.key_file, c.ca_file, c.allowed_peers};
+  o.max_frame_bytes = sc.max_line_bytes;
+  o.max_connections = c.max_connections;
+  o.max_connections_per_peer = c.max_connections_per_peer;
+  o.idle_timeout = c.idle_timeout;
+  // Room for a burst, and always for several of the largest messages.
+  o.queue_bytes = std::max<std::size_t>(o.queue_bytes, 4 * sc.max_line_bytes);
+  return o;
+}
+
+}  // namespace
 
 std::string checkpointPath(const config::Config& config, const std::string& source) {
   return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
@@ -15,7 +81,7 @@ std::string checkpointPath(const config::Config& config, const std::string& sour
 
 Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
                                            const config::SourceConfig& sc,
-                                           metrics::Metrics& /*metrics*/) {
+                                           metrics::Metrics& metrics) {
   if (sc.type == "file") {
     source::FileSourceOptions fo;
     fo.name = sc.name;
@@ -25,6 +91,10 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     fo.max_line_bytes = sc.max_line_bytes;
     fo.checkpoint_path = checkpointPath(config, sc.name);
     return std::unique_ptr<Source>(std::make_unique<source::FileSource>(std::move(fo)));
+  }
+  if (sc.type == "syslog") {
+    return std::unique_ptr<Source>(std::make_unique<source::SyslogListener>(
+        syslogOptions(sc), std::make_unique<SyslogListenerMetrics>(metrics, sc.name)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }
