@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "daemon/alert/file_sink.h"
@@ -13,43 +14,69 @@
 namespace trailwatch::server {
 namespace {
 
-// A syslog listener's events as Prometheus series, every reason created up
-// front so each series exists (at 0) before its first occurrence.
+// A syslog listener's events as Prometheus series. The series a protocol
+// can have are created up front (at 0), so each exists before its first
+// occurrence; UDP has no connections, TCP no TLS reasons.
 class SyslogListenerMetrics final : public source::SyslogListenerEvents {
  public:
-  SyslogListenerMetrics(metrics::Metrics& m, const std::string& name)
-      : m_(m.syslog(name)),
-        rejected_{&m.syslogRejected(name, reasonLabel(source::SyslogReject::kLimit)),
-                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kPeerLimit)),
-                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kTlsHandshake)),
-                  &m.syslogRejected(name, reasonLabel(source::SyslogReject::kPeerName))},
-        frame_errors_{
-            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kOversized)),
-            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kMalformed)),
-            &m.syslogFrameErrors(name, reasonLabel(source::SyslogFrameError::kTruncated))},
-        udp_dropped_{
-            &m.syslogUdpDropped(name, reasonLabel(source::SyslogUdpDrop::kQueueFull)),
-            &m.syslogUdpDropped(name, reasonLabel(source::SyslogUdpDrop::kReceiveBuffer))} {}
-
-  void connectionAccepted() override { m_.connections_accepted.Increment(); }
-  void connectionRejected(source::SyslogReject r) override {
-    rejected_[static_cast<std::size_t>(r)]->Increment();
+  SyslogListenerMetrics(metrics::Metrics& m, const std::string& name,
+                        source::SyslogProtocol protocol) {
+    using source::SyslogProtocol;
+    auto frame = [&](source::SyslogFrameError r) {
+      frame_errors_[static_cast<std::size_t>(r)] = &m.syslogFrameErrors(name, reasonLabel(r));
+    };
+    frame(source::SyslogFrameError::kOversized);
+    if (protocol == SyslogProtocol::kUdp) {
+      for (auto r : {source::SyslogUdpDrop::kQueueFull, source::SyslogUdpDrop::kReceiveBuffer}) {
+        udp_dropped_[static_cast<std::size_t>(r)] = &m.syslogUdpDropped(name, reasonLabel(r));
+      }
+      return;
+    }
+    frame(source::SyslogFrameError::kMalformed);
+    frame(source::SyslogFrameError::kTruncated);
+    connections_.emplace(m.syslog(name));
+    auto reject = [&](source::SyslogReject r) {
+      rejected_[static_cast<std::size_t>(r)] = &m.syslogRejected(name, reasonLabel(r));
+    };
+    reject(source::SyslogReject::kLimit);
+    reject(source::SyslogReject::kPeerLimit);
+    if (protocol == SyslogProtocol::kTls) {
+      reject(source::SyslogReject::kTlsHandshake);
+      reject(source::SyslogReject::kPeerName);
+    }
   }
-  void connectionsOpen(std::size_t n) override { m_.connections_open.Set(static_cast<double>(n)); }
-  void idleClosed() override { m_.idle_closes.Increment(); }
+
+  void connectionAccepted() override {
+    if (connections_) connections_->connections_accepted.Increment();
+  }
+  void connectionRejected(source::SyslogReject r) override {
+    increment(rejected_[static_cast<std::size_t>(r)], 1);
+  }
+  void connectionsOpen(std::size_t n) override {
+    if (connections_) connections_->connections_open.Set(static_cast<double>(n));
+  }
+  void idleClosed() override {
+    if (connections_) connections_->idle_closes.Increment();
+  }
   void frameErrors(source::SyslogFrameError r, uint64_t n) override {
-    frame_errors_[static_cast<std::size_t>(r)]->Increment(static_cast<double>(n));
+    increment(frame_errors_[static_cast<std::size_t>(r)], n);
   }
   void udpDropped(source::SyslogUdpDrop r, uint64_t n) override {
-    udp_dropped_[static_cast<std::size_t>(r)]->Increment(static_cast<double>(n));
+    increment(udp_dropped_[static_cast<std::size_t>(r)], n);
   }
-  void readPaused() override { m_.read_pauses.Increment(); }
+  void readPaused() override {
+    if (connections_) connections_->read_pauses.Increment();
+  }
 
  private:
-  metrics::SyslogMetrics m_;
-  std::array<prometheus::Counter*, 4> rejected_;      // by SyslogReject
-  std::array<prometheus::Counter*, 3> frame_errors_;  // by SyslogFrameError
-  std::array<prometheus::Counter*, 2> udp_dropped_;   // by SyslogUdpDrop
+  static void increment(prometheus::Counter* c, uint64_t n) {
+    if (c != nullptr) c->Increment(static_cast<double>(n));
+  }
+
+  std::optional<metrics::SyslogMetrics> connections_;   // TCP and TLS
+  std::array<prometheus::Counter*, 4> rejected_{};      // by SyslogReject
+  std::array<prometheus::Counter*, 3> frame_errors_{};  // by SyslogFrameError
+  std::array<prometheus::Counter*, 2> udp_dropped_{};   // by SyslogUdpDrop
 };
 
 source::SyslogListenerOptions syslogOptions(const config::SourceConfig& sc) {
@@ -93,8 +120,10 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     return std::unique_ptr<Source>(std::make_unique<source::FileSource>(std::move(fo)));
   }
   if (sc.type == "syslog") {
-    return std::unique_ptr<Source>(std::make_unique<source::SyslogListener>(
-        syslogOptions(sc), std::make_unique<SyslogListenerMetrics>(metrics, sc.name)));
+    auto options = syslogOptions(sc);
+    auto events = std::make_unique<SyslogListenerMetrics>(metrics, sc.name, options.protocol);
+    return std::unique_ptr<Source>(
+        std::make_unique<source::SyslogListener>(std::move(options), std::move(events)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }
