@@ -725,6 +725,7 @@ SourceStats SyslogListenerCore::stats() const {
   s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
   s.records = records_.load(std::memory_order_relaxed);
   s.oversized_skipped = oversized_.load(std::memory_order_relaxed);
+  s.lag_bytes = queued_bytes_.load(std::memory_order_relaxed);  // received, not yet handed out
   return s;
 }
 

@@ -29,6 +29,7 @@
 // Records: Record::origin is `syslog-<protocol>://<listen>` (the configured
 // address, stable for the source's life); Record::offset counts the
 // records the source has handed out since it started (0, 1, 2, ...).
+// SourceStats::lag_bytes is the message bytes waiting in the queue.
 //
 // Thread-safety: see Source; the events object is called on the I/O thread.
 #pragma once

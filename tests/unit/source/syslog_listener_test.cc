@@ -231,6 +231,7 @@ TEST(SyslogListener, FullQueuePausesTcpReadsWithoutLosingMessages) {
   std::thread sender([&] { client.send(all); });
   // Nothing is taken out until the listener has paused a read.
   EXPECT_TRUE(l.counts.waitAtLeast("paused", 1));
+  EXPECT_GE(l.source.stats().lag_bytes, 1024u);  // what waits in the queue
   auto got = collect(l.source, kMessages);
   sender.join();
   ASSERT_EQ(got.size(), static_cast<std::size_t>(kMessages));
