@@ -32,6 +32,9 @@ packages=(
   clang libclang-rt-14-dev
   # the pgaudit end-to-end test starts its own PostgreSQL 15 with pgaudit
   postgresql-15 postgresql-15-pgaudit
+  # the syslog listener tests send with logger (bsdutils) and make and use
+  # TLS certificates with the openssl command
+  bsdutils openssl
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)

@@ -21,5 +21,5 @@ echo "== tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j 2
 
-echo "== fuzz: the JSON decoder and the rule loader under libFuzzer (clang), 20 s each"
+echo "== fuzz: every target (decoders, syslog framing, rule loader) under libFuzzer (clang), 20 s each"
 tests/fuzz/run.sh 20

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -23,9 +24,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSourceTypes[] = {"file"};
 constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager"};
 constexpr std::string_view kSpoolOnFull[] = {"block", "drop_oldest", "drop_newest"};
+constexpr std::string_view kSourceTypes[] = {"file", "syslog"};
+constexpr std::string_view kSyslogProtocols[] = {"udp", "tcp", "tls"};
+constexpr std::string_view kSyslogFramings[] = {"auto", "octet-counting", "newline"};
+// Keys of one source type that are errors on the other.
+constexpr std::string_view kFileOnlyKeys[] = {"paths", "start_at"};
+constexpr std::string_view kSyslogOnlyKeys[] = {
+    "protocol",    "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
+    "idle_timeout"};
+// Syslog messages are far shorter than the records of some files; a smaller
+// default keeps max_connections partial frames small.
+constexpr std::size_t kSyslogMaxLineBytes = 64 * 1024;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kUnusableRules[] = {"fail", "skip"};
 constexpr std::string_view kStartAt[] = {"end", "beginning"};
@@ -247,15 +258,18 @@ class Loader {
       return;
     }
     std::vector<std::pair<std::string, YAML::Mark>> seen;
+    std::vector<std::pair<std::string, YAML::Mark>> listening;  // "udp 127.0.0.1:514"
     for (const auto& node : e.value) {
       if (!node.IsMap()) {
         fail(node, "each source must be a mapping (name, type, paths, ...)");
         continue;
       }
       SourceConfig source;
-      const Mapping m = mapping(node, "source",
-                                {"name", "type", "paths", "format", "start_at", "max_line_bytes",
-                                 "logsource", "timestamp_field", "extra_fields"});
+      const Mapping m =
+          mapping(node, "source",
+                  {"name", "type", "paths", "format", "start_at", "max_line_bytes", "logsource",
+                   "timestamp_field", "extra_fields", "protocol", "listen", "framing", "tls",
+                   "max_connections", "max_connections_per_peer", "idle_timeout"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -286,7 +300,19 @@ class Loader {
           source.type = *type;
         }
       }
-      if (const Entry* f = m.find("paths")) {
+      const bool syslog = source.type == "syslog";
+      for (std::string_view key : syslog ? std::span<const std::string_view>(kFileOnlyKeys)
+                                         : std::span<const std::string_view>(kSyslogOnlyKeys)) {
+        if (const Entry* f = m.find(key); f != nullptr && (syslog || source.type == "file")) {
+          fail(f->key_node, "key '" + std::string(key) + "' does not apply to a " +
+                                (syslog ? "syslog" : "file") + " source");
+        }
+      }
+      if (syslog) {
+        loadSyslog(node, m, source.syslog, listening);
+        source.format = "syslog";
+        source.max_line_bytes = kSyslogMaxLineBytes;
+      } else if (const Entry* f = m.find("paths")) {
         for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
       } else {
         missing(node, "paths", "source");
@@ -298,7 +324,7 @@ class Loader {
           source.format_column = f->value.Mark().column + 1;
         }
       }
-      if (const Entry* f = m.find("start_at")) {
+      if (const Entry* f = m.find("start_at"); f != nullptr && !syslog) {
         if (auto s = oneOf(*f, kStartAt)) source.start_at_end = (*s == "end");
       }
       if (const Entry* f = m.find("max_line_bytes")) {
@@ -323,6 +349,131 @@ class Loader {
       }
       config.sources.push_back(std::move(source));
     }
+  }
+
+  // The keys of a `type: syslog` source; `listening` holds the sockets of
+  // the sources before it, so two sources cannot claim the same one.
+  void loadSyslog(const YAML::Node& node, const Mapping& m, SyslogSourceConfig& sc,
+                  std::vector<std::pair<std::string, YAML::Mark>>& listening) {
+    if (const Entry* f = m.find("protocol")) {
+      if (auto p = oneOf(*f, kSyslogProtocols)) sc.protocol = *p;
+    } else {
+      missing(node, "protocol", "syslog source (udp, tcp or tls)");
+    }
+    const bool udp = sc.protocol == "udp";
+    const bool tls = sc.protocol == "tls";
+    if (const Entry* f = m.find("listen")) {
+      if (auto s = text(*f)) {
+        sc.listen = *s;
+        if (const std::string problem = listenProblem(*s); !problem.empty()) {
+          fail(f->value, "invalid listen address '" + *s + "': " + problem);
+        } else if (!sc.protocol.empty()) {
+          const std::string socket = (udp ? "udp " : "tcp ") + *s;
+          auto it = std::find_if(listening.begin(), listening.end(),
+                                 [&](const auto& l) { return l.first == socket; });
+          if (it != listening.end()) {
+            fail(f->value, "another source already listens on " + socket + " (at " +
+                               std::to_string(it->second.line + 1) + ":" +
+                               std::to_string(it->second.column + 1) + ")");
+          } else {
+            listening.emplace_back(socket, f->value.Mark());
+          }
+        }
+      }
+    } else {
+      missing(node, "listen", "syslog source (host:port, as in 0.0.0.0:6514)");
+    }
+    if (udp) {
+      for (const char* key :
+           {"framing", "max_connections", "max_connections_per_peer", "idle_timeout"}) {
+        if (const Entry* f = m.find(key)) {
+          fail(f->key_node, std::string("key '") + key +
+                                "' does not apply to a udp source (each datagram is one "
+                                "message; there are no connections)");
+        }
+      }
+    } else {
+      if (const Entry* f = m.find("framing")) {
+        if (auto s = oneOf(*f, kSyslogFramings)) sc.framing = *s;
+      }
+      if (const Entry* f = m.find("max_connections")) {
+        if (auto n = boundedCount(*f, 1, 1'000'000)) sc.max_connections = *n;
+      }
+      if (const Entry* f = m.find("max_connections_per_peer")) {
+        if (auto n = boundedCount(*f, 1, 1'000'000)) sc.max_connections_per_peer = *n;
+      }
+      if (const Entry* f = m.find("idle_timeout")) {
+        if (auto s = text(*f)) {
+          if (auto d = parseDuration(*s)) {
+            sc.idle_timeout = *d;
+          } else {
+            fail(f->value, "invalid duration '" + *s +
+                               "' for 'idle_timeout' (expected a positive integer and a unit: "
+                               "ms, s, m, h or d, as in 5m)");
+          }
+        }
+      }
+    }
+    const Entry* t = m.find("tls");
+    if (t != nullptr && !tls && !sc.protocol.empty()) {
+      fail(t->key_node, "key 'tls' applies only to a source with protocol: tls");
+    } else if (t == nullptr && tls) {
+      missing(node, "tls", "syslog source with protocol: tls (cert_file, key_file, ca_file)");
+    } else if (t != nullptr && tls) {
+      loadTls(*t, sc);
+    }
+  }
+
+  void loadTls(const Entry& e, SyslogSourceConfig& sc) {
+    if (!e.value.IsMap()) {
+      fail(e.value.IsNull() ? e.key_node : e.value,
+           "'tls' must be a mapping (cert_file, key_file, ca_file, allowed_peers)");
+      return;
+    }
+    const Mapping m =
+        mapping(e.value, "tls", {"cert_file", "key_file", "ca_file", "allowed_peers"});
+    auto file = [&](const char* key, std::string& out, bool required) {
+      const Entry* f = m.find(key);
+      if (f == nullptr) {
+        if (required) missing(e.value, key, "tls");
+        return;
+      }
+      auto p = nonEmptyString(*f);
+      if (!p) return;
+      out = resolve(*p);
+      std::error_code ec;
+      if (!fs::is_regular_file(out, ec)) {
+        fail(f->value, "'" + std::string(key) + "': " + out + " does not exist or is not a file");
+      } else if (!std::ifstream(out, std::ios::binary)) {
+        fail(f->value,
+             "'" + std::string(key) + "': cannot read " + out + ": " + std::strerror(errno));
+      }
+    };
+    file("cert_file", sc.cert_file, true);
+    file("key_file", sc.key_file, true);
+    file("ca_file", sc.ca_file, false);
+    if (const Entry* f = m.find("allowed_peers")) {
+      sc.allowed_peers = stringList(*f);
+      if (m.find("ca_file") == nullptr) {
+        fail(f->key_node,
+             "'allowed_peers' needs 'ca_file': peer names are read from client certificates "
+             "verified against it");
+      }
+    }
+  }
+
+  // An integer from `min` to `max`, or nullopt after a diagnostic.
+  std::optional<std::size_t> boundedCount(const Entry& e, std::size_t min, std::size_t max) {
+    auto s = text(e);
+    if (!s) return std::nullopt;
+    std::size_t n = 0;
+    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
+    if (ec != std::errc() || ptr != s->data() + s->size() || n < min || n > max) {
+      fail(e.value, "invalid " + e.key + " '" + *s + "' (expected an integer from " +
+                        std::to_string(min) + " to " + std::to_string(max) + ")");
+      return std::nullopt;
+    }
+    return n;
   }
 
   std::optional<LogSource> logSource(const Entry& e) {

@@ -22,16 +22,32 @@
 
 namespace trailwatch::config {
 
+// `type: syslog`: a network listener (source/syslog_listener.h).
+struct SyslogSourceConfig {
+  std::string protocol;          // `protocol`: udp, tcp or tls (required)
+  std::string listen;            // `listen`: host:port or [v6]:port (required)
+  std::string framing = "auto";  // `framing` (tcp, tls): auto, octet-counting or newline
+  // `tls:` (tls only): file paths absolute after loading; cert and key required.
+  std::string cert_file, key_file, ca_file;
+  std::vector<std::string> allowed_peers;                           // needs ca_file
+  std::size_t max_connections = 512;                                // tcp, tls
+  std::size_t max_connections_per_peer = 64;                        // tcp, tls
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // tcp, tls
+};
+
 struct SourceConfig {
-  std::string name;                    // unique among sources; a metric label
-  std::string type = "file";           // "file" (more types in later versions)
-  std::vector<std::string> paths;      // glob patterns, absolute after loading
-  std::string format = "json";         // decoder name; validated by the caller against the decoders
-  int format_line = 0;                 // where `format` was written (1-based; 0 if defaulted),
-  int format_column = 0;               // so the caller can report an unknown format precisely
-  bool start_at_end = true;            // `start_at: end|beginning`, for files first seen
-  std::optional<LogSource> logsource;  // declared kind of log; absent = every rule
+  std::string name;                      // unique among sources; a metric label
+  std::string type = "file";             // "file" or "syslog"
+  std::vector<std::string> paths;        // file: glob patterns, absolute after loading
+  SyslogSourceConfig syslog;             // syslog: the listener
+  std::string format = "json";           // decoder name (default `syslog` for syslog sources);
+                                         // validated by the caller against the decoders
+  int format_line = 0;                   // where `format` was written (1-based; 0 if defaulted),
+  int format_column = 0;                 // so the caller can report an unknown format precisely
+  bool start_at_end = true;              // `start_at: end|beginning`, for files first seen
+  std::optional<LogSource> logsource;    // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
+                                         // (default 64KiB for syslog sources)
   // `timestamp_field`: the field holding the event's time, for correlation
   // windows (RFC 3339 text or Unix seconds); events without it use the time
   // they were read.

@@ -126,6 +126,41 @@ Metrics::Metrics()
                               .Name("trailwatch_sink_send_failures_total")
                               .Help("Failed delivery attempts of a network sink (each retried "
                                     "with backoff).")
+      syslog_open_(BuildGauge()
+                       .Name("trailwatch_syslog_connections_open")
+                       .Help("TCP/TLS connections a syslog source holds open (handshakes "
+                             "included).")
+                       .Register(*registry_)),
+      syslog_accepted_(BuildCounter()
+                           .Name("trailwatch_syslog_connections_accepted_total")
+                           .Help("Syslog connections accepted (TLS: through the handshake and "
+                                 "the peer name check).")
+                           .Register(*registry_)),
+      syslog_rejected_(BuildCounter()
+                           .Name("trailwatch_syslog_connections_rejected_total")
+                           .Help("Syslog connections closed at once, per reason (limit, "
+                                 "peer_limit, tls_handshake, peer_name).")
+                           .Register(*registry_)),
+      syslog_idle_(BuildCounter()
+                       .Name("trailwatch_syslog_idle_closes_total")
+                       .Help("Syslog connections closed after sending nothing for "
+                             "idle_timeout.")
+                       .Register(*registry_)),
+      syslog_pauses_(BuildCounter()
+                         .Name("trailwatch_syslog_read_pauses_total")
+                         .Help("Times a syslog connection stopped reading because the "
+                               "source's queue was full (backpressure).")
+                         .Register(*registry_)),
+      syslog_frame_errors_(BuildCounter()
+                               .Name("trailwatch_syslog_frame_errors_total")
+                               .Help("Syslog frames dropped, per reason (oversized, malformed, "
+                                     "truncated).")
+                               .Register(*registry_)),
+      syslog_udp_dropped_(BuildCounter()
+                              .Name("trailwatch_syslog_udp_dropped_total")
+                              .Help("Syslog UDP datagrams lost, per reason (queue_full: the "
+                                    "pipeline fell behind; receive_buffer: the kernel's "
+                                    "socket buffer overflowed).")
                               .Register(*registry_)),
       lookup_rows_(BuildGauge()
                        .Name("trailwatch_lookup_rows")
@@ -284,6 +319,24 @@ SpoolMetrics Metrics::spool(const std::string& sink) {
                       spool_oldest_age_.Add(l), spool_full_.Add(l),     spool_refused_.Add(l),
                       dropped("drop_oldest"),   dropped("drop_newest"), dropped("torn"),
                       dropped("rejected"),      sink_delivered_.Add(l), sink_send_failures_.Add(l)};
+SyslogMetrics Metrics::syslog(const std::string& source) {
+  const prometheus::Labels l{{"source", source}};
+  return SyslogMetrics{syslog_open_.Add(l), syslog_accepted_.Add(l), syslog_idle_.Add(l),
+                       syslog_pauses_.Add(l)};
+}
+
+prometheus::Counter& Metrics::syslogRejected(const std::string& source, const std::string& reason) {
+  return syslog_rejected_.Add({{"source", source}, {"reason", reason}});
+}
+
+prometheus::Counter& Metrics::syslogFrameErrors(const std::string& source,
+                                                const std::string& reason) {
+  return syslog_frame_errors_.Add({{"source", source}, {"reason", reason}});
+}
+
+prometheus::Counter& Metrics::syslogUdpDropped(const std::string& source,
+                                               const std::string& reason) {
+  return syslog_udp_dropped_.Add({{"source", source}, {"reason", reason}});
 }
 
 LookupMetrics Metrics::lookup(const std::string& name) {

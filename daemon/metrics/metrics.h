@@ -38,6 +38,14 @@ struct SourceMetrics {
   prometheus::Gauge& last_event_time;  // Unix seconds of the last record read
 };
 
+// A syslog listener's connections (label `source`).
+struct SyslogMetrics {
+  prometheus::Gauge& connections_open;
+  prometheus::Counter& connections_accepted;
+  prometheus::Counter& idle_closes;  // connections closed for sending nothing for idle_timeout
+  prometheus::Counter& read_pauses;  // reads paused because the pipeline fell behind
+};
+
 struct RuleMetrics {
   prometheus::Counter& matches;
   prometheus::Counter& alerts;
@@ -97,6 +105,14 @@ class Metrics {
   prometheus::Counter& checkpointErrors(const std::string& source);
   SpoolMetrics spool(const std::string& sink);
 
+  SyslogMetrics syslog(const std::string& source);
+  // Connections closed at once (reason: limit, peer_limit, tls_handshake, peer_name).
+  prometheus::Counter& syslogRejected(const std::string& source, const std::string& reason);
+  // Frames dropped (reason: oversized, malformed, truncated).
+  prometheus::Counter& syslogFrameErrors(const std::string& source, const std::string& reason);
+  // UDP datagrams lost (reason: queue_full, receive_buffer).
+  prometheus::Counter& syslogUdpDropped(const std::string& source, const std::string& reason);
+
   LookupMetrics lookup(const std::string& name);
   // 1 if the last load of a placeholder list file succeeded.
   prometheus::Gauge& placeholderReloadSuccess(const std::string& name);
@@ -142,6 +158,13 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& spool_dropped_;
   prometheus::Family<prometheus::Counter>& sink_delivered_;
   prometheus::Family<prometheus::Counter>& sink_send_failures_;
+  prometheus::Family<prometheus::Gauge>& syslog_open_;
+  prometheus::Family<prometheus::Counter>& syslog_accepted_;
+  prometheus::Family<prometheus::Counter>& syslog_rejected_;
+  prometheus::Family<prometheus::Counter>& syslog_idle_;
+  prometheus::Family<prometheus::Counter>& syslog_pauses_;
+  prometheus::Family<prometheus::Counter>& syslog_frame_errors_;
+  prometheus::Family<prometheus::Counter>& syslog_udp_dropped_;
   prometheus::Family<prometheus::Gauge>& lookup_rows_;
   prometheus::Family<prometheus::Gauge>& lookup_reload_success_;
   prometheus::Family<prometheus::Counter>& lookup_hits_;

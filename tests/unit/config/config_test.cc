@@ -191,11 +191,13 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   EXPECT_FALSE(c.has_value());
   expectOnly(7, 5,
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-             "start_at, max_line_bytes, logsource, timestamp_field, extra_fields)");
+             "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
+             "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout)");
   EXPECT_EQ(diags_[0].str(), file_ +
                                  ":7:5: unknown key 'pathz' in source (expected one of: name, "
                                  "type, paths, format, start_at, max_line_bytes, logsource, "
-                                 "timestamp_field, extra_fields)");
+                                 "timestamp_field, extra_fields, protocol, listen, framing, tls, "
+                                 "max_connections, max_connections_per_peer, idle_timeout)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -299,7 +301,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
       "log_level: verbose\n"    // 2
       "sources:\n"              // 3
       "  - name: ehr\n"         // 4
-      "    type: syslog\n"      // 5
+      "    type: journald\n"    // 5
       "    paths: /x\n"         // 6
       "    start_at: middle\n"  // 7
       "outputs:\n"              // 8
@@ -309,7 +311,8 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
                   "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
                   "error)"))
       << all();
-  EXPECT_TRUE(has(5, 11, "unsupported source type 'syslog' (accepted types: file)")) << all();
+  EXPECT_TRUE(has(5, 11, "unsupported source type 'journald' (accepted types: file, syslog)"))
+      << all();
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
   EXPECT_TRUE(has(9, 11,
                   "unsupported output type 'kafka' (accepted types: file, stdout, webhook, "
@@ -533,7 +536,9 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
       << all();
   EXPECT_TRUE(has(7, 5,
                   "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-                  "start_at, max_line_bytes, logsource, timestamp_field, extra_fields)"))
+                  "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
+                  "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
+                  "idle_timeout)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
@@ -728,6 +733,169 @@ TEST_F(ConfigTest, PlaceholdersMustMapNamesToFiles) {
   c = load(std::string(kMinimal) + "placeholders: [a.txt]\n");
   EXPECT_FALSE(c.has_value());
   expectOnly(5, 15, "'placeholders' must be a mapping of placeholder names to list files");
+}
+
+constexpr const char* kSyslogHead =
+    "rules: [/etc/trailwatch/rules]\n"  // 1
+    "sources:\n"                        // 2
+    "  - name: net\n"                   // 3
+    "    type: syslog\n";               // 4
+
+TEST_F(ConfigTest, SyslogSourceLoadsWithDefaults) {
+  auto c = load(std::string(kSyslogHead) +
+                "    protocol: tcp\n"
+                "    listen: 0.0.0.0:6514\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  const auto& s = c->sources[0];
+  EXPECT_EQ(s.type, "syslog");
+  EXPECT_TRUE(s.paths.empty());
+  EXPECT_EQ(s.format, "syslog");
+  EXPECT_EQ(s.max_line_bytes, 64u * 1024);
+  EXPECT_EQ(s.syslog.protocol, "tcp");
+  EXPECT_EQ(s.syslog.listen, "0.0.0.0:6514");
+  EXPECT_EQ(s.syslog.framing, "auto");
+  EXPECT_EQ(s.syslog.max_connections, 512u);
+  EXPECT_EQ(s.syslog.max_connections_per_peer, 64u);
+  EXPECT_EQ(s.syslog.idle_timeout, milliseconds(300'000));
+}
+
+TEST_F(ConfigTest, SyslogTlsSourceLoadsEveryValue) {
+  write("cert", "tls/server.pem");
+  write("key", "tls/server.key");
+  write("ca", "tls/ca.pem");
+  auto c = load(std::string(kSyslogHead) +
+                "    protocol: tls\n"
+                "    listen: \"[::]:6514\"\n"
+                "    format: syslog+json\n"
+                "    framing: octet-counting\n"
+                "    max_line_bytes: 8KiB\n"
+                "    max_connections: 100\n"
+                "    max_connections_per_peer: 5\n"
+                "    idle_timeout: 30s\n"
+                "    tls:\n"
+                "      cert_file: tls/server.pem\n"
+                "      key_file: tls/server.key\n"
+                "      ca_file: tls/ca.pem\n"
+                "      allowed_peers: [ehr1.example.org, \"*.hosts.example.org\"]\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  const auto& s = c->sources[0];
+  EXPECT_EQ(s.format, "syslog+json");
+  EXPECT_EQ(s.max_line_bytes, 8u * 1024);
+  EXPECT_EQ(s.syslog.framing, "octet-counting");
+  EXPECT_EQ(s.syslog.max_connections, 100u);
+  EXPECT_EQ(s.syslog.max_connections_per_peer, 5u);
+  EXPECT_EQ(s.syslog.idle_timeout, milliseconds(30'000));
+  EXPECT_EQ(s.syslog.cert_file, (dir_ / "tls/server.pem").string());
+  EXPECT_EQ(s.syslog.key_file, (dir_ / "tls/server.key").string());
+  EXPECT_EQ(s.syslog.ca_file, (dir_ / "tls/ca.pem").string());
+  EXPECT_EQ(s.syslog.allowed_peers,
+            (std::vector<std::string>{"ehr1.example.org", "*.hosts.example.org"}));
+}
+
+TEST_F(ConfigTest, SyslogSourceNeedsProtocolAndListenButNoPaths) {
+  load(kSyslogHead);
+  EXPECT_TRUE(has(3, 5, "missing required key 'protocol' in syslog source (udp, tcp or tls)"))
+      << all();
+  EXPECT_TRUE(has(3, 5,
+                  "missing required key 'listen' in syslog source (host:port, as in "
+                  "0.0.0.0:6514)"))
+      << all();
+  EXPECT_EQ(diags_.size(), 2u) << all();
+}
+
+TEST_F(ConfigTest, FileKeysOnSyslogSourcesAndSyslogKeysOnFilesAreErrors) {
+  load(std::string(kSyslogHead) +
+       "    protocol: udp\n"
+       "    listen: 127.0.0.1:514\n"
+       "    paths: /var/log/x\n"
+       "    start_at: beginning\n");
+  EXPECT_TRUE(has(7, 5, "key 'paths' does not apply to a syslog source")) << all();
+  EXPECT_TRUE(has(8, 5, "key 'start_at' does not apply to a syslog source")) << all();
+  EXPECT_EQ(diags_.size(), 2u) << all();
+
+  load(std::string(kMinimal) + "    protocol: tcp\n    idle_timeout: 5s\n");
+  EXPECT_TRUE(has(5, 5, "key 'protocol' does not apply to a file source")) << all();
+  EXPECT_TRUE(has(6, 5, "key 'idle_timeout' does not apply to a file source")) << all();
+  EXPECT_EQ(diags_.size(), 2u) << all();
+}
+
+TEST_F(ConfigTest, BadSyslogValuesAreLocated) {
+  load(std::string(kSyslogHead) +
+       "    protocol: relp\n"       // 5
+       "    listen: 127.0.0.1\n");  // 6
+  EXPECT_TRUE(has(5, 15, "invalid protocol 'relp' (expected one of: udp, tcp, tls)")) << all();
+  EXPECT_TRUE(has(6, 13, "invalid listen address '127.0.0.1': expected host:port")) << all();
+
+  load(std::string(kSyslogHead) +
+       "    protocol: tcp\n"                   // 5
+       "    listen: 127.0.0.1:514\n"           // 6
+       "    framing: lines\n"                  // 7
+       "    max_connections: 0\n"              // 8
+       "    max_connections_per_peer: lots\n"  // 9
+       "    idle_timeout: 5\n"                 // 10
+       "    tls: {cert_file: x}\n");           // 11
+  EXPECT_TRUE(
+      has(7, 14, "invalid framing 'lines' (expected one of: auto, octet-counting, newline)"))
+      << all();
+  EXPECT_TRUE(has(8, 22, "invalid max_connections '0' (expected an integer from 1 to 1000000)"))
+      << all();
+  EXPECT_TRUE(has(9, 31,
+                  "invalid max_connections_per_peer 'lots' (expected an integer from 1 to "
+                  "1000000)"))
+      << all();
+  EXPECT_TRUE(has(10, 19,
+                  "invalid duration '5' for 'idle_timeout' (expected a positive integer and a "
+                  "unit: ms, s, m, h or d, as in 5m)"))
+      << all();
+  EXPECT_TRUE(has(11, 5, "key 'tls' applies only to a source with protocol: tls")) << all();
+  EXPECT_EQ(diags_.size(), 5u) << all();
+
+  load(std::string(kSyslogHead) +
+       "    protocol: udp\n"
+       "    listen: 127.0.0.1:514\n"
+       "    framing: newline\n");
+  expectOnly(7, 5,
+             "key 'framing' does not apply to a udp source (each datagram is one message; there "
+             "are no connections)");
+}
+
+TEST_F(ConfigTest, SyslogTlsFilesMustExist) {
+  write("cert", "server.pem");
+  load(std::string(kSyslogHead) +
+       "    protocol: tls\n"            // 5
+       "    listen: 127.0.0.1:6514\n"   // 6
+       "    tls:\n"                     // 7
+       "      cert_file: server.pem\n"  // 8
+       "      key_file: missing.key\n"  // 9
+       "      allowed_peers: [a]\n");   // 10
+  EXPECT_TRUE(has(
+      9, 17, "'key_file': " + (dir_ / "missing.key").string() + " does not exist or is not a file"))
+      << all();
+  EXPECT_TRUE(has(10, 7,
+                  "'allowed_peers' needs 'ca_file': peer names are read from client "
+                  "certificates verified against it"))
+      << all();
+  EXPECT_EQ(diags_.size(), 2u) << all();
+
+  load(std::string(kSyslogHead) + "    protocol: tls\n    listen: 127.0.0.1:6514\n");
+  expectOnly(3, 5,
+             "missing required key 'tls' in syslog source with protocol: tls (cert_file, "
+             "key_file, ca_file)");
+
+  load(std::string(kSyslogHead) +
+       "    protocol: tls\n    listen: 127.0.0.1:6514\n    tls: {ca_file: server.pem}\n");
+  EXPECT_TRUE(has(7, 10, "missing required key 'cert_file' in tls")) << all();
+  EXPECT_TRUE(has(7, 10, "missing required key 'key_file' in tls")) << all();
+}
+
+TEST_F(ConfigTest, TwoSyslogSourcesCannotShareASocket) {
+  load(
+      "rules: [/etc/trailwatch/rules]\n"  // 1
+      "sources:\n"                        // 2
+      "  - {name: a, type: syslog, protocol: tcp, listen: \"127.0.0.1:514\"}\n"
+      "  - {name: b, type: syslog, protocol: udp, listen: \"127.0.0.1:514\"}\n"
+      "  - {name: c, type: syslog, protocol: tls, listen: \"127.0.0.1:514\", tls: {}}\n");
+  EXPECT_TRUE(has(5, 52, "another source already listens on tcp 127.0.0.1:514 (at 3:52)")) << all();
 }
 
 TEST(ParseDuration, AcceptsEachUnit) {
