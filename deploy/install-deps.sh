@@ -30,6 +30,8 @@ packages=(
   clang libclang-rt-14-dev
   # the pgaudit end-to-end test starts its own PostgreSQL 15 with pgaudit
   postgresql-15 postgresql-15-pgaudit
+  # the journald source tests write real journal files with systemd-journal-remote
+  systemd-journal-remote
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)
