@@ -21,11 +21,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSourceTypes[] = {"file"};
+constexpr std::string_view kSourceTypes[] = {"file", "journald"};
 constexpr std::string_view kOutputTypes[] = {"file", "stdout"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kUnusableRules[] = {"fail", "skip"};
 constexpr std::string_view kStartAt[] = {"end", "beginning"};
+constexpr std::string_view kJournalRecords[] = {"json", "message"};
+// Keys that only a journald source takes, and only a file source takes.
+constexpr std::string_view kJournaldKeys[] = {"directory", "units", "identifiers", "matches",
+                                              "record"};
+constexpr std::string_view kFileKeys[] = {"paths"};
 
 // A line limit above this is almost certainly a typo, and the file source
 // would try to buffer that much for one record.
@@ -117,6 +122,33 @@ std::string listenProblem(const std::string& listen) {
     return "'" + host + "' is not a host name or IPv4 address";
   }
   return "";
+}
+
+// Why `match` is not a journal match libsystemd accepts, or empty when it
+// is: FIELD=value, the name of upper-case letters, digits and '_', not
+// starting with "__" (the journal's own fields cannot be matched).
+std::string journalMatchProblem(const std::string& match) {
+  const std::size_t eq = match.find('=');
+  if (eq == std::string::npos) return "expected FIELD=value";
+  const std::string_view field(match.data(), eq);
+  if (field.empty()) return "the field name is missing before '='";
+  if (!std::all_of(field.begin(), field.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      })) {
+    return "field name '" + std::string(field) +
+           "' may hold only upper-case letters, digits and '_'";
+  }
+  if (field.starts_with("__")) {
+    return "field '" + std::string(field) + "' is the journal's own and cannot be matched";
+  }
+  if (field.size() > 64) return "field name longer than 64 characters";
+  return "";
+}
+
+// Characters systemd allows in unit names (unit_name_is_valid); a backslash escapes.
+bool isUnitNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' ||
+         c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
 }
 
 std::string lowerCase(std::string s) {
@@ -231,7 +263,8 @@ class Loader {
       SourceConfig source;
       const Mapping m = mapping(node, "source",
                                 {"name", "type", "paths", "format", "start_at", "max_line_bytes",
-                                 "logsource", "timestamp_field", "extra_fields"});
+                                 "logsource", "timestamp_field", "extra_fields", "directory",
+                                 "units", "identifiers", "matches", "record"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -262,10 +295,24 @@ class Loader {
           source.type = *type;
         }
       }
-      if (const Entry* f = m.find("paths")) {
+      if (source.type == "journald") {
+        loadJournald(m, source);
+      } else if (const Entry* f = m.find("paths")) {
         for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
       } else {
         missing(node, "paths", "source");
+      }
+      const bool journald = source.type == "journald";
+      auto refuse = [&](std::string_view key) {
+        if (const Entry* f = m.find(key)) {
+          fail(f->key_node,
+               "key '" + std::string(key) + "' does not apply to a " + source.type + " source");
+        }
+      };
+      if (journald) {
+        for (std::string_view key : kFileKeys) refuse(key);
+      } else {
+        for (std::string_view key : kJournaldKeys) refuse(key);
       }
       if (const Entry* f = m.find("format")) {
         if (auto format = nonEmptyString(*f)) {
@@ -298,6 +345,44 @@ class Loader {
         source.extra_fields_column = f->value.Mark().column + 1;
       }
       config.sources.push_back(std::move(source));
+    }
+  }
+
+  // The keys of a journald source (README "journald"): where to read and
+  // which entries, turned into sd_journal matches.
+  void loadJournald(const Mapping& m, SourceConfig& source) {
+    if (const Entry* f = m.find("directory")) {
+      if (auto d = nonEmptyString(*f)) source.journal_directory = resolve(*d);
+    }
+    if (const Entry* f = m.find("record")) {
+      if (auto r = oneOf(*f, kJournalRecords)) source.journal_record = *r;
+    }
+    if (const Entry* f = m.find("units")) {
+      for (const auto& [unit, at] : stringItems(*f)) {
+        if (!std::all_of(unit.begin(), unit.end(), isUnitNameChar)) {
+          fail(at, "invalid unit name '" + unit +
+                       "' (letters, digits and ':-_.\\@' only; globs are not supported)");
+          continue;
+        }
+        // As journalctl -u: a name without a type suffix is a service.
+        const bool typed = unit.find('.') != std::string::npos;
+        source.journal_matches.push_back("_SYSTEMD_UNIT=" + unit + (typed ? "" : ".service"));
+      }
+    }
+    if (const Entry* f = m.find("identifiers")) {
+      for (const auto& [id, at] : stringItems(*f)) {
+        source.journal_matches.push_back("SYSLOG_IDENTIFIER=" + id);
+      }
+    }
+    if (const Entry* f = m.find("matches")) {
+      for (const auto& [match, at] : stringItems(*f)) {
+        const std::string problem = journalMatchProblem(match);
+        if (!problem.empty()) {
+          fail(at, "invalid journal match '" + match + "': " + problem);
+          continue;
+        }
+        source.journal_matches.push_back(match);
+      }
     }
   }
 
@@ -609,6 +694,21 @@ class Loader {
         continue;
       }
       out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  // stringList() with the node of each string, for messages about one item.
+  std::vector<std::pair<std::string, YAML::Node>> stringItems(const Entry& e) {
+    std::vector<std::pair<std::string, YAML::Node>> out;
+    const std::vector<std::string> strings = stringList(e);
+    if (e.value.IsScalar()) {
+      if (!strings.empty()) out.emplace_back(strings.front(), e.value);
+      return out;
+    }
+    if (!e.value.IsSequence()) return out;
+    for (const auto& item : e.value) {
+      if (item.IsScalar() && !item.Scalar().empty()) out.emplace_back(item.Scalar(), item);
     }
     return out;
   }

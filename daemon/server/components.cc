@@ -6,6 +6,7 @@
 #include "daemon/alert/file_sink.h"
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/source/file_source.h"
+#include "daemon/source/journald_source.h"
 
 namespace trailwatch::server {
 
@@ -25,6 +26,18 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     fo.max_line_bytes = sc.max_line_bytes;
     fo.checkpoint_path = checkpointPath(config, sc.name);
     return std::unique_ptr<Source>(std::make_unique<source::FileSource>(std::move(fo)));
+  }
+  if (sc.type == "journald") {
+    source::JournaldSourceOptions jo;
+    jo.name = sc.name;
+    jo.directory = sc.journal_directory;
+    jo.matches = sc.journal_matches;
+    jo.record = sc.journal_record == "message" ? source::JournalRecordShape::kMessage
+                                               : source::JournalRecordShape::kJson;
+    jo.start_at_end = sc.start_at_end;
+    jo.max_line_bytes = sc.max_line_bytes;
+    jo.checkpoint_path = checkpointPath(config, sc.name);
+    return std::unique_ptr<Source>(std::make_unique<source::JournaldSource>(std::move(jo)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }
