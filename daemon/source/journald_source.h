@@ -39,12 +39,15 @@
 // matches can make the checkpointed entry look gone (it no longer matches),
 // which is then counted as a gap although nothing was lost.
 //
-// Thread-safety: see Source; wake() may be called from any thread. The
-// sd_journal handle is created in open() (main thread) and then used only by
-// next()/commit() on the pipeline thread and freed by the destructor after
-// that thread has stopped: use is sequenced, never concurrent. libsystemd
-// forbids concurrent use and use across fork(); it keeps no per-thread state
-// in the handle.
+// Thread-safety: see Source; wake() may be called from any thread.
+// sd-journal(3) asks that one thread use a handle for its whole life. Here
+// open() creates it on the main thread, next()/commit() use it only on the
+// pipeline thread started after open() returned, and the destructor frees
+// it after that thread was joined: use is strictly sequenced, never
+// concurrent. libsystemd's handle checks only for use across fork() (its
+// origin id is per process) and, in systemd 252, keeps no thread-local
+// state, so this is safe; should that change, open the handle in the first
+// next() instead.
 #pragma once
 
 #include <chrono>
