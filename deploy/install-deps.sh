@@ -35,6 +35,8 @@ packages=(
   # the syslog listener tests send with logger (bsdutils) and make and use
   # TLS certificates with the openssl command
   bsdutils openssl
+  # the journald source tests write real journal files with systemd-journal-remote
+  systemd-journal-remote
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)

@@ -26,20 +26,34 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager"};
 constexpr std::string_view kSpoolOnFull[] = {"block", "drop_oldest", "drop_newest"};
-constexpr std::string_view kSourceTypes[] = {"file", "syslog"};
+constexpr std::string_view kSourceTypes[] = {"file", "syslog", "journald"};
 constexpr std::string_view kSyslogProtocols[] = {"udp", "tcp", "tls"};
 constexpr std::string_view kSyslogFramings[] = {"auto", "octet-counting", "newline"};
-// Keys of one source type that are errors on the other.
-constexpr std::string_view kFileOnlyKeys[] = {"paths", "start_at"};
-constexpr std::string_view kSyslogOnlyKeys[] = {
-    "protocol",    "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
-    "idle_timeout"};
 // Syslog messages are far shorter than the records of some files; a smaller
 // default keeps max_connections partial frames small.
 constexpr std::size_t kSyslogMaxLineBytes = 64 * 1024;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kUnusableRules[] = {"fail", "skip"};
 constexpr std::string_view kStartAt[] = {"end", "beginning"};
+constexpr std::string_view kJournalRecords[] = {"json", "message"};
+// The keys of each source type beyond those every source takes (name,
+// type, format, max_line_bytes, logsource, timestamp_field, extra_fields);
+// another type's key on a source is an error.
+constexpr std::string_view kFileKeys[] = {"paths", "start_at"};
+constexpr std::string_view kSyslogKeys[] = {
+    "protocol", "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
+    "idle_timeout"};
+constexpr std::string_view kJournaldKeys[] = {"directory", "units",  "identifiers",
+                                              "matches",   "record", "start_at"};
+constexpr std::pair<std::string_view, std::span<const std::string_view>> kSourceTypeKeys[] = {
+    {"file", kFileKeys}, {"syslog", kSyslogKeys}, {"journald", kJournaldKeys}};
+
+std::span<const std::string_view> keysOfSourceType(std::string_view type) {
+  for (const auto& [t, keys] : kSourceTypeKeys) {
+    if (t == type) return keys;
+  }
+  return {};
+}
 
 // A line limit above this is almost certainly a typo, and the file source
 // would try to buffer that much for one record.
@@ -153,6 +167,32 @@ bool isReservedHeader(std::string name) {
 
 constexpr std::uint64_t kMinSpoolBytes = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxSpoolBytes = std::uint64_t{1} << 40;
+// Why `match` is not a journal match libsystemd accepts, or empty when it
+// is: FIELD=value, the name of upper-case letters, digits and '_', not
+// starting with "__" (the journal's own fields cannot be matched).
+std::string journalMatchProblem(const std::string& match) {
+  const std::size_t eq = match.find('=');
+  if (eq == std::string::npos) return "expected FIELD=value";
+  const std::string_view field(match.data(), eq);
+  if (field.empty()) return "the field name is missing before '='";
+  if (!std::all_of(field.begin(), field.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      })) {
+    return "field name '" + std::string(field) +
+           "' may hold only upper-case letters, digits and '_'";
+  }
+  if (field.starts_with("__")) {
+    return "field '" + std::string(field) + "' is the journal's own and cannot be matched";
+  }
+  if (field.size() > 64) return "field name longer than 64 characters";
+  return "";
+}
+
+// Characters systemd allows in unit names (unit_name_is_valid); a backslash escapes.
+bool isUnitNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' ||
+         c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
+}
 
 std::string lowerCase(std::string s) {
   for (char& c : s) {
@@ -269,7 +309,8 @@ class Loader {
           mapping(node, "source",
                   {"name", "type", "paths", "format", "start_at", "max_line_bytes", "logsource",
                    "timestamp_field", "extra_fields", "protocol", "listen", "framing", "tls",
-                   "max_connections", "max_connections_per_peer", "idle_timeout"});
+                   "max_connections", "max_connections_per_peer", "idle_timeout", "directory",
+                   "units", "identifiers", "matches", "record"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -300,18 +341,25 @@ class Loader {
           source.type = *type;
         }
       }
-      const bool syslog = source.type == "syslog";
-      for (std::string_view key : syslog ? std::span<const std::string_view>(kFileOnlyKeys)
-                                         : std::span<const std::string_view>(kSyslogOnlyKeys)) {
-        if (const Entry* f = m.find(key); f != nullptr && (syslog || source.type == "file")) {
-          fail(f->key_node, "key '" + std::string(key) + "' does not apply to a " +
-                                (syslog ? "syslog" : "file") + " source");
+      // A key of another source type is an error on this one.
+      if (const std::span<const std::string_view> own = keysOfSourceType(source.type);
+          !own.empty()) {
+        for (const auto& [type, keys] : kSourceTypeKeys) {
+          for (std::string_view key : keys) {
+            if (contains(own, key)) continue;
+            if (const Entry* f = m.find(key)) {
+              fail(f->key_node, "key '" + std::string(key) + "' does not apply to a " +
+                                    source.type + " source");
+            }
+          }
         }
       }
-      if (syslog) {
+      if (source.type == "syslog") {
         loadSyslog(node, m, source.syslog, listening);
         source.format = "syslog";
         source.max_line_bytes = kSyslogMaxLineBytes;
+      } else if (source.type == "journald") {
+        loadJournald(m, source);
       } else if (const Entry* f = m.find("paths")) {
         for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
       } else {
@@ -458,6 +506,40 @@ class Loader {
         fail(f->key_node,
              "'allowed_peers' needs 'ca_file': peer names are read from client certificates "
              "verified against it");
+  // The keys of a journald source (README "journald"): where to read and
+  // which entries, turned into sd_journal matches.
+  void loadJournald(const Mapping& m, SourceConfig& source) {
+    if (const Entry* f = m.find("directory")) {
+      if (auto d = nonEmptyString(*f)) source.journal_directory = resolve(*d);
+    }
+    if (const Entry* f = m.find("record")) {
+      if (auto r = oneOf(*f, kJournalRecords)) source.journal_record = *r;
+    }
+    if (const Entry* f = m.find("units")) {
+      for (const auto& [unit, at] : stringItems(*f)) {
+        if (!std::all_of(unit.begin(), unit.end(), isUnitNameChar)) {
+          fail(at, "invalid unit name '" + unit +
+                       "' (letters, digits and ':-_.\\@' only; globs are not supported)");
+          continue;
+        }
+        // As journalctl -u: a name without a type suffix is a service.
+        const bool typed = unit.find('.') != std::string::npos;
+        source.journal_matches.push_back("_SYSTEMD_UNIT=" + unit + (typed ? "" : ".service"));
+      }
+    }
+    if (const Entry* f = m.find("identifiers")) {
+      for (const auto& [id, at] : stringItems(*f)) {
+        source.journal_matches.push_back("SYSLOG_IDENTIFIER=" + id);
+      }
+    }
+    if (const Entry* f = m.find("matches")) {
+      for (const auto& [match, at] : stringItems(*f)) {
+        const std::string problem = journalMatchProblem(match);
+        if (!problem.empty()) {
+          fail(at, "invalid journal match '" + match + "': " + problem);
+          continue;
+        }
+        source.journal_matches.push_back(match);
       }
     }
   }
@@ -952,6 +1034,21 @@ class Loader {
         continue;
       }
       out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  // stringList() with the node of each string, for messages about one item.
+  std::vector<std::pair<std::string, YAML::Node>> stringItems(const Entry& e) {
+    std::vector<std::pair<std::string, YAML::Node>> out;
+    const std::vector<std::string> strings = stringList(e);
+    if (e.value.IsScalar()) {
+      if (!strings.empty()) out.emplace_back(strings.front(), e.value);
+      return out;
+    }
+    if (!e.value.IsSequence()) return out;
+    for (const auto& item : e.value) {
+      if (item.IsScalar() && !item.Scalar().empty()) out.emplace_back(item.Scalar(), item);
     }
     return out;
   }

@@ -37,14 +37,14 @@ struct SyslogSourceConfig {
 
 struct SourceConfig {
   std::string name;                      // unique among sources; a metric label
-  std::string type = "file";             // "file" or "syslog"
+  std::string type = "file";             // "file", "syslog" or "journald"
   std::vector<std::string> paths;        // file: glob patterns, absolute after loading
   SyslogSourceConfig syslog;             // syslog: the listener
   std::string format = "json";           // decoder name (default `syslog` for syslog sources);
                                          // validated by the caller against the decoders
   int format_line = 0;                   // where `format` was written (1-based; 0 if defaulted),
   int format_column = 0;                 // so the caller can report an unknown format precisely
-  bool start_at_end = true;              // `start_at: end|beginning`, for files first seen
+  bool start_at_end = true;              // `start_at: end|beginning`, for files first seen (and journald)
   std::optional<LogSource> logsource;    // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
                                          // (default 64KiB for syslog sources)
@@ -56,6 +56,14 @@ struct SourceConfig {
   // format): names of the fields after the user agent.
   std::vector<std::string> extra_fields;
   int extra_fields_line = 0, extra_fields_column = 0;
+  // journald: `directory` (absolute after loading) of journal files to read
+  // instead of the local journal; empty: the local journal.
+  std::string journal_directory;
+  // journald: "FIELD=value" matches from `units` (_SYSTEMD_UNIT=, a name
+  // without a type suffix gets ".service"), `identifiers` (SYSLOG_IDENTIFIER=)
+  // and `matches`, in that order; values of one field OR-ed, fields AND-ed.
+  std::vector<std::string> journal_matches;
+  std::string journal_record = "json";  // journald: `record: json|message`
 };
 
 // `correlation:`: the state behind correlation rules and suppression.

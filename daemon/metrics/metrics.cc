@@ -59,6 +59,11 @@ Metrics::Metrics()
                            .Name("trailwatch_source_last_event_timestamp_seconds")
                            .Help("Unix time at which a source last delivered a record.")
                            .Register(*registry_)),
+      gaps_(BuildCounter()
+                .Name("trailwatch_source_gaps_total")
+                .Help("Restarts that could not resume exactly at the source's checkpoint (a "
+                      "journal cursor whose entry was vacuumed away): records may be lost.")
+                .Register(*registry_)),
       decode_errors_(BuildCounter()
                          .Name("trailwatch_decode_errors_total")
                          .Help("Records that could not be decoded, per source and reason.")
@@ -281,7 +286,8 @@ SourceMetrics Metrics::source(const std::string& name) {
                        truncations_unrecovered_.Add(l),
                        lag_bytes_.Add(l),
                        files_open_.Add(l),
-                       last_event_time_.Add(l)};
+                       last_event_time_.Add(l),
+                       gaps_.Add(l)};
 }
 
 prometheus::Counter& Metrics::decodeErrors(const std::string& source, const std::string& reason) {

@@ -36,6 +36,7 @@ struct SourceMetrics {
   prometheus::Gauge& lag_bytes;
   prometheus::Gauge& files_open;
   prometheus::Gauge& last_event_time;  // Unix seconds of the last record read
+  prometheus::Counter& gaps;           // restarts not resumed exactly (SourceStats::gaps)
 };
 
 // A syslog listener's connections (label `source`).
@@ -142,6 +143,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& lag_bytes_;
   prometheus::Family<prometheus::Gauge>& files_open_;
   prometheus::Family<prometheus::Gauge>& last_event_time_;
+  prometheus::Family<prometheus::Counter>& gaps_;
   prometheus::Family<prometheus::Counter>& decode_errors_;
   prometheus::Family<prometheus::Counter>& rule_matches_;
   prometheus::Family<prometheus::Counter>& rule_alerts_;

@@ -17,6 +17,7 @@
 #include "daemon/common/http_url.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/syslog_listener.h"
+#include "daemon/source/journald_source.h"
 
 namespace trailwatch::server {
 namespace {
@@ -131,6 +132,18 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     auto events = std::make_unique<SyslogListenerMetrics>(metrics, sc.name, options.protocol);
     return std::unique_ptr<Source>(
         std::make_unique<source::SyslogListener>(std::move(options), std::move(events)));
+  }
+  if (sc.type == "journald") {
+    source::JournaldSourceOptions jo;
+    jo.name = sc.name;
+    jo.directory = sc.journal_directory;
+    jo.matches = sc.journal_matches;
+    jo.record = sc.journal_record == "message" ? source::JournalRecordShape::kMessage
+                                               : source::JournalRecordShape::kJson;
+    jo.start_at_end = sc.start_at_end;
+    jo.max_line_bytes = sc.max_line_bytes;
+    jo.checkpoint_path = checkpointPath(config, sc.name);
+    return std::unique_ptr<Source>(std::make_unique<source::JournaldSource>(std::move(jo)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }

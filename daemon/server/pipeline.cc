@@ -691,6 +691,9 @@ void SourcePipeline::publishStats() {
     source_metrics_.truncations_unrecovered.Increment(
         static_cast<double>(now.truncations_unrecovered - last_stats_.truncations_unrecovered));
   }
+  if (now.gaps > last_stats_.gaps) {
+    source_metrics_.gaps.Increment(static_cast<double>(now.gaps - last_stats_.gaps));
+  }
   source_metrics_.lag_bytes.Set(static_cast<double>(now.lag_bytes));
   source_metrics_.files_open.Set(static_cast<double>(now.files_open));
   last_stats_ = now;

@@ -57,6 +57,9 @@ struct SourceStats {
   uint64_t files_open = 0;               // gauge
   uint64_t rotations = 0;                // renames or truncations followed
   uint64_t truncations_unrecovered = 0;  // truncations whose unread tail was not found
+  // Restarts that could not resume exactly at the checkpoint (a journal
+  // cursor whose entry was vacuumed away): records may have been lost.
+  uint64_t gaps = 0;
 };
 
 // A position taken by Source::mark(); only its source reads it.

@@ -165,6 +165,7 @@ void Daemon::writeConfig() {
   if (settings_.max_line_bytes) {
     c += "    max_line_bytes: " + std::to_string(*settings_.max_line_bytes) + "\n";
   }
+  c += extra_sources;
   c += "outputs:\n";
   c += "  - type: file\n";
   c += "    path: ./alerts.jsonl\n";

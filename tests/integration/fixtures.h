@@ -88,7 +88,8 @@ class Daemon {
 
   std::string config_path, rules_dir, pack_dir, logs_dir, state_dir, alerts_path;
   int port = 0;
-  std::string extra_config;  // top-level YAML appended to the configuration (lookups, ...)
+  std::string extra_config;   // top-level YAML appended to the configuration (lookups, ...)
+  std::string extra_sources;  // YAML list items appended to `sources:` after the ehr source
   // Entries appended to `outputs:` after the alert log (each "  - type: ...\n    ...").
   std::string extra_outputs;
 

@@ -192,12 +192,14 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   expectOnly(7, 5,
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
              "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
-             "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout)");
+             "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout, "
+             "directory, units, identifiers, matches, record)");
   EXPECT_EQ(diags_[0].str(), file_ +
                                  ":7:5: unknown key 'pathz' in source (expected one of: name, "
                                  "type, paths, format, start_at, max_line_bytes, logsource, "
                                  "timestamp_field, extra_fields, protocol, listen, framing, tls, "
-                                 "max_connections, max_connections_per_peer, idle_timeout)");
+                                 "max_connections, max_connections_per_peer, idle_timeout, "
+                                 "directory, units, identifiers, matches, record)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -301,7 +303,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
       "log_level: verbose\n"    // 2
       "sources:\n"              // 3
       "  - name: ehr\n"         // 4
-      "    type: journald\n"    // 5
+      "    type: nats\n"        // 5
       "    paths: /x\n"         // 6
       "    start_at: middle\n"  // 7
       "outputs:\n"              // 8
@@ -311,7 +313,8 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
                   "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
                   "error)"))
       << all();
-  EXPECT_TRUE(has(5, 11, "unsupported source type 'journald' (accepted types: file, syslog)"))
+  EXPECT_TRUE(has(5, 11,
+                  "unsupported source type 'nats' (accepted types: file, syslog, journald)"))
       << all();
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
   EXPECT_TRUE(has(9, 11,
@@ -538,7 +541,7 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
                   "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
                   "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
                   "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
-                  "idle_timeout)"))
+                  "idle_timeout, directory, units, identifiers, matches, record)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
@@ -896,6 +899,83 @@ TEST_F(ConfigTest, TwoSyslogSourcesCannotShareASocket) {
       "  - {name: b, type: syslog, protocol: udp, listen: \"127.0.0.1:514\"}\n"
       "  - {name: c, type: syslog, protocol: tls, listen: \"127.0.0.1:514\", tls: {}}\n");
   EXPECT_TRUE(has(5, 52, "another source already listens on tcp 127.0.0.1:514 (at 3:52)")) << all();
+TEST_F(ConfigTest, JournaldSourceTurnsUnitsIdentifiersAndMatchesIntoJournalMatches) {
+  auto c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: journal\n"
+      "    type: journald\n"
+      "    directory: remote\n"
+      "    units: [sshd, cron.service, getty@tty1.service]\n"
+      "    identifiers: sudo\n"
+      "    matches: [\"_TRANSPORT=audit\", \"PRIORITY=\"]\n"
+      "    record: message\n"
+      "    format: kv\n"
+      "    start_at: beginning\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  const auto& s = c->sources[0];
+  EXPECT_EQ(s.type, "journald");
+  EXPECT_TRUE(s.paths.empty());
+  EXPECT_EQ(s.journal_directory, (dir_ / "remote").string());
+  EXPECT_EQ(s.journal_matches,
+            (std::vector<std::string>{"_SYSTEMD_UNIT=sshd.service", "_SYSTEMD_UNIT=cron.service",
+                                      "_SYSTEMD_UNIT=getty@tty1.service", "SYSLOG_IDENTIFIER=sudo",
+                                      "_TRANSPORT=audit", "PRIORITY="}));
+  EXPECT_EQ(s.journal_record, "message");
+  EXPECT_FALSE(s.start_at_end);
+
+  c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: journal\n"
+      "    type: journald\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_TRUE(c->sources[0].journal_directory.empty());
+  EXPECT_TRUE(c->sources[0].journal_matches.empty());
+  EXPECT_EQ(c->sources[0].journal_record, "json");
+}
+
+TEST_F(ConfigTest, JournaldSourceRejectsBadValuesAndFileKeys) {
+  load(
+      "rules: [/r]\n"                                           // 1
+      "sources:\n"                                              // 2
+      "  - name: journal\n"                                     // 3
+      "    type: journald\n"                                    // 4
+      "    paths: [/var/log/x]\n"                               // 5
+      "    units: [\"ssh*\", ok]\n"                             // 6
+      "    matches: [NOEQUALS, lower=x, __CURSOR=1, \"=v\"]\n"  // 7
+      "    record: xml\n"                                       // 8
+      "    directory: ''\n"                                     // 9
+      "    identifiers: []\n");                                 // 10
+  EXPECT_TRUE(has(5, 5, "key 'paths' does not apply to a journald source")) << all();
+  EXPECT_TRUE(has(6, 13,
+                  "invalid unit name 'ssh*' (letters, digits and ':-_.\\@' only; globs are not "
+                  "supported)"))
+      << all();
+  EXPECT_TRUE(has(7, 15, "invalid journal match 'NOEQUALS': expected FIELD=value")) << all();
+  EXPECT_TRUE(has(7, 25,
+                  "invalid journal match 'lower=x': field name 'lower' may hold only upper-case "
+                  "letters, digits and '_'"))
+      << all();
+  EXPECT_TRUE(has(7, 34,
+                  "invalid journal match '__CURSOR=1': field '__CURSOR' is the journal's own and "
+                  "cannot be matched"))
+      << all();
+  EXPECT_TRUE(has(7, 46, "invalid journal match '=v': the field name is missing before '='"))
+      << all();
+  EXPECT_TRUE(has(8, 13, "invalid record 'xml' (expected one of: json, message)")) << all();
+  EXPECT_TRUE(has(9, 16, "'directory' must not be empty")) << all();
+  EXPECT_TRUE(has(10, 18, "'identifiers' must not be empty")) << all();
+  EXPECT_EQ(diags_.size(), 9u) << all();
+}
+
+TEST_F(ConfigTest, FileSourceRejectsJournaldKeys) {
+  load(std::string(kMinimal) +
+       "    units: [sshd]\n"      // 5
+       "    record: message\n");  // 6
+  EXPECT_TRUE(has(5, 5, "key 'units' does not apply to a file source")) << all();
+  EXPECT_TRUE(has(6, 5, "key 'record' does not apply to a file source")) << all();
+  EXPECT_EQ(diags_.size(), 2u) << all();
 }
 
 TEST(ParseDuration, AcceptsEachUnit) {
