@@ -49,6 +49,17 @@ struct CorrelationConfig {
   std::size_t max_events_per_group = 100'000;
 };
 
+// `redact:` of an output: what it may not see of the events behind an alert
+// (alert/redaction.h). Field names may hold `*` wildcards.
+struct RedactConfig {
+  std::vector<std::string> drop;          // removed from the alert
+  std::vector<std::string> pseudonymize;  // replaced by a keyed pseudonym
+  std::string key_file;  // HMAC key, absolute after loading; required with pseudonymize
+  // `records: redact|drop`: alerts that carry a whole record (the rule
+  // lists no fields) keep it, redacted by path, or get an empty `event`.
+  bool redact_records = false;
+};
+
 struct OutputConfig {
   std::string type;  // "file" or "stdout"
   std::string path;  // for "file": absolute after loading
@@ -56,6 +67,7 @@ struct OutputConfig {
   // `chain_key_file` (absolute after loading) holds an HMAC key.
   bool hash_chain = true;
   std::string chain_key_file;
+  std::optional<RedactConfig> redact;  // any output type; absent: the whole alert
 };
 
 struct MetricsConfig {

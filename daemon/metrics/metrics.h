@@ -78,6 +78,8 @@ class Metrics {
   prometheus::Counter& controlAlerts(const std::string& control);
   prometheus::Counter& sinkAlerts(const std::string& sink);
   prometheus::Counter& sinkErrors(const std::string& sink);
+  // Alerts withheld from a sink because they could not be redacted.
+  prometheus::Counter& redactionFailures(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
 
   LookupMetrics lookup(const std::string& name);
@@ -115,6 +117,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& control_alerts_;
   prometheus::Family<prometheus::Counter>& sink_alerts_;
   prometheus::Family<prometheus::Counter>& sink_errors_;
+  prometheus::Family<prometheus::Counter>& redaction_failures_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
   prometheus::Family<prometheus::Gauge>& lookup_rows_;
   prometheus::Family<prometheus::Gauge>& lookup_reload_success_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "daemon/alert/file_sink.h"
+#include "daemon/alert/redaction.h"
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/source/file_source.h"
 
@@ -29,9 +30,10 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }
 
-Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& /*config*/,
-                                            const config::OutputConfig& output,
-                                            metrics::Metrics& /*metrics*/) {
+namespace {
+
+// The sink an output's type names, before redaction.
+Result<std::unique_ptr<AlertSink>> makeTypedSink(const config::OutputConfig& output) {
   if (output.type == "stdout") {
     return std::unique_ptr<AlertSink>(std::make_unique<alert::StdoutSink>());
   }
@@ -48,6 +50,29 @@ Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& /*config*/,
     return std::unique_ptr<AlertSink>(std::move(sink).value());
   }
   return Error{"unsupported output type '" + output.type + "'"};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& /*config*/,
+                                            const config::OutputConfig& output,
+                                            metrics::Metrics& metrics) {
+  auto sink = makeTypedSink(output);
+  if (!sink.ok() || !output.redact) return sink;
+  // Redaction wraps whatever the type built, so every sink type gets it.
+  alert::RedactionPolicy policy;
+  policy.drop = output.redact->drop;
+  policy.pseudonymize = output.redact->pseudonymize;
+  policy.redact_records = output.redact->redact_records;
+  if (!output.redact->key_file.empty()) {
+    auto key = alert::readChainKey(output.redact->key_file);
+    if (!key.ok()) return Error{key.error()};
+    policy.key = std::move(key).value();
+  }
+  std::unique_ptr<AlertSink> inner = std::move(sink).value();
+  prometheus::Counter* failures = &metrics.redactionFailures(inner->name());
+  return std::unique_ptr<AlertSink>(std::make_unique<alert::RedactingSink>(
+      std::move(inner), std::move(policy), [failures] { failures->Increment(); }));
 }
 
 }  // namespace trailwatch::server

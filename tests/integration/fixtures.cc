@@ -168,6 +168,7 @@ void Daemon::writeConfig() {
   c += "outputs:\n";
   c += "  - type: file\n";
   c += "    path: ./alerts.jsonl\n";
+  c += extra_outputs;
   c += "metrics:\n";
   c += "  listen: 127.0.0.1:" + std::to_string(port) + "\n";
   c += extra_config;

@@ -88,7 +88,8 @@ class Daemon {
 
   std::string config_path, rules_dir, pack_dir, logs_dir, state_dir, alerts_path;
   int port = 0;
-  std::string extra_config;  // top-level YAML appended to the configuration (lookups, ...)
+  std::string extra_config;   // top-level YAML appended to the configuration (lookups, ...)
+  std::string extra_outputs;  // YAML list items appended under `outputs:` (after alerts.jsonl)
 
  private:
   void writeConfig();
