@@ -1,6 +1,7 @@
 // Per-output redaction: the real daemon writes one alert log as is and
 // others with the patient identifier dropped or pseudonymized; `check`
-// reports redaction per output and refuses a missing key file.
+// reports redaction per output and refuses a missing key file; `pseudonym`
+// computes what a redacting output writes.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/stat.h>
@@ -183,6 +184,22 @@ TEST_F(RedactionCheck, FailsOnAMissingKeyFile) {
   const RunResult run = runToCompletion({trailwatchBinary(), "run", "-c", config}, dir_.path());
   EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
   EXPECT_NE(run.err.find("does not exist"), std::string::npos) << run.err;
+}
+
+TEST_F(RedactionCheck, PseudonymCommandGivesWhatTheOutputWrites) {
+  writeKey(dir_ / "redact.key");
+  writeFile(dir_ / "candidates.txt", "PAT-90210\nPAT-31337\n");
+  const RunResult r = runToCompletion(
+      {trailwatchBinary(), "pseudonym", "--key-file", dir_ / "redact.key", "PAT-90210", "-"},
+      dir_.path(), dir_ / "candidates.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expectedPseudonym("PAT-90210") + "\n" + expectedPseudonym("PAT-90210") + "\n" +
+                       expectedPseudonym("PAT-31337") + "\n");
+
+  const RunResult missing = runToCompletion(
+      {trailwatchBinary(), "pseudonym", "--key-file", dir_ / "nowhere.key", "x"}, dir_.path());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nowhere.key"), std::string::npos) << missing.err;
 }
 
 }  // namespace
