@@ -218,6 +218,13 @@ struct Redactor::Walk {
       }
       out.push_back(']');
     } else if (scalarText(e, scratch)) {
+      // Pass 1 computed it already (HMAC is most of the cost).
+      for (const auto& [value, replacement] : found) {
+        if (value == scratch && replacement.starts_with(kPseudonymPrefix)) {
+          appendJsonString(out, replacement);
+          return;
+        }
+      }
       appendJsonString(out, pseudonym(policy.key, scratch));
     } else {
       out.append("null");
