@@ -10,6 +10,7 @@
 
 #include "daemon/server/commands.h"
 #include "daemon/server/coverage.h"
+#include "daemon/server/pseudonym_command.h"
 #include "daemon/server/rule_tests.h"
 #include "daemon/server/verify_command.h"
 
@@ -38,6 +39,8 @@ constexpr const char* kUsage =
     "                                      each rule), like `promtool test rules`\n"
     "  verify [--key-file F] FILE...       check the hash chain of alert logs; the first\n"
     "                                      broken, deleted or inserted record (exit 1)\n"
+    "  pseudonym --key-file F VALUE... | -  the pseudonym a redacting output writes for\n"
+    "                                      each value (to search a redacted channel)\n"
     "\n"
     "`trailwatch <command> --help` describes a command's options.\n"
     "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
@@ -200,6 +203,22 @@ int main(int argc, char** argv) {
     if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
     if (o.files.empty()) return usageError(command, "give the alert log file(s): FILE...");
     return runVerify(o);
+  }
+  if (command == "pseudonym") {
+    PseudonymOptions o;
+    po::options_description desc(
+        "trailwatch pseudonym --key-file F VALUE... | -: print, one per line, the pseudonym\n"
+        "an output with `redact: {pseudonymize: ..., key_file: F}` writes for each VALUE\n"
+        "(\"-\": one value per line on stdin), so that an investigator holding the key can\n"
+        "search the redacted channel for a known identifier. Exit 2 on a usage error or an\n"
+        "unreadable key.\n"
+        "options");
+    desc.add_options()("key-file,k", po::value(&o.key_file), "the output's redact key_file")(
+        "input", po::value(&o.values)->composing(), "values");
+    if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
+    if (o.key_file.empty()) return usageError(command, "give the key: --key-file F");
+    if (o.values.empty()) return usageError(command, "give the value(s): VALUE... or -");
+    return runPseudonym(o);
   }
   std::fprintf(stderr, "trailwatch: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return kExitUsage;

@@ -161,10 +161,11 @@ void AlertRenderer::render(const AlertRule& rule, const Event& event, int64_t ti
     out.push_back('}');
   } else if (validator_->isJsonObject(event.raw())) {
     out.append(event.raw());
+    out.append(",\"record\":\"json\"");
   } else {
     out.append("{\"message\":");
     appendJsonString(out, event.raw());
-    out.push_back('}');
+    out.append("},\"record\":\"text\"");
   }
 
   out.append(",\"source\":{\"name\":");

@@ -2,14 +2,16 @@
 // carries:
 //
 //   {"@timestamp": "...", "rule": {"id","title","level","tags"},
-//    "controls": [...], "event": {...},
+//    "controls": [...], "event": {...}, "record"?: "json"|"text",
 //    "source": {"name","file","offset"}, "detected_at": "..."}
 //
 // `@timestamp` is the event's own time (its `@timestamp` field as written)
 // when it has one, else the time it was read. `event` holds the rule's
 // `fields` (each path as a key, one value or an array of values) when the
 // rule lists fields, else the whole record: embedded as JSON when the
-// record is a valid JSON object, else as {"message": "<record>"}.
+// record is a valid JSON object, else as {"message": "<record>"}; a whole
+// record is marked by `"record": "json"` or `"record": "text"` after
+// `event` (so redaction, redaction.h, can tell it from a rule's fields).
 //
 // Thread-safety: AlertRenderer keeps a scratch parser; one per thread.
 #pragma once

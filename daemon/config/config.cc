@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <span>
 #include <string_view>
@@ -53,6 +54,39 @@ std::span<const std::string_view> keysOfSourceType(std::string_view type) {
     if (t == type) return keys;
   }
   return {};
+}
+
+constexpr std::string_view kRedactRecords[] = {"drop", "redact"};
+
+// A shorter HMAC key can be guessed from one known identifier and its
+// pseudonym; 16 bytes is the floor RFC 2104 section 3 suggests for SHA-256 (L/2).
+constexpr std::size_t kMinRedactionKeyBytes = 16;
+
+// Why the pseudonym key file at `path` cannot be used, or empty when it can:
+// it must be a readable regular file, hold at least kMinRedactionKeyBytes
+// (one trailing newline aside), and not be open to every user: whoever
+// reads the key can re-identify every pseudonym.
+std::string redactionKeyProblem(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return "key file " + path + " does not exist";
+  if (!fs::is_regular_file(status)) return "key file " + path + " is not a regular file";
+  const auto perms = status.permissions();
+  if ((perms & (fs::perms::others_read | fs::perms::others_write)) != fs::perms::none) {
+    return "key file " + path +
+           " is readable or writable by every user; whoever reads it can re-identify "
+           "pseudonyms (chmod o-rw it, e.g. mode 0640 for root:trailwatch)";
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read key file " + path + ": " + std::strerror(errno);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (key.size() < kMinRedactionKeyBytes) {
+    return "key file " + path + " holds " + std::to_string(key.size()) +
+           " byte(s); a pseudonym key needs at least " + std::to_string(kMinRedactionKeyBytes) +
+           " (e.g. openssl rand -hex 32 > " + path + ")";
+  }
+  return "";
 }
 
 // A line limit above this is almost certainly a typo, and the file source
@@ -596,7 +630,7 @@ class Loader {
       const Mapping m = mapping(
           node, "output",
           {"type", "path", "hash_chain", "chain_key_file", "name", "url", "headers", "headers_file",
-           "tls_ca_file", "timeout", "batch_max", "resolve_after", "retry", "spool"});
+           "tls_ca_file", "timeout", "batch_max", "resolve_after", "retry", "spool", "redact"});
       const Entry* type = m.find("type");
       const Entry* path = m.find("path");
       if (type == nullptr) {
@@ -644,6 +678,7 @@ class Loader {
                 "resolve_after", "retry", "spool"});
       }
       if (*t == "webhook") notFor({"resolve_after"});
+      if (const Entry* f = m.find("redact")) output.redact = loadRedact(*f);
       config.outputs.push_back(std::move(output));
     }
   }
@@ -799,6 +834,61 @@ class Loader {
       return;
     }
     out = *d;
+  }
+
+  std::optional<RedactConfig> loadRedact(const Entry& e) {
+    if (!e.value.IsMap()) {
+      fail(e.value.IsNull() ? e.key_node : e.value,
+           "'redact' must be a mapping (drop, pseudonymize, key_file, records)");
+      return std::nullopt;
+    }
+    const Mapping m = mapping(e.value, "redact", {"drop", "pseudonymize", "key_file", "records"});
+    RedactConfig r;
+    const std::size_t problems_before = diags_.size();
+    auto fieldList = [&](const char* key, std::vector<std::string>& out) -> const Entry* {
+      const Entry* f = m.find(key);
+      if (f == nullptr) return nullptr;
+      out = stringList(*f);
+      for (const auto& name : out) {
+        if (name.find_first_of(" \t\r\n") != std::string::npos) {
+          fail(f->value, "invalid field name '" + name + "' in '" + key +
+                             "' (a field path such as patient.id, or a pattern such as "
+                             "patient.*)");
+        }
+      }
+      return f;
+    };
+    const Entry* drop = fieldList("drop", r.drop);
+    const Entry* pseudonymize = fieldList("pseudonymize", r.pseudonymize);
+    if (drop == nullptr && pseudonymize == nullptr) {
+      fail(e.key_node, "'redact' needs 'drop' or 'pseudonymize' (the fields to redact)");
+    }
+    if (drop != nullptr && pseudonymize != nullptr) {
+      for (const auto& name : r.pseudonymize) {
+        if (contains(r.drop, name)) {
+          fail(pseudonymize->value,
+               "field '" + name + "' is both in 'drop' and in 'pseudonymize' (choose one)");
+        }
+      }
+    }
+    if (const Entry* f = m.find("records")) {
+      if (auto s = oneOf(*f, kRedactRecords)) r.redact_records = *s == "redact";
+    }
+    const Entry* key = m.find("key_file");
+    if (key != nullptr && pseudonymize == nullptr) {
+      fail(key->key_node, "'key_file' is only used with 'pseudonymize'");
+    } else if (key == nullptr && pseudonymize != nullptr) {
+      fail(e.value,
+           "missing required key 'key_file' in redact (the HMAC key that 'pseudonymize' needs)");
+    } else if (key != nullptr) {
+      if (auto k = nonEmptyString(*key)) {
+        r.key_file = resolve(*k);
+        const std::string problem = redactionKeyProblem(r.key_file);
+        if (!problem.empty()) fail(key->value, problem);
+      }
+    }
+    if (diags_.size() != problems_before) return std::nullopt;
+    return r;
   }
 
   void loadLookups(const Entry& e, Config& config) {

@@ -81,6 +81,17 @@ struct SpoolConfig {
   std::string on_full = "block";                       // block, drop_oldest, drop_newest
 };
 
+// `redact:` of an output: what it may not see of the events behind an alert
+// (alert/redaction.h). Field names may hold `*` wildcards.
+struct RedactConfig {
+  std::vector<std::string> drop;          // removed from the alert
+  std::vector<std::string> pseudonymize;  // replaced by a keyed pseudonym
+  std::string key_file;  // HMAC key, absolute after loading; required with pseudonymize
+  // `records: redact|drop`: alerts that carry a whole record (the rule
+  // lists no fields) keep it, redacted by path, or get an empty `event`.
+  bool redact_records = false;
+};
+
 struct OutputConfig {
   std::string type;  // "file", "stdout", "webhook" or "alertmanager"
   std::string path;  // for "file": absolute after loading
@@ -102,6 +113,8 @@ struct OutputConfig {
   std::chrono::milliseconds retry_initial_delay{1000};  // `retry: {initial_delay, max_delay}`
   std::chrono::milliseconds retry_max_delay{60'000};
   SpoolConfig spool;
+
+  std::optional<RedactConfig> redact;  // any output type; absent: the whole alert
 };
 
 struct MetricsConfig {

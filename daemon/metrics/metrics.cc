@@ -88,6 +88,11 @@ Metrics::Metrics()
                        .Name("trailwatch_sink_errors_total")
                        .Help("Failed writes or flushes per sink.")
                        .Register(*registry_)),
+      redaction_failures_(BuildCounter()
+                              .Name("trailwatch_redaction_failures_total")
+                              .Help("Alerts withheld from a sink because they could not be "
+                                    "redacted for it.")
+                              .Register(*registry_)),
       checkpoint_errors_(BuildCounter()
                              .Name("trailwatch_checkpoint_errors_total")
                              .Help("Checkpoints that could not be persisted, per source.")
@@ -310,6 +315,10 @@ prometheus::Counter& Metrics::sinkAlerts(const std::string& sink) {
 
 prometheus::Counter& Metrics::sinkErrors(const std::string& sink) {
   return sink_errors_.Add({{"sink", sink}});
+}
+
+prometheus::Counter& Metrics::redactionFailures(const std::string& sink) {
+  return redaction_failures_.Add({{"sink", sink}});
 }
 
 prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {

@@ -103,6 +103,8 @@ class Metrics {
   prometheus::Counter& controlAlerts(const std::string& control);
   prometheus::Counter& sinkAlerts(const std::string& sink);
   prometheus::Counter& sinkErrors(const std::string& sink);
+  // Alerts withheld from a sink because they could not be redacted.
+  prometheus::Counter& redactionFailures(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
   SpoolMetrics spool(const std::string& sink);
 
@@ -150,6 +152,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& control_alerts_;
   prometheus::Family<prometheus::Counter>& sink_alerts_;
   prometheus::Family<prometheus::Counter>& sink_errors_;
+  prometheus::Family<prometheus::Counter>& redaction_failures_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
   prometheus::Family<prometheus::Gauge>& spool_records_;
   prometheus::Family<prometheus::Gauge>& spool_bytes_;

@@ -192,6 +192,19 @@ int runCheck(const CheckOptions& options) {
   if (config) {
     std::printf("config %s: OK (%zu source(s), %zu output(s), state in %s)\n", config->file.c_str(),
                 config->sources.size(), config->outputs.size(), config->state_dir.c_str());
+    for (const auto& output : config->outputs) {
+      if (!output.redact) continue;
+      const auto& r = *output.redact;
+      std::string what;
+      if (!r.drop.empty()) what += "drop " + joinNames(r.drop);
+      if (!r.pseudonymize.empty()) {
+        if (!what.empty()) what += "; ";
+        what += "pseudonymize " + joinNames(r.pseudonymize) + " (key " + r.key_file + ")";
+      }
+      std::printf("output %s%s: redact: %s; whole records %s\n", output.type.c_str(),
+                  output.path.empty() ? "" : (" " + output.path).c_str(), what.c_str(),
+                  r.redact_records ? "redacted by field path" : "dropped");
+    }
   }
   std::map<std::string, size_t> per_pack;
   std::set<std::string> files;

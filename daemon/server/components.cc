@@ -11,6 +11,7 @@
 
 #include "daemon/alert/alertmanager_sink.h"
 #include "daemon/alert/file_sink.h"
+#include "daemon/alert/redaction.h"
 #include "daemon/alert/spooled_sink.h"
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/alert/webhook_sink.h"
@@ -223,11 +224,10 @@ Result<std::unique_ptr<AlertSink>> makeNetworkSink(const config::Config& config,
       output.name, std::move(spool).value(), std::move(transport), std::move(delivery)));
 }
 
-}  // namespace
-
-Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& config,
-                                            const config::OutputConfig& output,
-                                            metrics::Metrics& metrics) {
+// The sink an output's type names, before redaction.
+Result<std::unique_ptr<AlertSink>> makeTypedSink(const config::Config& config,
+                                                 const config::OutputConfig& output,
+                                                 metrics::Metrics& metrics) {
   if (output.type == "webhook" || output.type == "alertmanager") {
     return makeNetworkSink(config, output, metrics);
   }
@@ -247,6 +247,29 @@ Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& config,
     return std::unique_ptr<AlertSink>(std::move(sink).value());
   }
   return Error{"unsupported output type '" + output.type + "'"};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AlertSink>> makeSink(const config::Config& config,
+                                            const config::OutputConfig& output,
+                                            metrics::Metrics& metrics) {
+  auto sink = makeTypedSink(config, output, metrics);
+  if (!sink.ok() || !output.redact) return sink;
+  // Redaction wraps whatever the type built, so every sink type gets it.
+  alert::RedactionPolicy policy;
+  policy.drop = output.redact->drop;
+  policy.pseudonymize = output.redact->pseudonymize;
+  policy.redact_records = output.redact->redact_records;
+  if (!output.redact->key_file.empty()) {
+    auto key = alert::readChainKey(output.redact->key_file);
+    if (!key.ok()) return Error{key.error()};
+    policy.key = std::move(key).value();
+  }
+  std::unique_ptr<AlertSink> inner = std::move(sink).value();
+  prometheus::Counter* failures = &metrics.redactionFailures(inner->name());
+  return std::unique_ptr<AlertSink>(std::make_unique<alert::RedactingSink>(
+      std::move(inner), std::move(policy), [failures] { failures->Increment(); }));
 }
 
 }  // namespace trailwatch::server

@@ -219,7 +219,7 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
   EXPECT_TRUE(has(8, 5,
                   "unknown key 'format' in output (expected one of: type, path, hash_chain, "
                   "chain_key_file, name, url, headers, headers_file, tls_ca_file, timeout, "
-                  "batch_max, resolve_after, retry, spool)"))
+                  "batch_max, resolve_after, retry, spool, redact)"))
       << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
@@ -976,6 +976,114 @@ TEST_F(ConfigTest, FileSourceRejectsJournaldKeys) {
   EXPECT_TRUE(has(5, 5, "key 'units' does not apply to a file source")) << all();
   EXPECT_TRUE(has(6, 5, "key 'record' does not apply to a file source")) << all();
   EXPECT_EQ(diags_.size(), 2u) << all();
+// A pseudonym key file only its owner and group can read.
+std::string writeKey(const fs::path& dir, const std::string& name, const std::string& key,
+                     fs::perms perms = fs::perms::owner_read | fs::perms::owner_write |
+                                       fs::perms::group_read) {
+  const fs::path path = dir / name;
+  std::ofstream(path, std::ios::binary) << key;
+  fs::permissions(path, perms);
+  return path.string();
+}
+
+TEST_F(ConfigTest, RedactionLoadsPerOutput) {
+  writeKey(dir_, "redact.key", "0123456789abcdef0123456789abcdef\n");
+  auto c = load(std::string(kMinimal) +
+                "outputs:\n"
+                "  - type: file\n"
+                "    path: alerts.jsonl\n"
+                "  - type: stdout\n"
+                "    redact:\n"
+                "      drop: [user.name, 'patient.*']\n"
+                "      pseudonymize: patient.id\n"
+                "      key_file: redact.key\n"
+                "      records: redact\n"
+                "  - type: file\n"
+                "    path: chat.jsonl\n"
+                "    redact: {drop: [patient.id]}\n");
+  ASSERT_TRUE(c) << all();
+  ASSERT_EQ(c->outputs.size(), 3u);
+  EXPECT_FALSE(c->outputs[0].redact);
+  ASSERT_TRUE(c->outputs[1].redact);
+  const RedactConfig& r = *c->outputs[1].redact;
+  EXPECT_EQ(r.drop, (std::vector<std::string>{"user.name", "patient.*"}));
+  EXPECT_EQ(r.pseudonymize, std::vector<std::string>{"patient.id"});
+  EXPECT_EQ(r.key_file, (dir_ / "redact.key").string());
+  EXPECT_TRUE(r.redact_records);
+  ASSERT_TRUE(c->outputs[2].redact);
+  EXPECT_TRUE(c->outputs[2].redact->key_file.empty());
+  EXPECT_FALSE(c->outputs[2].redact->redact_records);
+}
+
+TEST_F(ConfigTest, RedactionNeedsFieldsAndAKeyToPseudonymize) {
+  const std::string head = std::string(kMinimal) +  // 1-4
+                           "outputs:\n"             // 5
+                           "  - type: stdout\n"     // 6
+                           "    redact:\n";         // 7
+  load(head + "      pseudonymize: [patient.id]\n");
+  expectOnly(8, 7,
+             "missing required key 'key_file' in redact (the HMAC key that 'pseudonymize' "
+             "needs)");
+  load(head + "      records: drop\n");
+  expectOnly(7, 5, "'redact' needs 'drop' or 'pseudonymize' (the fields to redact)");
+  load(head + "      drop: [patient.id]\n      key_file: k\n");
+  expectOnly(9, 7, "'key_file' is only used with 'pseudonymize'");
+  load(std::string(kMinimal) + "outputs:\n  - type: stdout\n    redact: [patient.id]\n");
+  expectOnly(7, 13, "'redact' must be a mapping (drop, pseudonymize, key_file, records)");
+  load(head + "      drop: [patient.id]\n      records: keep\n");
+  expectOnly(9, 16, "invalid records 'keep' (expected one of: drop, redact)");
+  load(head + "      drop: []\n");
+  expectOnly(8, 13, "'drop' must not be empty");
+  load(head + "      drop: ['patient id']\n");
+  expectOnly(8, 13,
+             "invalid field name 'patient id' in 'drop' (a field path such as patient.id, or a "
+             "pattern such as patient.*)");
+  load(head + "      dorp: [patient.id]\n");
+  EXPECT_TRUE(has(8, 7,
+                  "unknown key 'dorp' in redact (expected one of: drop, pseudonymize, key_file, "
+                  "records)"))
+      << all();
+  writeKey(dir_, "good.key", std::string(32, 'k'));
+  load(head +
+       "      drop: [patient.id, user.id]\n      pseudonymize: [user.id]\n"
+       "      key_file: good.key\n");
+  expectOnly(9, 21, "field 'user.id' is both in 'drop' and in 'pseudonymize' (choose one)");
+}
+
+TEST_F(ConfigTest, RedactionKeyFileIsCheckedAtLoad) {
+  const std::string head = std::string(kMinimal) +               // 1-4
+                           "outputs:\n"                          // 5
+                           "  - type: stdout\n"                  // 6
+                           "    redact:\n"                       // 7
+                           "      pseudonymize: [patient.id]\n"  // 8
+                           "      key_file: ";                   // 9, value at column 17
+  const std::string missing = (dir_ / "missing.key").string();
+  load(head + "missing.key\n");
+  expectOnly(9, 17, "key file " + missing + " does not exist");
+
+  const std::string shortKey = writeKey(dir_, "short.key", "Jefe\n");
+  load(head + "short.key\n");
+  expectOnly(9, 17,
+             "key file " + shortKey +
+                 " holds 4 byte(s); a pseudonym key needs at least 16 (e.g. openssl rand -hex 32 "
+                 "> " +
+                 shortKey + ")");
+
+  const std::string open =
+      writeKey(dir_, "open.key", std::string(32, 'k'),
+               fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  load(head + "open.key\n");
+  expectOnly(9, 17,
+             "key file " + open +
+                 " is readable or writable by every user; whoever reads it can re-identify "
+                 "pseudonyms (chmod o-rw it, e.g. mode 0640 for root:trailwatch)");
+
+  fs::create_directories(dir_ / "folder.key");
+  load(head + "folder.key\n");
+  expectOnly(9, 17, "key file " + (dir_ / "folder.key").string() + " is not a regular file");
+
+  writeKey(dir_, "good.key", std::string(32, 'k'));
+  EXPECT_TRUE(load(head + "good.key\n")) << all();
 }
 
 TEST(ParseDuration, AcceptsEachUnit) {
