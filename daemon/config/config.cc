@@ -42,7 +42,7 @@ constexpr std::string_view kJournalRecords[] = {"json", "message"};
 // another type's key on a source is an error.
 constexpr std::string_view kFileKeys[] = {"paths", "start_at"};
 constexpr std::string_view kSyslogKeys[] = {
-    "protocol", "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
+    "protocol",    "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
     "idle_timeout"};
 constexpr std::string_view kJournaldKeys[] = {"directory", "units",  "identifiers",
                                               "matches",   "record", "start_at"};
@@ -339,12 +339,28 @@ class Loader {
         continue;
       }
       SourceConfig source;
-      const Mapping m =
-          mapping(node, "source",
-                  {"name", "type", "paths", "format", "start_at", "max_line_bytes", "logsource",
-                   "timestamp_field", "extra_fields", "protocol", "listen", "framing", "tls",
-                   "max_connections", "max_connections_per_peer", "idle_timeout", "directory",
-                   "units", "identifiers", "matches", "record"});
+      const Mapping m = mapping(node, "source",
+                                {"name",
+                                 "type",
+                                 "paths",
+                                 "format",
+                                 "start_at",
+                                 "max_line_bytes",
+                                 "logsource",
+                                 "timestamp_field",
+                                 "extra_fields",
+                                 "protocol",
+                                 "listen",
+                                 "framing",
+                                 "tls",
+                                 "max_connections",
+                                 "max_connections_per_peer",
+                                 "idle_timeout",
+                                 "directory",
+                                 "units",
+                                 "identifiers",
+                                 "matches",
+                                 "record"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -378,13 +394,12 @@ class Loader {
       // A key of another source type is an error on this one.
       if (const std::span<const std::string_view> own = keysOfSourceType(source.type);
           !own.empty()) {
-        for (const auto& [type, keys] : kSourceTypeKeys) {
-          for (std::string_view key : keys) {
-            if (contains(own, key)) continue;
-            if (const Entry* f = m.find(key)) {
-              fail(f->key_node, "key '" + std::string(key) + "' does not apply to a " +
-                                    source.type + " source");
-            }
+        for (const Entry& f : m.entries) {
+          if (contains(own, f.key)) continue;
+          const bool typed = std::any_of(std::begin(kSourceTypeKeys), std::end(kSourceTypeKeys),
+                                         [&](const auto& t) { return contains(t.second, f.key); });
+          if (typed) {
+            fail(f.key_node, "key '" + f.key + "' does not apply to a " + source.type + " source");
           }
         }
       }
@@ -406,7 +421,7 @@ class Loader {
           source.format_column = f->value.Mark().column + 1;
         }
       }
-      if (const Entry* f = m.find("start_at"); f != nullptr && !syslog) {
+      if (const Entry* f = m.find("start_at"); f != nullptr && source.type != "syslog") {
         if (auto s = oneOf(*f, kStartAt)) source.start_at_end = (*s == "end");
       }
       if (const Entry* f = m.find("max_line_bytes")) {
@@ -540,6 +555,10 @@ class Loader {
         fail(f->key_node,
              "'allowed_peers' needs 'ca_file': peer names are read from client certificates "
              "verified against it");
+      }
+    }
+  }
+
   // The keys of a journald source (README "journald"): where to read and
   // which entries, turned into sd_journal matches.
   void loadJournald(const Mapping& m, SourceConfig& source) {

@@ -36,15 +36,15 @@ struct SyslogSourceConfig {
 };
 
 struct SourceConfig {
-  std::string name;                      // unique among sources; a metric label
-  std::string type = "file";             // "file", "syslog" or "journald"
-  std::vector<std::string> paths;        // file: glob patterns, absolute after loading
-  SyslogSourceConfig syslog;             // syslog: the listener
-  std::string format = "json";           // decoder name (default `syslog` for syslog sources);
-                                         // validated by the caller against the decoders
-  int format_line = 0;                   // where `format` was written (1-based; 0 if defaulted),
-  int format_column = 0;                 // so the caller can report an unknown format precisely
-  bool start_at_end = true;              // `start_at: end|beginning`, for files first seen (and journald)
+  std::string name;                // unique among sources; a metric label
+  std::string type = "file";       // "file", "syslog" or "journald"
+  std::vector<std::string> paths;  // file: glob patterns, absolute after loading
+  SyslogSourceConfig syslog;       // syslog: the listener
+  std::string format = "json";     // decoder name (default `syslog` for syslog sources);
+                                   // validated by the caller against the decoders
+  int format_line = 0;             // where `format` was written (1-based; 0 if defaulted),
+  int format_column = 0;           // so the caller can report an unknown format precisely
+  bool start_at_end = true;        // `start_at: end|beginning`, for files first seen (and journald)
   std::optional<LogSource> logsource;    // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
                                          // (default 64KiB for syslog sources)

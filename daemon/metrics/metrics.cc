@@ -136,6 +136,7 @@ Metrics::Metrics()
                               .Name("trailwatch_sink_send_failures_total")
                               .Help("Failed delivery attempts of a network sink (each retried "
                                     "with backoff).")
+                              .Register(*registry_)),
       syslog_open_(BuildGauge()
                        .Name("trailwatch_syslog_connections_open")
                        .Help("TCP/TLS connections a syslog source holds open (handshakes "
@@ -334,6 +335,8 @@ SpoolMetrics Metrics::spool(const std::string& sink) {
                       spool_oldest_age_.Add(l), spool_full_.Add(l),     spool_refused_.Add(l),
                       dropped("drop_oldest"),   dropped("drop_newest"), dropped("torn"),
                       dropped("rejected"),      sink_delivered_.Add(l), sink_send_failures_.Add(l)};
+}
+
 SyslogMetrics Metrics::syslog(const std::string& source) {
   const prometheus::Labels l{{"source", source}};
   return SyslogMetrics{syslog_open_.Add(l), syslog_accepted_.Add(l), syslog_idle_.Add(l),

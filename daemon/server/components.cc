@@ -17,8 +17,8 @@
 #include "daemon/alert/webhook_sink.h"
 #include "daemon/common/http_url.h"
 #include "daemon/source/file_source.h"
-#include "daemon/source/syslog_listener.h"
 #include "daemon/source/journald_source.h"
+#include "daemon/source/syslog_listener.h"
 
 namespace trailwatch::server {
 namespace {

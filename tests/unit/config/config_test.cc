@@ -313,8 +313,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
                   "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
                   "error)"))
       << all();
-  EXPECT_TRUE(has(5, 11,
-                  "unsupported source type 'nats' (accepted types: file, syslog, journald)"))
+  EXPECT_TRUE(has(5, 11, "unsupported source type 'nats' (accepted types: file, syslog, journald)"))
       << all();
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
   EXPECT_TRUE(has(9, 11,
@@ -899,6 +898,8 @@ TEST_F(ConfigTest, TwoSyslogSourcesCannotShareASocket) {
       "  - {name: b, type: syslog, protocol: udp, listen: \"127.0.0.1:514\"}\n"
       "  - {name: c, type: syslog, protocol: tls, listen: \"127.0.0.1:514\", tls: {}}\n");
   EXPECT_TRUE(has(5, 52, "another source already listens on tcp 127.0.0.1:514 (at 3:52)")) << all();
+}
+
 TEST_F(ConfigTest, JournaldSourceTurnsUnitsIdentifiersAndMatchesIntoJournalMatches) {
   auto c = load(
       "rules: [/r]\n"
@@ -976,6 +977,8 @@ TEST_F(ConfigTest, FileSourceRejectsJournaldKeys) {
   EXPECT_TRUE(has(5, 5, "key 'units' does not apply to a file source")) << all();
   EXPECT_TRUE(has(6, 5, "key 'record' does not apply to a file source")) << all();
   EXPECT_EQ(diags_.size(), 2u) << all();
+}
+
 // A pseudonym key file only its owner and group can read.
 std::string writeKey(const fs::path& dir, const std::string& name, const std::string& key,
                      fs::perms perms = fs::perms::owner_read | fs::perms::owner_write |
