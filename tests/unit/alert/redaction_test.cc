@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "tests/unit/alert/id_event.h"
+
 #include "daemon/alert/alert_json.h"
 #include "daemon/alert/hash_chain.h"
 
@@ -14,35 +16,9 @@ namespace {
 
 const std::string kKey = "0123456789abcdef0123456789abcdef";
 
-class FakeEvent : public Event {
- public:
-  explicit FakeEvent(std::string raw) : raw_(std::move(raw)) {}
-  void set(FieldId id, std::vector<FieldValue> values) { fields_[id] = std::move(values); }
-  std::span<const FieldValue> values(FieldId id) const override {
-    auto it = fields_.find(id);
-    return it == fields_.end() ? std::span<const FieldValue>() : std::span(it->second);
-  }
-  std::string_view raw() const override { return raw_; }
-
- private:
-  std::string raw_;
-  std::map<FieldId, std::vector<FieldValue>> fields_;
-};
-
-FieldValue str(std::string_view s) {
-  FieldValue v;
-  v.type = FieldValue::Type::kString;
-  v.text = s;
-  return v;
-}
-
-FieldValue num(double d, std::string_view text) {
-  FieldValue v;
-  v.type = FieldValue::Type::kNumber;
-  v.number = d;
-  v.text = text;
-  return v;
-}
+using FakeEvent = testing::IdEvent;
+using testing::num;
+using testing::str;
 
 // The break-the-glass rule of the shipped PHI pack, with its `fields`.
 struct BtgRule {
