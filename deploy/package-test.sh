@@ -40,7 +40,7 @@ trap 'rm -rf "$work"' EXIT
 version=$("$build/daemon/trailwatch" --version | awk '{print $2}')
 [[ -n $version ]] || fail "cannot read the version from $build/daemon/trailwatch --version"
 
-echo "== cpack -G DEB ($build)"
+echo "== cpack -G DEB ($build) (at ${SECONDS}s)"
 (cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/out" >"$work/cpack.log" 2>&1) ||
   {
     cat "$work/cpack.log"
@@ -50,7 +50,7 @@ deb=$(echo "$work"/out/trailwatch_*.deb)
 [[ -f $deb ]] || fail "cpack made no trailwatch_*.deb: $(ls "$work/out")"
 echo "package: $(basename "$deb"), $(du -k "$deb" | cut -f1) KiB"
 
-echo "== dpkg-deb -I"
+echo "== dpkg-deb -I (at ${SECONDS}s)"
 dpkg-deb -I "$deb"
 field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Package) == trailwatch ]] || fail "Package: $(field Package)"
@@ -62,7 +62,7 @@ for lib in libc6 libstdc++6 libre2 libyaml-cpp libssl3 libsystemd0 "systemd | ad
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 
-echo "== dpkg-deb -c"
+echo "== dpkg-deb -c (at ${SECONDS}s)"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#; s#/$##' | sort >"$work/files"
 expect=(
   /usr/bin/trailwatch
@@ -101,7 +101,7 @@ for script in postinst prerm postrm; do
 done
 echo "conffiles: $(wc -l <"$work/control/conffiles"); scripts: postinst prerm postrm"
 
-echo "== install into a throwaway root (overlay of /; private mount, PID, network namespaces)"
+echo "== install into a throwaway root (overlay of /; private mount, PID, network namespaces) (at ${SECONDS}s)"
 cp "$deb" "$work/trailwatch.deb"
 cp "$root/deploy/package/install-test-inside.sh" "$work/inside.sh"
 # --kill-child: whatever the test leaves running dies with it.
@@ -122,4 +122,4 @@ unshare --mount --net --pid --fork --kill-child --propagation private bash -euo 
   ip link set lo up
   chroot "$r" /bin/bash /tmp/inside.sh "$2"
 ' package-test "$work" "$version"
-echo "package-test: OK"
+echo "package-test: OK in ${SECONDS}s"

@@ -82,8 +82,10 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)
 
 # The package's own test: builds it with cpack, inspects it and installs it
-# into a throwaway root (deploy/package-test.sh); `ctest -L package`.
-if(TRAILWATCH_TESTS)
+# into a throwaway root (deploy/package-test.sh); `ctest -L package`. Not in
+# sanitizer builds: nobody ships a sanitized package, and the daemon's own
+# tests already run there.
+if(TRAILWATCH_TESTS AND NOT TRAILWATCH_SANITIZE)
   add_test(NAME PackageInstall COMMAND ${PROJECT_SOURCE_DIR}/deploy/package-test.sh
                                        ${CMAKE_BINARY_DIR})
   set_tests_properties(PackageInstall PROPERTIES LABELS package TIMEOUT 300
