@@ -99,3 +99,20 @@ done
 left=$(dpkg-query -W -f '${Status}' trailwatch 2>/dev/null || true)
 [[ -z $left || $left == *not-installed ]] || fail "dpkg still has trailwatch: $left"
 echo "purged: binary, /etc/trailwatch, state and logs gone (the user stays, as Debian does)"
+
+echo "-- without systemd-sysusers, postinst creates the user with adduser"
+userdel trailwatch
+getent group trailwatch >/dev/null && groupdel trailwatch
+sysusers=$(command -v systemd-sysusers)
+mv "$sysusers" "$sysusers.hidden"
+DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/trailwatch.deb >/dev/null
+mv "$sysusers.hidden" "$sysusers"
+entry=$(getent passwd trailwatch) || fail "adduser made no trailwatch user"
+[[ $(cut -d: -f6 <<<"$entry") == /var/lib/trailwatch ]] || fail "home: $entry"
+[[ $(cut -d: -f7 <<<"$entry") == */nologin ]] || fail "shell: $entry"
+[[ $(id -gn trailwatch) == trailwatch ]] || fail "primary group: $(id -gn trailwatch)"
+[[ $(stat -c '%U:%G %a' /var/lib/trailwatch) == "trailwatch:trailwatch 750" ]] || fail "/var/lib/trailwatch"
+runuser -u trailwatch -- trailwatch check -c /etc/trailwatch/trailwatch.yaml >/dev/null ||
+  fail "trailwatch check as the adduser-made user"
+dpkg --purge trailwatch >/dev/null
+echo "adduser fallback: $entry"

@@ -49,10 +49,11 @@ foreach(f ${TRAILWATCH_ETC_FILES})
 endforeach()
 # Every file under /etc is a conffile: dpkg keeps the admin's edits on upgrade.
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${conffiles}")
+# configure_file: an edited script re-runs cmake, so the package has it.
 foreach(script postinst prerm postrm)
-  file(COPY ${TRAILWATCH_PACKAGE_DIR}/${script} DESTINATION ${CMAKE_BINARY_DIR}/debian
-       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
-                        WORLD_READ WORLD_EXECUTE)
+  configure_file(${TRAILWATCH_PACKAGE_DIR}/${script} ${CMAKE_BINARY_DIR}/debian/${script} COPYONLY
+                 FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+                                  WORLD_READ WORLD_EXECUTE)
 endforeach()
 
 set(CPACK_GENERATOR DEB)
