@@ -94,7 +94,7 @@ dpkg-deb -e "$deb" "$work/control"
 # Every file under /etc is a conffile, and every conffile is in the package.
 etc_files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $6}' | sed 's#^\./#/#' | grep '^/etc/' | sort)
 [[ $etc_files == "$(sort "$work/control/conffiles")" ]] ||
-  fail "conffiles ($(tr '\n' ' ' <"$work/control/conffiles")) != files under /etc ($(echo $etc_files))"
+  fail "conffiles ($(tr '\n' ' ' <"$work/control/conffiles")) != files under /etc (${etc_files//$'\n'/ })"
 for script in postinst prerm postrm; do
   [[ -x $work/control/$script ]] || fail "maintainer script $script missing or not executable"
   sh -n "$work/control/$script" || fail "$script: syntax error"
@@ -105,6 +105,7 @@ echo "== install into a throwaway root (overlay of /; private mount, PID, networ
 cp "$deb" "$work/trailwatch.deb"
 cp "$root/deploy/package/install-test-inside.sh" "$work/inside.sh"
 # --kill-child: whatever the test leaves running dies with it.
+# shellcheck disable=SC2016 # expanded by the inner bash
 unshare --mount --net --pid --fork --kill-child --propagation private bash -euo pipefail -c '
   work=$1
   mkdir "$work/ovl"
@@ -115,7 +116,7 @@ unshare --mount --net --pid --fork --kill-child --propagation private bash -euo 
   mount -t proc proc "$r/proc"
   mount --rbind /dev "$r/dev"
   mount --rbind /sys "$r/sys"
-  # No systemd in here: the maintainer scripts must not reach the machine'"'"'s.
+  # No systemd in here: the maintainer scripts must not reach the real one.
   mount -t tmpfs tmpfs "$r/run"
   mount -t tmpfs tmpfs "$r/tmp"
   cp "$work/trailwatch.deb" "$work/inside.sh" "$r/tmp/"
