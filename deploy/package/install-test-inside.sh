@@ -41,6 +41,10 @@ for d in /var/lib/trailwatch /var/log/trailwatch; do
   [[ $(stat -c '%U:%G %a' "$d") == "trailwatch:trailwatch 750" ]] || fail "$d: $(stat -c '%U:%G %a' "$d")"
 done
 [[ $(trailwatch --version) == "trailwatch $version" ]] || fail "--version: $(trailwatch --version)"
+# The installed units load: directives known, ExecStart and friends present.
+units=(/usr/lib/systemd/system/trailwatch.service)
+[[ -f /usr/lib/systemd/system/trailwatch.socket ]] && units+=(/usr/lib/systemd/system/trailwatch.socket)
+systemd-analyze verify "${units[@]}" || fail "systemd-analyze verify ${units[*]}"
 # Not enabled, not started: no wants link, and no systemd to start it here.
 [[ ! -e /etc/systemd/system/multi-user.target.wants/trailwatch.service ]] || fail "the service was enabled"
 
