@@ -37,6 +37,10 @@ packages=(
   bsdutils openssl
   # the journald source tests write real journal files with systemd-journal-remote
   systemd-journal-remote
+  # the Debian package (cpack -G DEB): dpkg-shlibdeps computes Depends; its
+  # test (deploy/package-test.sh) brings up lo in a network namespace with
+  # ip, polls /metrics with curl and reads ELF sections with readelf (binutils)
+  dpkg-dev iproute2 curl binutils
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)
