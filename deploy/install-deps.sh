@@ -37,6 +37,9 @@ packages=(
   bsdutils openssl
   # the journald source tests write real journal files with systemd-journal-remote
   systemd-journal-remote
+  # the unit checks (systemd-analyze verify/security, systemd-sysusers) and the
+  # socket activation test (systemd-socket-activate); no running systemd needed
+  systemd
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)
