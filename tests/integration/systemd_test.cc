@@ -79,8 +79,8 @@ std::string writeConfig(const TempDir& dir, const std::string& outputs) {
   writeFile(config,
             "state_dir: ./state\nrules: [./rules]\ncheckpoint_interval: 200ms\n"
             "sources:\n  - {name: ehr, type: file, paths: [\"./logs/*.ndjson\"], format: json}\n"
-            "outputs:\n" +
-                outputs);
+            "metrics: {listen: \"127.0.0.1:" +
+                std::to_string(freePort()) + "\"}\noutputs:\n" + outputs);
   return config;
 }
 
@@ -241,7 +241,9 @@ TEST(Systemd, SocketActivatedSyslogListenerRaisesAlerts) {
   writeFile(dir / "trailwatch.yaml",
             "state_dir: ./state\nrules: [./rules]\nsources:\n"
             "  - {name: syslog-udp, type: syslog, protocol: udp, listen: \"192.0.2.1:5514\"}\n"
-            "outputs:\n  - {type: file, path: ./alerts.jsonl}\n");
+            "outputs:\n  - {type: file, path: ./alerts.jsonl}\n"
+            "metrics: {listen: \"127.0.0.1:" +
+                std::to_string(freePort()) + "\"}\n");
   const int port = freePort();
   ProcessOptions o;
   o.argv = {activate,
