@@ -41,6 +41,9 @@ packages=(
   # test (deploy/package-test.sh) brings up lo in a network namespace with
   # ip, polls /metrics with curl and reads ELF sections with readelf (binutils)
   dpkg-dev iproute2 curl binutils
+  # the unit checks (systemd-analyze verify/security, systemd-sysusers) and the
+  # socket activation test (systemd-socket-activate); no running systemd needed
+  systemd
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)

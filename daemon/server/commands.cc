@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +31,9 @@
 #include "daemon/server/lookup_loader.h"
 #include "daemon/server/one_shot_scan.h"
 #include "daemon/server/pipeline.h"
+#include "daemon/server/service_notifier.h"
 #include "daemon/server/snapshot_holder.h"
+#include "daemon/source/activated_sockets.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/stream_source.h"
 
@@ -447,11 +450,43 @@ int runDaemon(const RunOptions& options) {
         sink_ptrs, holder, metrics, config->checkpoint_interval, &lookup_holder, &correlator,
         sc.timestamp_field, correlation.shards));
   }
+  for (const auto& name : source::closeUnclaimedActivatedSockets()) {
+    spdlog::warn(
+        "socket activation: no syslog source is named '{}' (FileDescriptorName= in the "
+        ".socket unit); that socket is closed",
+        name);
+  }
   std::vector<std::thread> threads;
   for (auto& p : pipelines) threads.emplace_back([&p] { p->run(); });
 
   spdlog::info("trailwatch running: {} source(s), {} output(s)", pipelines.size(), sinks.size());
   sd_notifyf(0, "READY=1\nSTATUS=%zu sources, %zu rules", pipelines.size(), rules->size());
+
+  // Watchdog pings (when the unit sets WatchdogSec=) only while every
+  // pipeline and correlator shard makes progress; STATUS= every 5 s.
+  ServiceNotifierOptions notify_options;
+  if (uint64_t usec = 0; sd_watchdog_enabled(0, &usec) > 0) {
+    notify_options.watchdog = std::chrono::microseconds(usec);
+    spdlog::info("watchdog: pinging every {} ms while every worker makes progress", usec / 2000);
+  }
+  ServiceNotifier notifier(notify_options, [](const std::string& m) { sd_notify(0, m.c_str()); });
+  for (const auto& p : pipelines) notifier.watch("source " + p->name(), &p->heartbeat());
+  for (size_t i = 0; i < correlator.shards(); ++i) {
+    notifier.watch("correlator shard " + std::to_string(i), &correlator.heartbeat(i));
+  }
+  auto counts = [&] {
+    ServiceCounts c;
+    for (const auto& p : pipelines) {
+      const PipelineTotals t = p->totals();
+      c.events += t.events;
+      c.alerts += t.alerts;
+    }
+    c.alerts += correlator.alerts();
+    c.sources = pipelines.size();
+    c.rules = holder.snapshot()->size();
+    return c;
+  };
+  notifier.tick(Heartbeat::steadyNanos(), counts());
 
   // Rebuilds the rule set (rules may name placeholders) and swaps it in; a
   // set that does not compile leaves the running one in place.
@@ -474,9 +509,12 @@ int runDaemon(const RunOptions& options) {
                   holder.snapshot()->size());
   };
 
-  const timespec tick{1, 0};
+  const auto tick_ns = notifier.tickInterval().count();
+  const timespec tick{static_cast<time_t>(tick_ns / 1'000'000'000),
+                      static_cast<long>(tick_ns % 1'000'000'000)};
   while (true) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
+    notifier.tick(Heartbeat::steadyNanos(), counts());
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("signal {}: draining and stopping", sig);
       sd_notify(0, "STOPPING=1");
@@ -487,7 +525,14 @@ int runDaemon(const RunOptions& options) {
     const auto changes = lookups.poll();
     if (changes.lookups) lookup_holder.replace(lookups.lookupSet());
     if (sig == SIGHUP) {
-      sd_notify(0, "RELOADING=1");
+      // MONOTONIC_USEC is required with RELOADING=1 by Type=notify-reload
+      // (systemd >= 253); older managers ignore the field. READY=1 follows
+      // whatever the reload's outcome: a rejected rule set keeps the old one.
+      timespec mono{};
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 static_cast<unsigned long long>(mono.tv_sec) * 1'000'000ULL +
+                     static_cast<unsigned long long>(mono.tv_nsec / 1000));
       rebuildRules("SIGHUP reload");
       sd_notify(0, "READY=1");
     } else if (changes.placeholders) {

@@ -16,6 +16,7 @@
 #include "daemon/alert/stdout_sink.h"
 #include "daemon/alert/webhook_sink.h"
 #include "daemon/common/http_url.h"
+#include "daemon/source/activated_sockets.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/journald_source.h"
 #include "daemon/source/syslog_listener.h"
@@ -96,6 +97,9 @@ source::SyslogListenerOptions syslogOptions(const config::SourceConfig& sc) {
                : c.protocol == "tcp" ? source::SyslogProtocol::kTcp
                                      : source::SyslogProtocol::kTls;
   o.listen = c.listen;
+  // Under socket activation (trailwatch.socket), the socket named after the
+  // source (FileDescriptorName=) replaces binding `listen`.
+  o.activated_fd = source::takeActivatedSocket(sc.name);
   o.framing = c.framing == "octet-counting" ? source::SyslogFraming::kOctetCounting
               : c.framing == "newline"      ? source::SyslogFraming::kNewline
                                             : source::SyslogFraming::kAuto;

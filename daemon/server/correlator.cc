@@ -72,6 +72,7 @@ struct Correlator::Shard {
   std::condition_variable ready, space;
   std::deque<Message> queue;  // guarded by mu
   std::thread thread;
+  Heartbeat heartbeat;  // beaten by the thread, read by the watchdog
 
   // Owned by the shard thread.
   std::unique_ptr<engine::CorrelationState> state;
@@ -227,6 +228,8 @@ void Correlator::stop() {
   }
 }
 
+const Heartbeat& Correlator::heartbeat(size_t shard) const { return shards_[shard]->heartbeat; }
+
 uint64_t Correlator::alerts() const {
   uint64_t n = 0;
   for (const auto& shard : shards_) n += shard->alerts.load();
@@ -247,6 +250,7 @@ void Correlator::runShard(Shard& shard) {
     if (const uint64_t g = rules_.generation(); g > shard.generation) adopt(g, rules_.snapshot());
   };
   for (;;) {
+    shard.heartbeat.beat(Heartbeat::steadyNanos());
     Message m;
     {
       std::unique_lock lock(shard.mu);
@@ -312,6 +316,7 @@ void Correlator::runShard(Shard& shard) {
           emit(shard, shard.outputs);
         }
         publish(shard);
+        shard.heartbeat.finish();
         return;
     }
   }

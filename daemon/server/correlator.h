@@ -34,6 +34,7 @@
 
 #include "daemon/engine/correlation_state.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/heartbeat.h"
 #include "daemon/server/snapshot_holder.h"
 #include "trailwatch/alert_sink.h"
 #include "trailwatch/result.h"
@@ -97,6 +98,11 @@ class Correlator {
   void stop();
 
   uint64_t alerts() const;
+
+  // Shard `i`'s thread beats this each time round its loop (at least every
+  // idle tick in `run`, which follows the wall clock); for the watchdog.
+  // Valid after start().
+  const Heartbeat& heartbeat(size_t shard) const;
 
  private:
   struct Shard;

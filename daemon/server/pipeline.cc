@@ -156,8 +156,10 @@ void SourcePipeline::run() {
   RecordBatch batch;
   bool more = true;
   while (more && !stop_.load()) {
+    heartbeat_.beat(Heartbeat::steadyNanos());
     adoptRules();
     more = source_->next(batch, kPollTimeout);
+    heartbeat_.beat(Heartbeat::steadyNanos());
     if (!batch.records.empty()) {
       processBatch(batch);
       dirty_ = true;
@@ -181,6 +183,7 @@ void SourcePipeline::run() {
   }
   if (dirty_) commit();
   publishStats();
+  heartbeat_.finish();
 }
 
 namespace {

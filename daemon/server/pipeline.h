@@ -49,6 +49,7 @@
 #include "daemon/enrich/enricher.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/server/correlator.h"
+#include "daemon/server/heartbeat.h"
 #include "daemon/server/snapshot_holder.h"
 #include "trailwatch/alert_sink.h"
 #include "trailwatch/decoder.h"
@@ -83,6 +84,10 @@ class SourcePipeline {
 
   const std::string& name() const { return source_->name(); }
   PipelineTotals totals() const;
+  // Beaten by run() each time round its loop (at least every poll timeout
+  // while it waits for input); finished when run() returns. For the
+  // watchdog (service_notifier.h).
+  const Heartbeat& heartbeat() const { return heartbeat_; }
 
  private:
   // What one lane needs to take a run of records to rendered alerts and
@@ -161,6 +166,7 @@ class SourcePipeline {
   metrics::Metrics& metrics_;
   const std::chrono::milliseconds checkpoint_interval_;
   std::atomic<bool> stop_{false};
+  Heartbeat heartbeat_;
 
   // Bound to the rule set of generation rules_generation_.
   std::shared_ptr<const engine::RuleSet> rules_;

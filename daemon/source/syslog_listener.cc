@@ -5,6 +5,8 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -118,10 +120,11 @@ class SyslogListenerCore {
   SyslogListenerCore(SyslogListenerOptions options, std::unique_ptr<SyslogListenerEvents> events)
       : options_(std::move(options)),
         events_(events ? std::move(events) : std::make_unique<SyslogListenerEvents>()),
-        origin_(std::string("syslog-") + protocolName(options_.protocol) + "://" +
-                options_.listen) {}
+        origin_(std::string("syslog-") + protocolName(options_.protocol) + "://" + options_.listen),
+        activated_fd_(options_.activated_fd) {}
 
   ~SyslogListenerCore() {
+    if (activated_fd_ >= 0) ::close(activated_fd_);  // never opened
     io_.stop();
     if (thread_.joinable()) thread_.join();
     // Whatever is left (parked connections, handlers holding connections)
@@ -166,6 +169,8 @@ class SyslogListenerCore {
 
  private:
   Status bind();
+  // Takes over a socket systemd bound (activated_fd); closes it on failure.
+  Status adopt(int fd);
   Status setUpTls();
   void accept();
   void onAccept(const error_code& ec, tcp::socket socket);
@@ -178,6 +183,8 @@ class SyslogListenerCore {
   const std::unique_ptr<SyslogListenerEvents> events_;
   const std::string origin_;
   uint16_t port_ = 0;
+  int activated_fd_;        // options_.activated_fd until adopt() takes it
+  bool activated_ = false;  // the socket came from systemd
 
   // I/O thread.
   Queued staging_;
@@ -434,7 +441,50 @@ Status SyslogListenerCore::setUpTls() {
   return Status::Ok();
 }
 
+Status SyslogListenerCore::adopt(int fd) {
+  const bool udp = options_.protocol == SyslogProtocol::kUdp;
+  const std::string what = std::string("socket-activated fd ") + std::to_string(fd) +
+                           " for syslog source '" + options_.name + "' (" +
+                           protocolName(options_.protocol) + "): ";
+  const int fits = sd_is_socket(fd, AF_UNSPEC, udp ? SOCK_DGRAM : SOCK_STREAM, udp ? -1 : 1);
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (fits <= 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
+    ::close(fd);
+    return Error{
+        what +
+        (udp ? "not an IPv4/IPv6 datagram socket" : "not a listening IPv4/IPv6 stream socket") +
+        " (check ListenDatagram=/ListenStream= in the .socket unit)"};
+  }
+  const bool v6 = addr.ss_family == AF_INET6;
+  error_code ec;
+  if (udp) {
+    udp_.emplace(io_);
+    if (udp_->assign(v6 ? udp::v6() : udp::v4(), fd, ec); ec) {
+      ::close(fd);
+      return Error{what + ec.message()};
+    }
+    const int one = 1;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    port_ = udp_->local_endpoint(ec).port();
+    udp_buffer_.resize(65536);
+    return Status::Ok();
+  }
+  acceptor_.emplace(io_);
+  if (acceptor_->assign(v6 ? tcp::v6() : tcp::v4(), fd, ec); ec) {
+    ::close(fd);
+    return Error{what + ec.message()};
+  }
+  port_ = acceptor_->local_endpoint(ec).port();
+  return Status::Ok();
+}
+
 Status SyslogListenerCore::bind() {
+  if (activated_fd_ >= 0) {
+    activated_ = true;
+    return adopt(std::exchange(activated_fd_, -1));
+  }
   std::string host, port_text;
   if (!splitListen(options_.listen, host, port_text)) {
     return Error{"invalid listen address '" + options_.listen + "' (expected host:port)"};
@@ -502,8 +552,9 @@ Status SyslogListenerCore::open() {
   } catch (const std::exception& e) {
     return Error{std::string("cannot start the syslog listener: ") + e.what()};
   }
-  spdlog::info("syslog {}: listening on {} {} (port {})", options_.name,
-               protocolName(options_.protocol), options_.listen, port_);
+  spdlog::info("syslog {}: listening on {} {} (port {}{})", options_.name,
+               protocolName(options_.protocol), options_.listen, port_,
+               activated_ ? ", socket from systemd" : "");
   return Status::Ok();
 }
 

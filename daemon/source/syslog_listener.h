@@ -4,7 +4,8 @@
 // clients must present a certificate it signed, as IHE ATNA requires of
 // audit record transport, and may be limited to allowed peer names).
 //
-// Threads: open() binds the socket and starts one I/O thread running a
+// Threads: open() binds the socket (or adopts one systemd bound, see
+// SyslogListenerOptions::activated_fd) and starts one I/O thread running a
 // Boost.Asio io_context; it does every read, handshake and timer. Messages
 // go through a bounded queue (queue_bytes) to next(), on the pipeline
 // thread. When the queue is full, TCP and TLS connections stop reading until
@@ -98,6 +99,11 @@ struct SyslogListenerOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::size_t queue_bytes = 8 << 20;  // message bytes waiting for next() before backpressure
   std::size_t read_size = 16 * 1024;  // bytes per TCP read (a TLS record is at most 16KiB)
+  // A socket already bound (systemd socket activation, activated_sockets.h),
+  // owned by the listener from construction: a datagram socket for UDP, a
+  // listening stream socket for TCP and TLS, else open() fails saying so.
+  // -1: open() binds `listen` itself.
+  int activated_fd = -1;
 };
 
 class SyslogListenerCore;  // the I/O side, in syslog_listener.cc

@@ -264,6 +264,65 @@ TEST(SyslogListener, BindFailureNamesTheAddress) {
   EXPECT_NE(s.error().find("cannot listen on tcp 127.0.0.1:"), std::string::npos) << s.error();
 }
 
+// A socket bound by "systemd": loopback, port 0; listening when a stream.
+int boundSocket(int type) {
+  const int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return -1;
+  if (type == SOCK_STREAM && ::listen(fd, 16) != 0) return -1;
+  return fd;
+}
+
+uint16_t portOf(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+TEST(SyslogListener, ActivatedUdpSocketIsUsedInsteadOfListen) {
+  const int fd = boundSocket(SOCK_DGRAM);
+  ASSERT_GE(fd, 0);
+  const uint16_t port = portOf(fd);
+  auto o = options(SyslogProtocol::kUdp);
+  o.listen = "127.0.0.1:1";  // would need privileges: not bound
+  o.activated_fd = fd;
+  Listener l(o);
+  ASSERT_TRUE(l.source.open().ok());
+  EXPECT_EQ(l.source.port(), port);
+  Client client(SOCK_DGRAM, port);
+  ASSERT_TRUE(client.send("<13>activated"));
+  EXPECT_EQ(collect(l.source, 1), (std::vector<std::string>{"<13>activated"}));
+}
+
+TEST(SyslogListener, ActivatedTcpSocketAcceptsConnections) {
+  const int fd = boundSocket(SOCK_STREAM);
+  ASSERT_GE(fd, 0);
+  auto o = options(SyslogProtocol::kTcp);
+  o.listen = "127.0.0.1:1";
+  o.activated_fd = fd;
+  Listener l(o);
+  ASSERT_TRUE(l.source.open().ok());
+  Client client(SOCK_STREAM, portOf(fd));
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("<13>over tcp\n"));
+  EXPECT_EQ(collect(l.source, 1), (std::vector<std::string>{"<13>over tcp"}));
+}
+
+TEST(SyslogListener, ActivatedSocketOfTheWrongKindIsAnError) {
+  const int fd = boundSocket(SOCK_DGRAM);
+  ASSERT_GE(fd, 0);
+  auto o = options(SyslogProtocol::kTcp);
+  o.activated_fd = fd;
+  Listener l(o);
+  Status s = l.source.open();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("not a listening IPv4/IPv6 stream socket"), std::string::npos)
+      << s.error();
+}
+
 TEST(SyslogListener, MissingTlsCertificateIsAnError) {
   auto o = options(SyslogProtocol::kTls);
   o.tls.cert_file = "/nonexistent/cert.pem";
