@@ -267,7 +267,8 @@ TEST_F(SyslogOutputTest, UdpSendsEachAlertAsOneDatagram) {
   }
   ASSERT_TRUE(waitFor([&] { return metric("trailwatch_syslog_output_truncated_total") == 3; }, 10s))
       << metric("trailwatch_syslog_output_truncated_total");
-  EXPECT_EQ(metric("trailwatch_sink_delivered_total"), 3);
+  ASSERT_TRUE(waitFor([&] { return metric("trailwatch_sink_delivered_total") == 3; }, 10s))
+      << metric("trailwatch_sink_delivered_total");
 }
 
 // A CA, a server certificate for 127.0.0.1 signed by it, and a server
