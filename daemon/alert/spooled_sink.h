@@ -1,5 +1,5 @@
 // SpooledSink: the one delivery mechanism under every network sink
-// (webhook, Alertmanager; syslog later). write() appends the alert to the
+// (webhook, Alertmanager, syslog). write() appends the alert to the
 // sink's on-disk Spool; flush() fdatasync()s it, so the pipeline's
 // checkpoint moves only past alerts that survive a power cut. A delivery
 // thread owned by the sink reads the spool in order and hands batches to a

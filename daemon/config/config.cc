@@ -25,7 +25,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager"};
+constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager", "syslog"};
+// The keys only a syslog output takes, and the facilities it knows (RFC
+// 5424 §6.2.1 and the usual names).
+constexpr std::string_view kSyslogOutputKeys[] = {"address",  "protocol",         "framing",
+                                                  "tls",      "facility",         "app_name",
+                                                  "hostname", "max_message_bytes"};
+constexpr std::string_view kSyslogOutputFramings[] = {"octet-counting", "newline"};
+constexpr std::string_view kSyslogFacilities[] = {
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "local0", "local1",
+    "local2", "local3", "local4",   "local5", "local6", "local7"};
+// The largest UDP payload over IPv4 (RFC 5426 §3.2).
+constexpr std::uint64_t kSyslogUdpMaxBytes = 65507;
 constexpr std::string_view kSpoolOnFull[] = {"block", "drop_oldest", "drop_newest"};
 constexpr std::string_view kSourceTypes[] = {"file", "syslog", "journald"};
 constexpr std::string_view kSyslogProtocols[] = {"udp", "tcp", "tls"};
@@ -646,10 +658,30 @@ class Loader {
         continue;
       }
       OutputConfig output;
-      const Mapping m = mapping(
-          node, "output",
-          {"type", "path", "hash_chain", "chain_key_file", "name", "url", "headers", "headers_file",
-           "tls_ca_file", "timeout", "batch_max", "resolve_after", "retry", "spool", "redact"});
+      const Mapping m = mapping(node, "output",
+                                {"type",
+                                 "path",
+                                 "hash_chain",
+                                 "chain_key_file",
+                                 "name",
+                                 "url",
+                                 "headers",
+                                 "headers_file",
+                                 "tls_ca_file",
+                                 "timeout",
+                                 "batch_max",
+                                 "resolve_after",
+                                 "retry",
+                                 "spool",
+                                 "redact",
+                                 "address",
+                                 "protocol",
+                                 "framing",
+                                 "tls",
+                                 "facility",
+                                 "app_name",
+                                 "hostname",
+                                 "max_message_bytes"});
       const Entry* type = m.find("type");
       const Entry* path = m.find("path");
       if (type == nullptr) {
@@ -664,7 +696,7 @@ class Loader {
         continue;
       }
       output.type = *t;
-      const bool network = *t == "webhook" || *t == "alertmanager";
+      const bool network = *t == "webhook" || *t == "alertmanager" || *t == "syslog";
       auto notFor = [&](std::initializer_list<const char*> keys) {
         for (const char* key : keys) {
           if (const Entry* f = m.find(key)) {
@@ -697,12 +729,24 @@ class Loader {
                 "resolve_after", "retry", "spool"});
       }
       if (*t == "webhook") notFor({"resolve_after"});
+      if (*t == "syslog") {
+        notFor({"url", "headers", "headers_file", "tls_ca_file", "resolve_after"});
+        loadSyslogOutput(node, m, output.syslog);
+      } else {
+        for (std::string_view key : kSyslogOutputKeys) {
+          if (const Entry* f = m.find(std::string(key))) {
+            fail(f->key_node, "key '" + std::string(key) + "' does not apply to a " + *t +
+                                  " output (only to type: syslog)");
+          }
+        }
+      }
       if (const Entry* f = m.find("redact")) output.redact = loadRedact(*f);
       config.outputs.push_back(std::move(output));
     }
   }
 
-  // The keys of a webhook or alertmanager output.
+  // The keys of a network output: the common ones, and url, headers,
+  // headers_file and tls_ca_file for webhook and alertmanager.
   void loadNetworkOutput(const YAML::Node& node, const Mapping& m, OutputConfig& output,
                          std::vector<std::pair<std::string, YAML::Mark>>& seen_names) {
     output.name = output.type;
@@ -728,7 +772,10 @@ class Loader {
     } else {
       seen_names.emplace_back(output.name, name_mark);
     }
-    if (const Entry* f = m.find("url")) {
+    const bool http = output.type != "syslog";
+    if (!http) {
+      // url, headers, headers_file and tls_ca_file are reported by the caller.
+    } else if (const Entry* f = m.find("url")) {
       if (auto url = nonEmptyString(*f)) {
         auto parsed = parseHttpUrl(*url);
         if (!parsed.ok()) {
@@ -743,7 +790,7 @@ class Loader {
     } else {
       fail(node, "missing required key 'url' in output (a " + output.type + " output needs a url)");
     }
-    if (const Entry* f = m.find("headers")) {
+    if (const Entry* f = http ? m.find("headers") : nullptr) {
       if (!f->value.IsMap()) {
         fail(f->value.IsNull() ? f->key_node : f->value,
              "'headers' must be a mapping of header names to values");
@@ -776,10 +823,10 @@ class Loader {
         }
       }
     }
-    if (const Entry* f = m.find("headers_file")) {
+    if (const Entry* f = http ? m.find("headers_file") : nullptr) {
       if (auto p = nonEmptyString(*f)) output.headers_file = resolve(*p);
     }
-    if (const Entry* f = m.find("tls_ca_file")) {
+    if (const Entry* f = http ? m.find("tls_ca_file") : nullptr) {
       if (auto p = nonEmptyString(*f)) output.tls_ca_file = resolve(*p);
     }
     durationKey(m, "timeout", output.timeout, std::chrono::milliseconds(100),
@@ -796,7 +843,9 @@ class Loader {
         }
       }
     }
-    if (output.batch_max == 0) output.batch_max = output.type == "alertmanager" ? 64 : 1;
+    if (output.batch_max == 0) {
+      output.batch_max = output.type == "alertmanager" ? 64 : output.type == "syslog" ? 16 : 1;
+    }
     if (const Entry* f = m.find("retry")) {
       if (!f->value.IsMap()) {
         fail(f->value.IsNull() ? f->key_node : f->value,
@@ -832,6 +881,118 @@ class Loader {
         }
         if (const Entry* g = sp.find("on_full")) {
           if (auto s = oneOf(*g, kSpoolOnFull)) output.spool.on_full = *s;
+        }
+      }
+    }
+  }
+
+  // The keys of a `type: syslog` output (the network keys are loaded by
+  // loadNetworkOutput).
+  void loadSyslogOutput(const YAML::Node& node, const Mapping& m, SyslogOutputConfig& sc) {
+    if (const Entry* f = m.find("protocol")) {
+      if (auto p = oneOf(*f, kSyslogProtocols)) sc.protocol = *p;
+    } else {
+      missing(node, "protocol", "syslog output (udp, tcp or tls)");
+    }
+    const bool udp = sc.protocol == "udp";
+    const bool tls = sc.protocol == "tls";
+    if (const Entry* f = m.find("address")) {
+      if (auto s = text(*f)) {
+        if (const std::string problem = listenProblem(*s); !problem.empty()) {
+          fail(f->value, "invalid address '" + *s + "': " + problem);
+        } else {
+          const std::size_t colon = s->rfind(':');
+          sc.host = s->substr(0, colon);
+          sc.port = s->substr(colon + 1);
+          if (sc.host.front() == '[') sc.host = sc.host.substr(1, sc.host.size() - 2);
+          if (sc.port == "0")
+            fail(f->value, "invalid address '" + *s + "': the port must not be 0");
+        }
+      }
+    } else {
+      missing(node, "address", "syslog output (host:port of the receiver, as in siem:6514)");
+    }
+    if (const Entry* f = m.find("framing")) {
+      if (udp) {
+        fail(f->key_node,
+             "key 'framing' does not apply to a udp syslog output (each alert is one datagram)");
+      } else if (auto s = oneOf(*f, kSyslogOutputFramings)) {
+        sc.framing = *s;
+      }
+    }
+    if (const Entry* f = m.find("facility")) {
+      if (auto s = oneOf(*f, kSyslogFacilities)) sc.facility = *s;
+    }
+    auto headerField = [&](const char* key, std::size_t max, std::string& out) {
+      const Entry* f = m.find(key);
+      if (f == nullptr) return;
+      auto s = nonEmptyString(*f);
+      if (!s) return;
+      if (s->size() > max ||
+          !std::all_of(s->begin(), s->end(), [](char c) { return c >= 33 && c <= 126; })) {
+        fail(f->value, "invalid " + std::string(key) + " '" + *s + "' (RFC 5424: 1 to " +
+                           std::to_string(max) + " printable ASCII characters, no spaces)");
+        return;
+      }
+      out = *s;
+    };
+    headerField("app_name", 48, sc.app_name);
+    headerField("hostname", 255, sc.hostname);
+    const std::uint64_t limit = udp ? kSyslogUdpMaxBytes : std::uint64_t{64} << 20;
+    if (const Entry* f = m.find("max_message_bytes")) {
+      if (auto s = text(*f)) {
+        auto n = parseByteSize(*s, limit);
+        if (!n || *n < 480) {
+          fail(f->value, "invalid max_message_bytes '" + *s + "' (expected 480 to " +
+                             std::to_string(limit) + " bytes" +
+                             (udp ? ", the largest UDP datagram" : std::string()) + ")");
+        } else {
+          sc.max_message_bytes = static_cast<std::size_t>(*n);
+        }
+      }
+    }
+    if (sc.max_message_bytes == 0) sc.max_message_bytes = udp ? kSyslogUdpMaxBytes : 1u << 20;
+    const Entry* t = m.find("tls");
+    if (t == nullptr) return;
+    if (!tls) {
+      if (!sc.protocol.empty()) {
+        fail(t->key_node, "key 'tls' applies only to a syslog output with protocol: tls");
+      }
+      return;
+    }
+    if (!t->value.IsMap()) {
+      fail(t->value.IsNull() ? t->key_node : t->value,
+           "'tls' must be a mapping (ca_file, cert_file, key_file, server_name)");
+      return;
+    }
+    const Mapping tm =
+        mapping(t->value, "tls", {"ca_file", "cert_file", "key_file", "server_name"});
+    auto file = [&](const char* key, std::string& out) {
+      const Entry* f = tm.find(key);
+      if (f == nullptr) return;
+      auto p = nonEmptyString(*f);
+      if (!p) return;
+      out = resolve(*p);
+      std::error_code ec;
+      if (!fs::is_regular_file(out, ec)) {
+        fail(f->value, "'" + std::string(key) + "': " + out + " does not exist or is not a file");
+      }
+    };
+    file("ca_file", sc.ca_file);
+    file("cert_file", sc.cert_file);
+    file("key_file", sc.key_file);
+    const Entry* cert = tm.find("cert_file");
+    const Entry* key = tm.find("key_file");
+    if ((cert == nullptr) != (key == nullptr)) {
+      fail((cert != nullptr ? cert : key)->key_node,
+           "'cert_file' and 'key_file' go together (a client certificate and its key)");
+    }
+    if (const Entry* f = tm.find("server_name")) {
+      if (auto s = nonEmptyString(*f)) {
+        if (!std::all_of(s->begin(), s->end(), isHostNameChar)) {
+          fail(f->value, "invalid server_name '" + *s + "' (a host name or IPv4 address)");
+        } else {
+          sc.server_name = *s;
         }
       }
     }

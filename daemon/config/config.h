@@ -92,15 +92,29 @@ struct RedactConfig {
   bool redact_records = false;
 };
 
+// `type: syslog` output: RFC 5424 to a SIEM (alert/syslog_sink.h).
+struct SyslogOutputConfig {
+  std::string protocol;                    // `protocol`: udp, tcp or tls (required)
+  std::string host, port;                  // from `address: host:port` (required)
+  std::string framing = "octet-counting";  // tcp, tls: octet-counting or newline
+  // `tls:` (tls only; optional): paths absolute after loading. ca_file
+  // empty: the system CA store; cert_file and key_file go together.
+  std::string ca_file, cert_file, key_file, server_name;
+  std::string facility = "authpriv";    // `facility`: kern ... local7
+  std::string app_name = "trailwatch";  // `app_name`
+  std::string hostname;                 // `hostname`; empty: the machine's name
+  std::size_t max_message_bytes = 0;    // 0: the protocol's default (udp 65507, else 1MiB)
+};
+
 struct OutputConfig {
-  std::string type;  // "file", "stdout", "webhook" or "alertmanager"
+  std::string type;  // "file", "stdout", "webhook", "alertmanager" or "syslog"
   std::string path;  // for "file": absolute after loading
   // "file": each line carries a hash chain link (alert/hash_chain.h);
   // `chain_key_file` (absolute after loading) holds an HMAC key.
   bool hash_chain = true;
   std::string chain_key_file;
 
-  // Network outputs ("webhook", "alertmanager"), delivered from a spool
+  // Network outputs ("webhook", "alertmanager", "syslog"), delivered from a spool
   // under <state_dir>/spool/<name>/.
   std::string name;  // unique among network outputs; a metric label; default: the type
   std::string url;   // validated http(s) URL; for alertmanager its base URL
@@ -113,6 +127,7 @@ struct OutputConfig {
   std::chrono::milliseconds retry_initial_delay{1000};  // `retry: {initial_delay, max_delay}`
   std::chrono::milliseconds retry_max_delay{60'000};
   SpoolConfig spool;
+  SyslogOutputConfig syslog;  // "syslog" only
 
   std::optional<RedactConfig> redact;  // any output type; absent: the whole alert
 };

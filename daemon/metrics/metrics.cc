@@ -93,6 +93,11 @@ Metrics::Metrics()
                               .Help("Alerts withheld from a sink because they could not be "
                                     "redacted for it.")
                               .Register(*registry_)),
+      syslog_output_truncated_(BuildCounter()
+                                   .Name("trailwatch_syslog_output_truncated_total")
+                                   .Help("Syslog output messages whose alert JSON was cut to "
+                                         "max_message_bytes.")
+                                   .Register(*registry_)),
       checkpoint_errors_(BuildCounter()
                              .Name("trailwatch_checkpoint_errors_total")
                              .Help("Checkpoints that could not be persisted, per source.")
@@ -324,6 +329,10 @@ prometheus::Counter& Metrics::redactionFailures(const std::string& sink) {
 
 prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {
   return checkpoint_errors_.Add({{"source", source}});
+}
+
+prometheus::Counter& Metrics::syslogOutputTruncated(const std::string& sink) {
+  return syslog_output_truncated_.Add({{"sink", sink}});
 }
 
 SpoolMetrics Metrics::spool(const std::string& sink) {

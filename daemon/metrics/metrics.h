@@ -105,6 +105,8 @@ class Metrics {
   prometheus::Counter& sinkErrors(const std::string& sink);
   // Alerts withheld from a sink because they could not be redacted.
   prometheus::Counter& redactionFailures(const std::string& sink);
+  // Syslog output messages whose MSG was cut to max_message_bytes.
+  prometheus::Counter& syslogOutputTruncated(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
   SpoolMetrics spool(const std::string& sink);
 
@@ -153,6 +155,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& sink_alerts_;
   prometheus::Family<prometheus::Counter>& sink_errors_;
   prometheus::Family<prometheus::Counter>& redaction_failures_;
+  prometheus::Family<prometheus::Counter>& syslog_output_truncated_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
   prometheus::Family<prometheus::Gauge>& spool_records_;
   prometheus::Family<prometheus::Gauge>& spool_bytes_;

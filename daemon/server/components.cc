@@ -9,11 +9,14 @@
 #include <optional>
 #include <utility>
 
+#include <unistd.h>
+
 #include "daemon/alert/alertmanager_sink.h"
 #include "daemon/alert/file_sink.h"
 #include "daemon/alert/redaction.h"
 #include "daemon/alert/spooled_sink.h"
 #include "daemon/alert/stdout_sink.h"
+#include "daemon/alert/syslog_sink.h"
 #include "daemon/alert/webhook_sink.h"
 #include "daemon/common/http_url.h"
 #include "daemon/source/activated_sockets.h"
@@ -185,22 +188,56 @@ std::function<void(const alert::DeliveryStats&)> spoolMonitor(metrics::SpoolMetr
   };
 }
 
+Result<std::unique_ptr<alert::Transport>> makeHttpTransport(const config::OutputConfig& output);
+
+// The syslog output's transport (alert/syslog_sink.h).
+Result<std::unique_ptr<alert::Transport>> makeSyslogTransport(const config::OutputConfig& output,
+                                                              metrics::Metrics& metrics) {
+  const auto& c = output.syslog;
+  alert::SyslogTransportOptions o;
+  o.protocol = c.protocol == "udp"   ? alert::SyslogOutputProtocol::kUdp
+               : c.protocol == "tcp" ? alert::SyslogOutputProtocol::kTcp
+                                     : alert::SyslogOutputProtocol::kTls;
+  o.host = c.host;
+  o.port = c.port;
+  o.framing = c.framing == "newline" ? alert::SyslogOutputFraming::kNewline
+                                     : alert::SyslogOutputFraming::kOctetCounting;
+  o.timeout = output.timeout;
+  o.ca_file = c.ca_file;
+  o.cert_file = c.cert_file;
+  o.key_file = c.key_file;
+  o.server_name = c.server_name;
+  o.message.facility = alert::syslogFacility(c.facility);
+  if (o.message.facility < 0) return Error{"unknown syslog facility '" + c.facility + "'"};
+  o.message.app_name = c.app_name;
+  o.message.hostname = c.hostname;
+  if (o.message.hostname.empty()) {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0) o.message.hostname = name;
+  }
+  o.message.procid = std::to_string(::getpid());
+  o.message.max_message_bytes = c.max_message_bytes;
+  prometheus::Counter* truncated = &metrics.syslogOutputTruncated(output.name);
+  o.on_truncated = [truncated] { truncated->Increment(); };
+  auto transport = alert::SyslogTransport::create(std::move(o));
+  if (!transport.ok()) return Error{transport.error()};
+  return std::unique_ptr<alert::Transport>(std::move(transport).value());
+}
+
 Result<std::unique_ptr<AlertSink>> makeNetworkSink(const config::Config& config,
                                                    const config::OutputConfig& output,
                                                    metrics::Metrics& metrics) {
   const std::string what = output.type + " output " + output.name;
-  auto url = parseHttpUrl(output.url);
-  if (!url.ok()) return Error{what + ": " + url.error()};
-  alert::HttpPosterOptions http;
-  http.url = std::move(url).value();
-  if (output.type == "alertmanager")
-    http.url.target = alert::alertmanagerAlertsPath(http.url.target);
-  http.headers = output.headers;
-  http.headers_file = output.headers_file;
-  http.timeout = output.timeout;
-  http.tls_ca_file = output.tls_ca_file;
-  auto poster = alert::HttpPoster::create(std::move(http));
-  if (!poster.ok()) return Error{what + ": " + poster.error()};
+  std::unique_ptr<alert::Transport> transport;
+  if (output.type == "syslog") {
+    auto t = makeSyslogTransport(output, metrics);
+    if (!t.ok()) return Error{what + ": " + t.error()};
+    transport = std::move(t).value();
+  } else {
+    auto http = makeHttpTransport(output);
+    if (!http.ok()) return Error{what + ": " + http.error()};
+    transport = std::move(http).value();
+  }
 
   alert::SpoolOptions so;
   so.dir = (std::filesystem::path(config.state_dir) / "spool" / output.name).string();
@@ -211,14 +248,6 @@ Result<std::unique_ptr<AlertSink>> makeNetworkSink(const config::Config& config,
   auto spool = alert::Spool::open(so);
   if (!spool.ok()) return Error{what + ": " + spool.error()};
 
-  std::unique_ptr<alert::Transport> transport;
-  if (output.type == "alertmanager") {
-    transport = std::make_unique<alert::AlertmanagerTransport>(std::move(poster).value(),
-                                                               output.resolve_after);
-  } else {
-    transport =
-        std::make_unique<alert::WebhookTransport>(std::move(poster).value(), output.batch_max);
-  }
   alert::DeliveryOptions delivery;
   delivery.batch_max = output.batch_max;
   delivery.retry_initial_delay = output.retry_initial_delay;
@@ -228,11 +257,33 @@ Result<std::unique_ptr<AlertSink>> makeNetworkSink(const config::Config& config,
       output.name, std::move(spool).value(), std::move(transport), std::move(delivery)));
 }
 
+// The webhook or Alertmanager output's transport.
+Result<std::unique_ptr<alert::Transport>> makeHttpTransport(const config::OutputConfig& output) {
+  auto url = parseHttpUrl(output.url);
+  if (!url.ok()) return Error{url.error()};
+  alert::HttpPosterOptions http;
+  http.url = std::move(url).value();
+  if (output.type == "alertmanager")
+    http.url.target = alert::alertmanagerAlertsPath(http.url.target);
+  http.headers = output.headers;
+  http.headers_file = output.headers_file;
+  http.timeout = output.timeout;
+  http.tls_ca_file = output.tls_ca_file;
+  auto poster = alert::HttpPoster::create(std::move(http));
+  if (!poster.ok()) return Error{poster.error()};
+  if (output.type == "alertmanager") {
+    return std::unique_ptr<alert::Transport>(std::make_unique<alert::AlertmanagerTransport>(
+        std::move(poster).value(), output.resolve_after));
+  }
+  return std::unique_ptr<alert::Transport>(
+      std::make_unique<alert::WebhookTransport>(std::move(poster).value(), output.batch_max));
+}
+
 // The sink an output's type names, before redaction.
 Result<std::unique_ptr<AlertSink>> makeTypedSink(const config::Config& config,
                                                  const config::OutputConfig& output,
                                                  metrics::Metrics& metrics) {
-  if (output.type == "webhook" || output.type == "alertmanager") {
+  if (output.type == "webhook" || output.type == "alertmanager" || output.type == "syslog") {
     return makeNetworkSink(config, output, metrics);
   }
   if (output.type == "stdout") {

@@ -219,7 +219,8 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
   EXPECT_TRUE(has(8, 5,
                   "unknown key 'format' in output (expected one of: type, path, hash_chain, "
                   "chain_key_file, name, url, headers, headers_file, tls_ca_file, timeout, "
-                  "batch_max, resolve_after, retry, spool, redact)"))
+                  "batch_max, resolve_after, retry, spool, redact, address, protocol, framing, "
+                  "tls, facility, app_name, hostname, max_message_bytes)"))
       << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
@@ -318,7 +319,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
   EXPECT_TRUE(has(9, 11,
                   "unsupported output type 'kafka' (accepted types: file, stdout, webhook, "
-                  "alertmanager)"))
+                  "alertmanager, syslog)"))
       << all();
 }
 
@@ -464,6 +465,128 @@ TEST_F(ConfigTest, NetworkOutputsRejectBadValues) {
                   "password (use headers or headers_file)"))
       << all();
   EXPECT_EQ(diags_.size(), 15u) << all();
+}
+
+TEST_F(ConfigTest, SyslogOutputsLoadWithDefaults) {
+  write("ca", "ca.pem");
+  write("c", "client.pem");
+  write("k", "client.key");
+  auto config = load(std::string(kMinimal) +
+                     "outputs:\n"
+                     "  - type: syslog\n"
+                     "    protocol: tcp\n"
+                     "    address: siem.example.org:601\n"
+                     "  - type: syslog\n"
+                     "    name: siem-tls\n"
+                     "    protocol: tls\n"
+                     "    address: '[::1]:6514'\n"
+                     "    framing: newline\n"
+                     "    tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client.key,\n"
+                     "          server_name: siem.example.org}\n"
+                     "    facility: local3\n"
+                     "    app_name: tw\n"
+                     "    hostname: ehr1\n"
+                     "    max_message_bytes: 8KiB\n"
+                     "    batch_max: 1\n"
+                     "    spool: {on_full: drop_newest}\n"
+                     "  - type: syslog\n"
+                     "    name: siem-udp\n"
+                     "    protocol: udp\n"
+                     "    address: 10.0.0.5:514\n");
+  ASSERT_TRUE(config) << all();
+  ASSERT_EQ(config->outputs.size(), 3u);
+  const auto& tcp = config->outputs[0];
+  EXPECT_EQ(tcp.name, "syslog");
+  EXPECT_EQ(tcp.syslog.protocol, "tcp");
+  EXPECT_EQ(tcp.syslog.host, "siem.example.org");
+  EXPECT_EQ(tcp.syslog.port, "601");
+  EXPECT_EQ(tcp.syslog.framing, "octet-counting");
+  EXPECT_EQ(tcp.syslog.facility, "authpriv");
+  EXPECT_EQ(tcp.syslog.app_name, "trailwatch");
+  EXPECT_EQ(tcp.syslog.hostname, "");
+  EXPECT_EQ(tcp.syslog.max_message_bytes, 1u << 20);
+  EXPECT_EQ(tcp.batch_max, 16u);
+  EXPECT_EQ(tcp.spool.on_full, "block");
+  const auto& tls = config->outputs[1];
+  EXPECT_EQ(tls.syslog.host, "::1");
+  EXPECT_EQ(tls.syslog.port, "6514");
+  EXPECT_EQ(tls.syslog.framing, "newline");
+  EXPECT_EQ(tls.syslog.ca_file, (dir_ / "ca.pem").string());
+  EXPECT_EQ(tls.syslog.cert_file, (dir_ / "client.pem").string());
+  EXPECT_EQ(tls.syslog.key_file, (dir_ / "client.key").string());
+  EXPECT_EQ(tls.syslog.server_name, "siem.example.org");
+  EXPECT_EQ(tls.syslog.facility, "local3");
+  EXPECT_EQ(tls.syslog.app_name, "tw");
+  EXPECT_EQ(tls.syslog.hostname, "ehr1");
+  EXPECT_EQ(tls.syslog.max_message_bytes, 8192u);
+  EXPECT_EQ(tls.batch_max, 1u);
+  EXPECT_EQ(config->outputs[2].syslog.max_message_bytes, 65507u);
+}
+
+TEST_F(ConfigTest, SyslogOutputsRejectBadValues) {
+  write("k", "client.key");
+  load(std::string(kMinimal) +
+       "outputs:\n"                                          // 5
+       "  - type: syslog\n"                                  // 6
+       "    protocol: sctp\n"                                // 7
+       "    address: siem\n"                                 // 8
+       "    facility: local9\n"                              // 9
+       "    app_name: 'trail watch'\n"                       // 10
+       "    url: http://x/\n"                                // 11
+       "  - type: syslog\n"                                  // 12
+       "    name: u\n"                                       // 13
+       "    protocol: udp\n"                                 // 14
+       "    address: 127.0.0.1:514\n"                        // 15
+       "    framing: newline\n"                              // 16
+       "    max_message_bytes: 1MiB\n"                       // 17
+       "    tls: {ca_file: ca.pem}\n"                        // 18
+       "  - type: syslog\n"                                  // 19
+       "    name: t\n"                                       // 20
+       "    protocol: tls\n"                                 // 21
+       "    framing: lf\n"                                   // 22
+       "    tls: {key_file: client.key, ca_file: no.pem}\n"  // 23
+       "  - type: webhook\n"                                 // 24
+       "    url: http://h/\n"                                // 25
+       "    facility: user\n");                              // 26
+  EXPECT_TRUE(has(7, 15, "invalid protocol 'sctp' (expected one of: udp, tcp, tls)")) << all();
+  EXPECT_TRUE(has(8, 14, "invalid address 'siem': expected host:port")) << all();
+  EXPECT_TRUE(has(9, 15,
+                  "invalid facility 'local9' (expected one of: kern, user, mail, daemon, auth, "
+                  "syslog, lpr, news, uucp, cron, authpriv, ftp, ntp, audit, local0, local1, "
+                  "local2, local3, local4, local5, local6, local7)"))
+      << all();
+  EXPECT_TRUE(has(10, 15,
+                  "invalid app_name 'trail watch' (RFC 5424: 1 to 48 printable ASCII "
+                  "characters, no spaces)"))
+      << all();
+  EXPECT_TRUE(has(11, 5, "key 'url' does not apply to a syslog output")) << all();
+  EXPECT_TRUE(has(16, 5,
+                  "key 'framing' does not apply to a udp syslog output (each alert is one "
+                  "datagram)"))
+      << all();
+  EXPECT_TRUE(has(17, 24,
+                  "invalid max_message_bytes '1MiB' (expected 480 to 65507 bytes, the largest "
+                  "UDP datagram)"))
+      << all();
+  EXPECT_TRUE(has(18, 5, "key 'tls' applies only to a syslog output with protocol: tls")) << all();
+  EXPECT_TRUE(has(19, 5,
+                  "missing required key 'address' in syslog output (host:port of the receiver, "
+                  "as in siem:6514)"))
+      << all();
+  EXPECT_TRUE(has(22, 14, "invalid framing 'lf' (expected one of: octet-counting, newline)"))
+      << all();
+  EXPECT_TRUE(has(23, 11,
+                  "'cert_file' and 'key_file' go together (a client certificate and its "
+                  "key)"))
+      << all();
+  EXPECT_TRUE(
+      has(23, 42, "'ca_file': " + (dir_ / "no.pem").string() + " does not exist or is not a file"))
+      << all();
+  EXPECT_TRUE(has(26, 5,
+                  "key 'facility' does not apply to a webhook output (only to type: "
+                  "syslog)"))
+      << all();
+  EXPECT_EQ(diags_.size(), 13u) << all();
 }
 
 TEST_F(ConfigTest, MaxLineBytes) {
