@@ -127,6 +127,9 @@ uint64_t fileSize(const std::string& path);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0,
 // read back, closed).
+// A TCP socket listening on 127.0.0.1:port (SO_REUSEADDR, backlog 16), for
+// receivers a test runs itself; -1 if it cannot be bound.
+int listenOnLoopback(int port);
 int freePort();
 
 struct HttpResponse {

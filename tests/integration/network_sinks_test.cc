@@ -32,15 +32,8 @@ namespace {
 class WebhookReceiver {
  public:
   WebhookReceiver(int port, int fail_first) : fail_left_(fail_first) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    listening_ =
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 16) == 0;
+    fd_ = listenOnLoopback(port);
+    listening_ = fd_ >= 0;
     if (listening_) thread_ = std::thread([this] { serve(); });
   }
   ~WebhookReceiver() {

@@ -69,15 +69,8 @@ std::vector<int64_t> sequencesOfMessages(const std::vector<std::string>& message
 class TcpSyslogReceiver {
  public:
   explicit TcpSyslogReceiver(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    listening_ =
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 16) == 0;
+    fd_ = listenOnLoopback(port);
+    listening_ = fd_ >= 0;
     if (listening_) thread_ = std::thread([this] { serve(); });
   }
   ~TcpSyslogReceiver() {
