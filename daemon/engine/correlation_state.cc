@@ -54,6 +54,10 @@ struct CorrelationState::Group {
   uint32_t samples_size = 0;
   uint8_t sample_count = 0;
   bool active = false;  // suppression: a window is open
+  // Entries before the watermark left by the last compaction (saturates):
+  // the next one waits until there are twice as many, so that compacting
+  // costs O(1) per event over time.
+  uint16_t compacted = 0;
 
   std::string_view sampleBytes() const { return {samples.get(), samples_size}; }
   void setSamples(std::string_view bytes) {
@@ -413,6 +417,7 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
   if (drop > 0) {
     g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(drop));
     entries_ -= drop;
+    g.compacted = static_cast<uint16_t>(g.compacted - std::min<size_t>(g.compacted, drop));
     if (g.distinct) {
       if (drop <= g.distinct->begin) {
         g.distinct->begin -= drop;
@@ -421,6 +426,7 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
       }
     }
   }
+  compact(g, c);
 
   // Judge every window that contains the new event: those ending at an
   // event time x with o.time <= x < o.time + timespan.
@@ -511,6 +517,7 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
       const size_t consumed = static_cast<size_t>(hi - entries.begin());
       g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(consumed));
       entries_ -= consumed;
+      g.compacted = 0;  // the window ends at or after the watermark
       g.distinct.reset();
       sample_bytes_ -= g.samples_size;
       g.setSamples({});
@@ -520,6 +527,54 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
     }
     it = hi;
   }
+}
+
+void CorrelationState::compact(Group& g, const Correlation& c) {
+  const bool by_value = c.type == CorrelationType::kValueCount;
+  const bool by_input = c.type == CorrelationType::kTemporal;
+  const bool ordered = c.type == CorrelationType::kTemporalOrdered;
+  if (!by_value && !by_input && !ordered) return;
+  // Entries before the watermark are fixed: a later event that is not late
+  // is inserted after them. Every window still to be judged ends at or
+  // after the watermark, so of these entries it only ever asks:
+  // - value_count: does a value occur after the window's start? The latest
+  //   occurrence of each value answers that.
+  // - temporal: does an input occur after the window's start? Likewise the
+  //   latest occurrence of each input.
+  // - temporal_ordered: an entry of input k > 0 with no entry of input k - 1
+  //   before it can never continue a sequence, in any window.
+  const int64_t mark = watermark();
+  const auto fixed_end = std::lower_bound(g.entries.begin(), g.entries.end(), mark,
+                                          [](const Entry& e, int64_t t) { return e.time < t; });
+  const size_t fixed = static_cast<size_t>(fixed_end - g.entries.begin());
+  if (fixed < 2 * size_t{g.compacted} + 16) return;
+  std::vector<bool>& keep = scratch_keep_;
+  keep.assign(fixed, false);
+  if (ordered) {
+    uint64_t seen = 0;  // inputs with an entry so far
+    for (size_t i = 0; i < fixed; ++i) {
+      const uint32_t input = g.entries[i].input;
+      keep[i] = input == 0 || (input < 64 && (seen & (uint64_t{1} << (input - 1))) != 0);
+      if (input < 64) seen |= uint64_t{1} << input;
+    }
+  } else {
+    scratch_seen_.clear();
+    for (size_t i = fixed; i-- > 0;) {
+      const Entry& e = g.entries[i];
+      keep[i] = scratch_seen_.insert(by_value ? e.value : e.input).second;
+    }
+  }
+  size_t out = 0;
+  for (size_t i = 0; i < fixed; ++i) {
+    if (keep[i]) g.entries[out++] = g.entries[i];
+  }
+  const size_t removed = fixed - out;
+  g.compacted = static_cast<uint16_t>(std::min<size_t>(out, UINT16_MAX));
+  if (removed == 0) return;
+  g.entries.erase(g.entries.begin() + static_cast<ptrdiff_t>(out), fixed_end);
+  entries_ -= removed;
+  g.distinct.reset();  // its indices moved; the next in-order event recounts
+  if (g.entries.capacity() > 2 * g.entries.size() + 64) g.entries.shrink_to_fit();
 }
 
 void CorrelationState::closeSuppressionWindows(std::vector<StateOutput>& out) {

@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "daemon/engine/rule_set.h"
@@ -163,6 +164,10 @@ class CorrelationState {
   // Records a firing and queues the observations it feeds to chained correlations.
   void fire(const Group& g, StateOutput&& output, std::vector<StateOutput>& out,
             std::vector<Observation>& chained);
+  // Forgets the entries before the watermark that no window still to be
+  // judged can need (value_count, temporal, temporal_ordered), so that a
+  // group's memory follows its distinct values, not its event rate.
+  void compact(Group& g, const Correlation& c);
   void addSample(Group& g, std::string&& sample);
   std::vector<std::string> samplesOf(const Group& g) const;
   void rebuildLists();
@@ -179,6 +184,8 @@ class CorrelationState {
   size_t distinct_values_ = 0;  // values counted in value_count groups' DistinctCounts
   std::vector<uint64_t> scratch_;
   std::vector<double> scratch_values_;
+  std::vector<bool> scratch_keep_;
+  std::unordered_set<uint64_t> scratch_seen_;
 };
 
 }  // namespace trailwatch::engine

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -352,74 +353,189 @@ TEST(CorrelationState, ValueCountCountsDistinctValues) {
   EXPECT_EQ(out[0].events, 5u);
 }
 
-// value_count keeps the latest window counted from one in-order event to
-// the next; late events, firings and the sliding window's start must give
-// exactly what counting each window afresh gives. The reference below is
-// that afresh count, written out naively.
-TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
-  Harness h(valued("value_count", "{field: patient, gte: 7}"));
-  const int64_t span = sec(600);
-  struct Ref {
+// A naive model of one group's sliding windows, to check the state against:
+// it keeps every event until no future window can reach it, and judges each
+// window by counting it afresh.
+struct ReferenceGroup {
+  struct Event {
     int64_t time;
-    uint64_t value;
+    uint64_t value;  // value_count: the value; temporal*: the input
   };
-  std::vector<Ref> ref;  // the group's events, by time
+  std::vector<Event> events;  // by time
   int64_t clock = INT64_MIN / 2;
-  uint64_t seed = 12345;
-  auto random = [&](uint64_t n) {
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (seed >> 33) % n;
-  };
-  int64_t t = sec(1000);
-  int fired = 0;
-  for (int i = 0; i < 20000; ++i) {
-    t += sec(static_cast<int64_t>(random(40)));  // about 30 events a window
-    int64_t time = t;
-    if (random(10) == 0) time -= sec(static_cast<int64_t>(random(kAllowance)));  // late, allowed
-    // Four common values and rare ones: a window fires only when three rare
-    // ones fall in it, so windows slide a long way between firings.
-    const uint64_t value = random(15) == 0 ? 100 + random(1000) : random(4);
-    const auto out = h.observe(withHash(obs(h.c, time / kSecond), value));
 
-    // The reference: insert, then judge every window that ends at an event
-    // time x with time <= x < time + span, oldest first; a firing clears
-    // the group up to the window's end.
-    time = time / kSecond * kSecond;
+  struct Fired {
+    double value;
+    uint64_t events;
+    int64_t first_seen, last_seen;
+  };
+
+  // Inserts the event, then judges every window that ends at an event time x
+  // with time <= x < time + span, oldest first; a firing clears the group up
+  // to the window's end. `judge` gives a window's figure.
+  template <typename Judge>
+  std::optional<Fired> observe(int64_t time, uint64_t value, int64_t span, double threshold,
+                               Judge judge) {
     clock = std::max(clock, time);
-    auto pos = std::upper_bound(ref.begin(), ref.end(), time,
-                                [](int64_t v, const Ref& r) { return v < r.time; });
-    ref.insert(pos, {time, value});
-    std::optional<double> expected;
-    uint64_t expected_events = 0;
-    for (size_t k = 0; k < ref.size(); ++k) {
-      const int64_t end = ref[k].time;
+    auto pos = std::upper_bound(events.begin(), events.end(), time,
+                                [](int64_t v, const Event& e) { return v < e.time; });
+    events.insert(pos, {time, value});
+    std::optional<Fired> fired;
+    for (size_t k = 0; k < events.size(); ++k) {
+      const int64_t end = events[k].time;
       if (end < time || end >= time + span) continue;
-      if (k + 1 < ref.size() && ref[k + 1].time == end) continue;  // the window ends after ties
-      std::vector<uint64_t> values;
-      for (const auto& r : ref) {
-        if (r.time > end - span && r.time <= end) values.push_back(r.value);
+      if (k + 1 < events.size() && events[k + 1].time == end) continue;  // ends after ties
+      std::vector<Event> window;
+      for (const auto& e : events) {
+        if (e.time > end - span && e.time <= end) window.push_back(e);
       }
-      std::sort(values.begin(), values.end());
-      const double distinct =
-          static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
-      if (distinct >= 7) {
-        expected = distinct;
-        expected_events = values.size();
-        ref.erase(ref.begin(), ref.begin() + static_cast<ptrdiff_t>(k) + 1);
+      const double figure = judge(window);
+      if (figure >= threshold) {
+        fired = Fired{figure, window.size(), window.front().time, end};
+        events.erase(events.begin(), events.begin() + static_cast<ptrdiff_t>(k) + 1);
         break;
       }
     }
-    ASSERT_EQ(out.size(), expected ? 1u : 0u) << "event " << i << " at " << time / kSecond;
-    if (expected) {
-      ++fired;
-      EXPECT_EQ(out[0].value, *expected) << "event " << i;
-      EXPECT_EQ(out[0].events, expected_events) << "event " << i;
-    }
     // What the state may forget: events no future window can reach.
     const int64_t horizon = clock - sec(kAllowance) - span;
-    while (!ref.empty() && ref.front().time <= horizon) ref.erase(ref.begin());
+    while (!events.empty() && events.front().time <= horizon) events.erase(events.begin());
+    return fired;
   }
-  EXPECT_GT(fired, 50);
+};
+
+// Feeds `n` random events (times about `gap` seconds apart, one in ten late
+// within the allowance; `value(random)` gives the value or input) to `h` and
+// to the reference, and checks that both fire on the same events with the
+// same figure. The state forgets events before the watermark that no window
+// can need (compact()), so its `events` and `first_seen` may count fewer.
+template <typename Value, typename Judge>
+int checkAgainstReference(Harness& h, int n, int gap, double threshold, bool by_input, Value value,
+                          Judge judge) {
+  const int64_t span = sec(600);
+  ReferenceGroup ref;
+  uint64_t seed = 12345;
+  auto random = [&](uint64_t k) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % k;
+  };
+  int64_t t = sec(1000);
+  int fired = 0;
+  for (int i = 0; i < n; ++i) {
+    t += sec(static_cast<int64_t>(random(static_cast<uint64_t>(gap))));
+    int64_t time = t;
+    if (random(10) == 0) time -= sec(static_cast<int64_t>(random(kAllowance)));  // late, allowed
+    const uint64_t v = value(random);
+    Observation o = obs(h.c, time / kSecond, "g", by_input ? static_cast<uint32_t>(v) : 0);
+    if (!by_input) o.value_hash = v;
+    const auto out = h.observe(std::move(o));
+    const auto expected = ref.observe(time / kSecond * kSecond, v, span, threshold, judge);
+    if (::testing::Test::HasFailure()) return fired;
+    EXPECT_EQ(out.size(), expected ? 1u : 0u) << "event " << i << " at " << time / kSecond;
+    if (out.size() != (expected ? 1u : 0u)) return fired;
+    if (expected) {
+      ++fired;
+      EXPECT_EQ(out[0].value, expected->value) << "event " << i;
+      EXPECT_LE(out[0].events, expected->events) << "event " << i;
+      EXPECT_GE(out[0].first_seen, expected->first_seen) << "event " << i;
+      EXPECT_EQ(out[0].last_seen, expected->last_seen) << "event " << i;
+    }
+  }
+  return fired;
+}
+
+// value_count keeps the latest window counted from one in-order event to
+// the next and forgets repeats before the watermark; late events, firings
+// and the sliding window's start must give exactly what counting each
+// window afresh gives.
+TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
+  Harness h(valued("value_count", "{field: patient, gte: 7}"));
+  // Four common values and rare ones: a window fires only when three rare
+  // ones fall in it, so windows slide a long way between firings.
+  auto value = [](auto& random) { return random(15) == 0 ? 100 + random(1000) : random(4); };
+  auto distinct = [](const std::vector<ReferenceGroup::Event>& w) {
+    std::vector<uint64_t> values;
+    for (const auto& e : w) values.push_back(e.value);
+    std::sort(values.begin(), values.end());
+    return static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
+  };
+  // About 30 events a window, then about 300 (many repeats to forget).
+  EXPECT_GT(checkAgainstReference(h, 20000, 40, 7, false, value, distinct), 50);
+  Harness dense(valued("value_count", "{field: patient, gte: 7}"));
+  EXPECT_GT(checkAgainstReference(dense, 20000, 4, 7, false, value, distinct), 20);
+}
+
+TEST(CorrelationState, TemporalAgreesWithJudgingEachWindowAfresh) {
+  Harness h(
+      withCorrelation("  type: temporal\n  rules: [failed_login, successful_login, export]\n"
+                      "  group-by: user\n  timespan: 10m\n"));
+  // Input 2 is rare: windows fill with the other two before it comes.
+  auto input = [](auto& random) { return random(40) == 0 ? 2 : random(2); };
+  auto inputs = [](const std::vector<ReferenceGroup::Event>& w) {
+    uint64_t seen = 0;
+    for (const auto& e : w) seen |= uint64_t{1} << e.value;
+    return static_cast<double>(std::popcount(seen));
+  };
+  EXPECT_GT(checkAgainstReference(h, 20000, 4, 3, true, input, inputs), 20);
+}
+
+TEST(CorrelationState, TemporalOrderedAgreesWithJudgingEachWindowAfresh) {
+  Harness h(withCorrelation(
+      "  type: temporal_ordered\n  rules: [failed_login, successful_login, export]\n"
+      "  group-by: user\n  timespan: 10m\n"));
+  // Input 1 is common, 0 and 2 rare: most 1s can never continue a sequence
+  // (no 0 before them), and a sequence's 2 often comes minutes after its
+  // 1, long after that 1 passed the watermark.
+  auto input = [](auto& random) {
+    const uint64_t r = random(100);
+    return r == 0 ? 0 : r == 1 ? 2 : 1;
+  };
+  auto inOrder = [](const std::vector<ReferenceGroup::Event>& w) {
+    uint64_t next = 0;
+    for (const auto& e : w) {
+      if (next < 3 && e.value == next) ++next;
+    }
+    return static_cast<double>(next);
+  };
+  EXPECT_GT(checkAgainstReference(h, 20000, 4, 3, true, input, inOrder), 20);
+  // Input 0 common, 1 and 2 rare: a sequence's 1 is usually minutes before
+  // its 2, behind the watermark when the 2 comes, and must still be there.
+  Harness rare(withCorrelation(
+      "  type: temporal_ordered\n  rules: [failed_login, successful_login, export]\n"
+      "  group-by: user\n  timespan: 10m\n"));
+  auto rareLater = [](auto& random) {
+    const uint64_t r = random(50);
+    return r == 0 ? 1 : r == 1 ? 2 : 0;
+  };
+  EXPECT_GT(checkAgainstReference(rare, 20000, 4, 3, true, rareLater, inOrder), 20);
+}
+
+// Repeats before the watermark are forgotten: a group's memory follows its
+// distinct values (and the late allowance), not how many events it sees.
+TEST(CorrelationState, ValueCountMemoryFollowsDistinctValuesNotEvents) {
+  Harness h(valued("value_count", "{field: patient, gte: 50}"));
+  size_t after_warmup = 0;
+  for (int i = 0; i < 200000; ++i) {  // ten events a second for 20000 s, 10 values
+    h.observe(withHash(obs(h.c, 1000 + i / 10), static_cast<uint64_t>(i % 10)));
+    if (i == 20000) after_warmup = h.state().memoryBytes();
+  }
+  EXPECT_TRUE(h.state().counters().overflow == 0);
+  // One window is 6000 events; the allowance alone holds 600 of them.
+  EXPECT_LE(h.state().memoryBytes(), after_warmup + 4096);
+  EXPECT_LT(h.state().memoryBytes(), 64 * 1024);
+}
+
+// A temporal_ordered group fed only events that cannot start its sequence
+// keeps no more than the late allowance's worth of them.
+TEST(CorrelationState, TemporalOrderedForgetsEventsThatCannotContinueASequence) {
+  Harness h(
+      withCorrelation("  type: temporal_ordered\n  rules: [failed_login, successful_login]\n"
+                      "  group-by: user\n  timespan: 1h\n"));
+  for (int i = 0; i < 100000; ++i) h.observe(obs(h.c, 1000 + i / 10, "g", 1));
+  // An hour is 36000 events; the allowance 600.
+  EXPECT_LT(h.state().memoryBytes(), 64 * 1024);
+  // The sequence still completes with events inside the allowance.
+  EXPECT_TRUE(h.observe(obs(h.c, 1000 + 10000, "g", 0)).empty());
+  EXPECT_EQ(h.observe(obs(h.c, 1000 + 10001, "g", 1)).size(), 1u);
 }
 
 TEST(CorrelationState, ValueCountRangeExcludesTooManyValues) {
