@@ -541,26 +541,9 @@ class Loader {
     }
     const Mapping m =
         mapping(e.value, "tls", {"cert_file", "key_file", "ca_file", "allowed_peers"});
-    auto file = [&](const char* key, std::string& out, bool required) {
-      const Entry* f = m.find(key);
-      if (f == nullptr) {
-        if (required) missing(e.value, key, "tls");
-        return;
-      }
-      auto p = nonEmptyString(*f);
-      if (!p) return;
-      out = resolve(*p);
-      std::error_code ec;
-      if (!fs::is_regular_file(out, ec)) {
-        fail(f->value, "'" + std::string(key) + "': " + out + " does not exist or is not a file");
-      } else if (!std::ifstream(out, std::ios::binary)) {
-        fail(f->value,
-             "'" + std::string(key) + "': cannot read " + out + ": " + std::strerror(errno));
-      }
-    };
-    file("cert_file", sc.cert_file, true);
-    file("key_file", sc.key_file, true);
-    file("ca_file", sc.ca_file, false);
+    fileKey(m, e.value, "tls", "cert_file", sc.cert_file, true);
+    fileKey(m, e.value, "tls", "key_file", sc.key_file, true);
+    fileKey(m, e.value, "tls", "ca_file", sc.ca_file, false);
     if (const Entry* f = m.find("allowed_peers")) {
       sc.allowed_peers = stringList(*f);
       if (m.find("ca_file") == nullptr) {
@@ -967,20 +950,9 @@ class Loader {
     }
     const Mapping tm =
         mapping(t->value, "tls", {"ca_file", "cert_file", "key_file", "server_name"});
-    auto file = [&](const char* key, std::string& out) {
-      const Entry* f = tm.find(key);
-      if (f == nullptr) return;
-      auto p = nonEmptyString(*f);
-      if (!p) return;
-      out = resolve(*p);
-      std::error_code ec;
-      if (!fs::is_regular_file(out, ec)) {
-        fail(f->value, "'" + std::string(key) + "': " + out + " does not exist or is not a file");
-      }
-    };
-    file("ca_file", sc.ca_file);
-    file("cert_file", sc.cert_file);
-    file("key_file", sc.key_file);
+    fileKey(tm, t->value, "tls", "ca_file", sc.ca_file, false);
+    fileKey(tm, t->value, "tls", "cert_file", sc.cert_file, false);
+    fileKey(tm, t->value, "tls", "key_file", sc.key_file, false);
     const Entry* cert = tm.find("cert_file");
     const Entry* key = tm.find("key_file");
     if ((cert == nullptr) != (key == nullptr)) {
@@ -995,6 +967,28 @@ class Loader {
           sc.server_name = *s;
         }
       }
+    }
+  }
+
+  // A file named by `key` of `m` (a mapping at `node`, called `what` in
+  // messages): resolved against the config's folder into `out`; it must be
+  // a readable regular file now (`check` catches a missing certificate).
+  void fileKey(const Mapping& m, const YAML::Node& node, const char* what, const char* key,
+               std::string& out, bool required) {
+    const Entry* f = m.find(key);
+    if (f == nullptr) {
+      if (required) missing(node, key, what);
+      return;
+    }
+    auto p = nonEmptyString(*f);
+    if (!p) return;
+    out = resolve(*p);
+    std::error_code ec;
+    if (!fs::is_regular_file(out, ec)) {
+      fail(f->value, "'" + std::string(key) + "': " + out + " does not exist or is not a file");
+    } else if (!std::ifstream(out, std::ios::binary)) {
+      fail(f->value,
+           "'" + std::string(key) + "': cannot read " + out + ": " + std::strerror(errno));
     }
   }
 
