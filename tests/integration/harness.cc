@@ -275,6 +275,39 @@ int freePort() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+const std::vector<std::string> kEcKey = {"-newkey", "ec", "-pkeyopt",
+                                         "ec_paramgen_curve:prime256v1", "-nodes"};
+}  // namespace
+
+bool CertificateMaker::run(const std::vector<std::string>& args) {
+  const RunResult r = runToCompletion(args, dir_);
+  if (r.exit_code != 0) errors_ += r.err;
+  return r.exit_code == 0;
+}
+
+bool CertificateMaker::ca(const std::string& name) {
+  std::vector<std::string> a = {"/usr/bin/openssl", "req", "-x509"};
+  a.insert(a.end(), kEcKey.begin(), kEcKey.end());
+  a.insert(a.end(), {"-keyout", dir_ + "/" + name + ".key", "-out", dir_ + "/" + name + ".pem",
+                     "-days", "2", "-subj", "/CN=" + name});
+  return run(a);
+}
+
+bool CertificateMaker::leaf(const std::string& name, const std::string& signer,
+                            const std::string& cn, const std::string& san,
+                            const std::string& usage) {
+  const std::string base = dir_ + "/" + name;
+  std::vector<std::string> a = {"/usr/bin/openssl", "req"};
+  a.insert(a.end(), kEcKey.begin(), kEcKey.end());
+  a.insert(a.end(), {"-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=" + cn});
+  writeFile(base + ".ext", "subjectAltName=" + san + "\nextendedKeyUsage=" + usage + "\n");
+  return run(a) &&
+         run({"/usr/bin/openssl", "x509", "-req", "-in", base + ".csr", "-CA",
+              dir_ + "/" + signer + ".pem", "-CAkey", dir_ + "/" + signer + ".key",
+              "-CAcreateserial", "-out", base + ".pem", "-days", "2", "-extfile", base + ".ext"});
+}
+
 std::optional<HttpResponse> httpGet(const std::string& host, int port, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;

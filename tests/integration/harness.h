@@ -125,12 +125,33 @@ void appendLine(const std::string& path, const std::string& line);
 void appendRaw(const std::string& path, const std::string& data);
 uint64_t fileSize(const std::string& path);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0,
-// read back, closed).
 // A TCP socket listening on 127.0.0.1:port (SO_REUSEADDR, backlog 16), for
 // receivers a test runs itself; -1 if it cannot be bound.
 int listenOnLoopback(int port);
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0,
+// read back, closed).
 int freePort();
+
+// Certificates for TLS tests, made with the openssl command in one folder:
+// NAME.pem and NAME.key (EC P-256, valid two days). Each call returns false
+// when openssl failed; errors() says why.
+class CertificateMaker {
+ public:
+  explicit CertificateMaker(std::string dir) : dir_(std::move(dir)) {}
+  // A self-signed CA certificate.
+  bool ca(const std::string& name);
+  // A certificate for `cn` signed by the CA `signer`, with subjectAltName
+  // `san` ("DNS:a,IP:127.0.0.1") and extendedKeyUsage `usage`
+  // (serverAuth or clientAuth).
+  bool leaf(const std::string& name, const std::string& signer, const std::string& cn,
+            const std::string& san, const std::string& usage);
+  const std::string& errors() const { return errors_; }
+
+ private:
+  bool run(const std::vector<std::string>& args);
+  std::string dir_;
+  std::string errors_;
+};
 
 struct HttpResponse {
   int status = 0;

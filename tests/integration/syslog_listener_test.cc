@@ -236,40 +236,18 @@ TEST_F(SyslogListenerIt, LoggerOverUdpAndTcpRaisesAlerts) {
 }
 
 // A CA, a server certificate, a client of that CA, a client with a name not
-// allowed, and a client of another CA, made with the openssl command.
+// allowed, and a client of another CA.
 bool makeCertificates(const TempDir& dir, std::string& why) {
-  const std::string d = dir.path();
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                       "-nodes"};
-  auto run = [&](std::vector<std::string> args) {
-    const RunResult r = runToCompletion(args, d);
-    if (r.exit_code != 0) why += r.err;
-    return r.exit_code == 0;
-  };
-  auto ca = [&](const std::string& name) {
-    std::vector<std::string> a = {"/usr/bin/openssl", "req", "-x509"};
-    a.insert(a.end(), ec.begin(), ec.end());
-    a.insert(a.end(), {"-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".pem", "-days",
-                       "2", "-subj", "/CN=" + name});
-    return run(a);
-  };
-  auto leaf = [&](const std::string& name, const std::string& cn, const std::string& signer,
-                  const std::string& usage) {
-    std::vector<std::string> a = {"/usr/bin/openssl", "req"};
-    a.insert(a.end(), ec.begin(), ec.end());
-    a.insert(a.end(), {"-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".csr", "-subj",
-                       "/CN=" + cn});
-    writeFile(d + "/" + name + ".ext",
-              "subjectAltName=DNS:" + cn + "\nextendedKeyUsage=" + usage + "\n");
-    return run(a) && run({"/usr/bin/openssl", "x509", "-req", "-in", d + "/" + name + ".csr", "-CA",
-                          d + "/" + signer + ".pem", "-CAkey", d + "/" + signer + ".key",
-                          "-CAcreateserial", "-out", d + "/" + name + ".pem", "-days", "2",
-                          "-extfile", d + "/" + name + ".ext"});
-  };
-  return ca("ca") && ca("other-ca") && leaf("server", "localhost", "ca", "serverAuth") &&
-         leaf("good", "ehr1.example.org", "ca", "clientAuth") &&
-         leaf("intruder", "intruder.example.org", "ca", "clientAuth") &&
-         leaf("stranger", "ehr1.example.org", "other-ca", "clientAuth");
+  CertificateMaker make(dir.path());
+  const bool made =
+      make.ca("ca") && make.ca("other-ca") &&
+      make.leaf("server", "ca", "localhost", "DNS:localhost", "serverAuth") &&
+      make.leaf("good", "ca", "ehr1.example.org", "DNS:ehr1.example.org", "clientAuth") &&
+      make.leaf("intruder", "ca", "intruder.example.org", "DNS:intruder.example.org",
+                "clientAuth") &&
+      make.leaf("stranger", "other-ca", "ehr1.example.org", "DNS:ehr1.example.org", "clientAuth");
+  why = make.errors();
+  return made;
 }
 
 TEST_F(SyslogListenerIt, TlsAcceptsOnlyVerifiedAllowedClients) {

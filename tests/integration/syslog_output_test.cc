@@ -265,36 +265,15 @@ TEST_F(SyslogOutputTest, UdpSendsEachAlertAsOneDatagram) {
 }
 
 // A CA, a server certificate for 127.0.0.1 signed by it, and a server
-// certificate of another CA, made with the openssl command.
+// certificate of another CA.
 bool makeCertificates(const TempDir& dir, std::string& why) {
-  const std::string d = dir.path();
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                       "-nodes"};
-  auto run = [&](std::vector<std::string> args) {
-    const RunResult r = runToCompletion(args, d);
-    if (r.exit_code != 0) why += r.err;
-    return r.exit_code == 0;
-  };
-  auto ca = [&](const std::string& name) {
-    std::vector<std::string> a = {"/usr/bin/openssl", "req", "-x509"};
-    a.insert(a.end(), ec.begin(), ec.end());
-    a.insert(a.end(), {"-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".pem", "-days",
-                       "2", "-subj", "/CN=" + name});
-    return run(a);
-  };
-  auto leaf = [&](const std::string& name, const std::string& signer) {
-    std::vector<std::string> a = {"/usr/bin/openssl", "req"};
-    a.insert(a.end(), ec.begin(), ec.end());
-    a.insert(a.end(), {"-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".csr", "-subj",
-                       "/CN=siem.test"});
-    writeFile(d + "/" + name + ".ext",
-              "subjectAltName=IP:127.0.0.1,DNS:siem.test\nextendedKeyUsage=serverAuth\n");
-    return run(a) && run({"/usr/bin/openssl", "x509", "-req", "-in", d + "/" + name + ".csr", "-CA",
-                          d + "/" + signer + ".pem", "-CAkey", d + "/" + signer + ".key",
-                          "-CAcreateserial", "-out", d + "/" + name + ".pem", "-days", "2",
-                          "-extfile", d + "/" + name + ".ext"});
-  };
-  return ca("ca") && ca("other-ca") && leaf("server", "ca") && leaf("impostor", "other-ca");
+  CertificateMaker make(dir.path());
+  const std::string san = "IP:127.0.0.1,DNS:siem.test";
+  const bool made = make.ca("ca") && make.ca("other-ca") &&
+                    make.leaf("server", "ca", "siem.test", san, "serverAuth") &&
+                    make.leaf("impostor", "other-ca", "siem.test", san, "serverAuth");
+  why = make.errors();
+  return made;
 }
 
 // A FIFO held open for writing (and never written): as the stdin of
