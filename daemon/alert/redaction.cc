@@ -196,16 +196,26 @@ struct Redactor::Walk {
     appendJsonString(out, swept);
   }
 
-  void emitPseudonymized(const element& e) {
+  // Writes `e`, found at `path`. Under a pseudonymized field every key is
+  // kept (swept) and every scalar replaced by its pseudonym; otherwise each
+  // member takes its own action and strings are swept.
+  void emit(const element& e, const std::string& path, bool pseudonymized) {
     if (e.is_object()) {
       out.push_back('{');
       bool first = true;
       for (auto [k, v] : objectOf(e)) {
+        std::string child;
+        Action a = Action::kPseudonymize;
+        if (!pseudonymized) {
+          child = join(path, k);
+          a = actionFor(child);
+          if (a == Action::kDrop) continue;
+        }
         if (!first) out.push_back(',');
         first = false;
         appendSwept(k);
         out.push_back(':');
-        emitPseudonymized(v);
+        emit(v, child, a == Action::kPseudonymize);
       }
       out.push_back('}');
     } else if (e.is_array()) {
@@ -214,9 +224,15 @@ struct Redactor::Walk {
       for (element v : arrayOf(e)) {
         if (!first) out.push_back(',');
         first = false;
-        emitPseudonymized(v);
+        emit(v, path, pseudonymized);
       }
       out.push_back(']');
+    } else if (!pseudonymized) {
+      if (e.is_string()) {
+        appendSwept(e.get_string().value_unsafe());
+      } else {
+        out.append(simdjson::minify(e));
+      }
     } else if (scalarText(e, scratch)) {
       // Pass 1 computed it already (HMAC is most of the cost).
       for (const auto& [value, replacement] : found) {
@@ -228,43 +244,6 @@ struct Redactor::Walk {
       appendJsonString(out, pseudonym(policy.key, scratch));
     } else {
       out.append("null");
-    }
-  }
-
-  // Writes `e`, found at `path` (whose own action is keep), redacting what
-  // lies under it.
-  void emit(const element& e, const std::string& path) {
-    if (e.is_object()) {
-      out.push_back('{');
-      bool first = true;
-      for (auto [k, v] : objectOf(e)) {
-        const std::string child = join(path, k);
-        const Action a = actionFor(child);
-        if (a == Action::kDrop) continue;
-        if (!first) out.push_back(',');
-        first = false;
-        appendSwept(k);
-        out.push_back(':');
-        if (a == Action::kPseudonymize) {
-          emitPseudonymized(v);
-        } else {
-          emit(v, child);
-        }
-      }
-      out.push_back('}');
-    } else if (e.is_array()) {
-      out.push_back('[');
-      bool first = true;
-      for (element v : arrayOf(e)) {
-        if (!first) out.push_back(',');
-        first = false;
-        emit(v, path);
-      }
-      out.push_back(']');
-    } else if (e.is_string()) {
-      appendSwept(e.get_string().value_unsafe());
-    } else {
-      out.append(simdjson::minify(e));
     }
   }
 
@@ -282,7 +261,7 @@ struct Redactor::Walk {
       appendJsonString(out, k);
       out.push_back(':');
       if (k == "group") {
-        emit(v, "");
+        emit(v, "", false);
       } else {
         out.append(simdjson::minify(v));
       }
@@ -325,17 +304,17 @@ struct Redactor::Walk {
       appendJsonString(out, k);
       out.push_back(':');
       if (a == Action::kPseudonymize) {
-        emitPseudonymized(v);
+        emit(v, "", true);
       } else if (k == "event") {
         if (drop_record || !v.is_object()) {
           out.append("{}");
         } else {
-          emit(v, "");
+          emit(v, "", false);
         }
       } else if (isSection(k)) {
         emitSection(v);
       } else if (k == "sample") {
-        emit(v, "");
+        emit(v, "", false);
       } else {
         out.append(simdjson::minify(v));
       }
