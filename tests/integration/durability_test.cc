@@ -263,10 +263,11 @@ TEST_F(DurabilityTest, KillNineThreeTimesWhileWritingLosesNothing) {
                          << log.text.size() << " bytes); it is at " << checkpointOffset(ckpt, file)
                          << ", events counted " << final_events.value_or(-1);
   ASSERT_TRUE(final_events.has_value());
-  EXPECT_EQ(*final_events, expected_final)
+  EXPECT_EQ(static_cast<int64_t>(*final_events), static_cast<int64_t>(expected_final))
       << "the final run resumed at byte " << resume << " (after event " << before_resume << ")";
   ASSERT_TRUE(final_bytes.has_value());
-  EXPECT_EQ(*final_bytes, static_cast<double>(log.text.size() - resume));
+  EXPECT_EQ(static_cast<uint64_t>(*final_bytes), log.text.size() - resume)
+      << "the final run resumed at byte " << resume;
 
   // Checkpoints only move forward, sit on record boundaries, and never run
   // ahead of what the file held when the daemon died.
@@ -451,8 +452,9 @@ TEST_F(DurabilityTest, RotationEverySecondUnderLoadLosesNothing) {
   const auto injected_total = std::count(log.injected.begin(), log.injected.end(), true);
   waitFor([&] { return static_cast<int64_t>(daemon_->alerts().size()) >= injected_total; }, 30s);
   const std::string body = daemon_->scrape();
-  EXPECT_EQ(metricValue(body, "trailwatch_events_total", {{"source", "ehr"}}),
-            static_cast<double>(kEvents));
+  EXPECT_EQ(static_cast<int64_t>(
+                metricValue(body, "trailwatch_events_total", {{"source", "ehr"}}).value_or(-1)),
+            kEvents);
   EXPECT_EQ(metricValue(body, "trailwatch_truncations_unrecovered_total", {{"source", "ehr"}})
                 .value_or(0),
             0)
