@@ -35,6 +35,13 @@ bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
 
 }  // namespace
 
+void observeAlertLatency(prometheus::Histogram& histogram,
+                         std::chrono::steady_clock::duration latency, uint64_t alerts) {
+  const double seconds =
+      std::max(0.0, std::chrono::duration<double>(latency).count());  // never negative
+  for (uint64_t i = 0; i < alerts; ++i) histogram.Observe(seconds);
+}
+
 SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
                                std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
                                const RuleSetHolder& rules, metrics::Metrics& metrics,
@@ -50,6 +57,7 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
       checkpoint_interval_(checkpoint_interval),
       lookups_(lookups),
       source_metrics_(metrics.source(source_->name())),
+      alert_latency_(metrics.alertLatency(source_->name())),
       correlator_(correlator),
       timestamp_path_(std::move(timestamp_field)) {
   if (correlator_ != nullptr) per_shard_.resize(correlator_->shards());
@@ -158,9 +166,13 @@ void SourcePipeline::run() {
   while (more && !stop_.load()) {
     heartbeat_.beat(Heartbeat::steadyNanos());
     adoptRules();
+    batch.read_at = {};
     more = source_->next(batch, kPollTimeout);
     heartbeat_.beat(Heartbeat::steadyNanos());
     if (!batch.records.empty()) {
+      read_at_ = batch.read_at != std::chrono::steady_clock::time_point{}
+                     ? batch.read_at
+                     : std::chrono::steady_clock::now();
       processBatch(batch);
       dirty_ = true;
       // Alerts out at once (no fsync); durable at the next commit.
@@ -319,6 +331,7 @@ void SourcePipeline::merge(Lane& lane) {
       }
     }
     undelivered_ = true;
+    ++unobserved_alerts_;
   }
   for (const auto& [reason, n] : lane.skips) {
     auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
@@ -376,6 +389,7 @@ void SourcePipeline::flushDecoder() {
   processEvents(lane, event, last_record_);
   merge(lane);
   submitObservations(lane.batch_clock);
+  if (undelivered_) deliverSinks();
 }
 
 void SourcePipeline::countDecodeError(const Record& record, std::string_view reason,
@@ -577,6 +591,8 @@ void SourcePipeline::deliverSinks() {
       spdlog::warn("sink {}: {}", sink->name(), s.error());
     }
   }
+  observeAlertLatency(alert_latency_, std::chrono::steady_clock::now() - read_at_,
+                      std::exchange(unobserved_alerts_, 0));
 }
 
 bool SourcePipeline::flushSinks() {

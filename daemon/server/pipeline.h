@@ -66,6 +66,11 @@ struct PipelineTotals {
   uint64_t alerts = 0;
 };
 
+// Records `alerts` alerts handed to the outputs `latency` after their
+// record was read, in trailwatch_alert_latency_seconds.
+void observeAlertLatency(prometheus::Histogram& histogram,
+                         std::chrono::steady_clock::duration latency, uint64_t alerts);
+
 class SourcePipeline {
  public:
   SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
@@ -148,7 +153,8 @@ class SourcePipeline {
   static void skipObservation(Lane& lane, const char* reason);
   void submitObservations(int64_t batch_clock);
   bool flushSinks();
-  // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch.
+  // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch,
+  // and observes their latency since read_at_.
   void deliverSinks();
   // Commits in line (waiting for a commit in flight first).
   void commit();
@@ -190,7 +196,10 @@ class SourcePipeline {
   std::vector<std::pair<std::string, prometheus::Counter*>> decode_error_counters_;
   std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
   SourceStats last_stats_;
-  bool undelivered_ = false;  // alerts written to the sinks since the last deliverSinks()
+  bool undelivered_ = false;        // alerts written to the sinks since the last deliverSinks()
+  uint64_t unobserved_alerts_ = 0;  // of those, how many (each once, whatever the sink count)
+  std::chrono::steady_clock::time_point read_at_;  // when the last batch was read
+  prometheus::Histogram& alert_latency_;
   Correlator* correlator_;
   const std::string timestamp_path_;
   std::vector<std::vector<engine::Observation>> per_shard_;
