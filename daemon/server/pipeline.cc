@@ -33,6 +33,10 @@ constexpr int64_t kFutureTolerance = int64_t{300} * 1'000'000'000;
 // a stream of garbage cannot flood the log; the metric counts every one.
 bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
 
+// Checkpoints that keep failing are logged at most this often (each one is
+// counted in trailwatch_checkpoint_errors_total).
+constexpr auto kCommitLogEvery = std::chrono::seconds(10);
+
 }  // namespace
 
 void observeAlertLatency(prometheus::Histogram& histogram,
@@ -596,16 +600,48 @@ void SourcePipeline::deliverSinks() {
 }
 
 bool SourcePipeline::flushSinks() {
-  bool ok = true;
+  std::string failed;
   for (AlertSink* sink : sinks_) {
     if (Status s = sink->flush(); !s.ok()) {
       metrics_.sinkErrors(sink->name()).Increment();
-      spdlog::error("sink {}: {}; checkpoint of source {} held back", sink->name(), s.error(),
-                    source_->name());
-      ok = false;
+      if (!failed.empty()) failed += "; ";
+      failed += "sink " + sink->name() + ": " + s.error();
     }
   }
-  return ok;
+  if (failed.empty()) return true;
+  commitFailed(failed);
+  return false;
+}
+
+void SourcePipeline::commitFailed(const std::string& why) {
+  metrics_.checkpointErrors(source_->name()).Increment();
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t failures = 0;
+  {
+    std::lock_guard lock(commit_log_mu_);
+    failures = ++commit_failures_;
+    // The first failure, then at most one line per kCommitLogEvery: a full
+    // disk fails every attempt, several times a second.
+    if (failures > 1 && now - last_commit_log_ < kCommitLogEvery) return;
+    last_commit_log_ = now;
+  }
+  spdlog::error(
+      "source {}: {}; checkpoint NOT saved: the source's position stays where it was until "
+      "this is fixed (state_dir or an output's disk full or read-only?); {} failed attempt(s) "
+      "so far",
+      source_->name(), why, failures);
+}
+
+void SourcePipeline::commitSucceeded() {
+  uint64_t failures = 0;
+  {
+    std::lock_guard lock(commit_log_mu_);
+    failures = std::exchange(commit_failures_, 0);
+  }
+  if (failures > 0) {
+    spdlog::warn("source {}: checkpoint saved again after {} failed attempt(s)", source_->name(),
+                 failures);
+  }
 }
 
 void SourcePipeline::startCommit() {
@@ -643,20 +679,18 @@ void SourcePipeline::committerThread() {
     bool ok = true;
     if (job.ticket) {
       if (Status s = correlator_->completeCheckpoint(job.ticket); !s.ok()) {
-        metrics_.checkpointErrors(source_->name()).Increment();
-        spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
-                      source_->name(), s.error());
+        commitFailed("correlation state not saved: " + s.error());
         ok = false;
       }
     }
     if (ok) ok = flushSinks();
     if (ok) {
       if (Status s = source_->commitMark(*job.mark); !s.ok()) {
-        metrics_.checkpointErrors(source_->name()).Increment();
-        spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+        commitFailed(s.error());
         ok = false;
       }
     }
+    if (ok) commitSucceeded();
     lock.lock();
     commit_busy_ = false;
     if (!ok) commit_failed_ = true;
@@ -674,18 +708,16 @@ void SourcePipeline::commit() {
   flushDecoder();  // nothing held back may sit behind the offsets committed now
   if (correlator_ != nullptr) {
     if (Status s = correlator_->checkpoint(); !s.ok()) {
-      metrics_.checkpointErrors(source_->name()).Increment();
-      spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
-                    source_->name(), s.error());
+      commitFailed("correlation state not saved: " + s.error());
       return;
     }
   }
   if (!flushSinks()) return;
   if (Status s = source_->commit(); !s.ok()) {
-    metrics_.checkpointErrors(source_->name()).Increment();
-    spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+    commitFailed(s.error());
     return;
   }
+  commitSucceeded();
   dirty_ = false;
   last_commit_ = std::chrono::steady_clock::now();
 }

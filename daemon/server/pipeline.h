@@ -153,6 +153,13 @@ class SourcePipeline {
   static void skipObservation(Lane& lane, const char* reason);
   void submitObservations(int64_t batch_clock);
   bool flushSinks();
+  // A commit that did not happen (state not saved, an output not flushed,
+  // the position not saved): counted in trailwatch_checkpoint_errors_total
+  // and logged, the first time and then at most every 10 s while they keep
+  // failing.
+  void commitFailed(const std::string& why);
+  // A commit that happened: says so when earlier ones had failed.
+  void commitSucceeded();
   // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch,
   // and observes their latency since read_at_.
   void deliverSinks();
@@ -234,6 +241,11 @@ class SourcePipeline {
   bool commit_busy_ = false;             // guarded by commit_mu_: a job queued or running
   bool commit_failed_ = false;           // guarded by commit_mu_: the last job did not commit
   bool committer_stop_ = false;          // guarded by commit_mu_
+
+  // Failed commits in a row, for a log that stays readable on a full disk.
+  std::mutex commit_log_mu_;
+  uint64_t commit_failures_ = 0;                           // guarded by commit_log_mu_
+  std::chrono::steady_clock::time_point last_commit_log_;  // guarded by commit_log_mu_
 };
 
 }  // namespace trailwatch::server

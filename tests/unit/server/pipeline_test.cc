@@ -87,12 +87,15 @@ class RecordingSink : public AlertSink {
     return Status::Ok();
   }
   Status flush() override {
-    journal_.add(fail_flush ? "flush-failed" : "flush");
-    if (fail_flush) return Error{"disk full"};
+    const bool fail = fail_flush || fail_flushes > 0;
+    if (fail_flushes > 0) --fail_flushes;
+    journal_.add(fail ? "flush-failed" : "flush");
+    if (fail) return Error{"disk full"};
     return Status::Ok();
   }
   std::vector<std::string> alerts;
   bool fail_flush = false;
+  int fail_flushes = 0;  // the next this many flushes fail
 
  private:
   Journal& journal_;
@@ -222,6 +225,21 @@ TEST(SourcePipeline, FailedFlushHoldsTheCheckpointBack) {
   pipeline->run();
   EXPECT_EQ(source->commits, 0);
   EXPECT_EQ(h.sink.alerts.size(), 1u);
+  EXPECT_GE(h.metrics.checkpointErrors("fake").Value(), 1.0)
+      << "a checkpoint held back is a checkpoint error";
+}
+
+TEST(SourcePipeline, CheckpointsMoveAgainOnceFlushesWork) {
+  Harness h;
+  h.sink.fail_flushes = 1;  // a full disk, then space again
+  FakeSource* source = nullptr;
+  auto pipeline =
+      h.make({{R"({"purpose":"BTG","user":"u1"})"}, {R"({"purpose":"BTG","user":"u2"})"}}, &source);
+  pipeline->run();
+  EXPECT_EQ(h.metrics.checkpointErrors("fake").Value(), 1.0);
+  ASSERT_GE(source->commits, 1);
+  EXPECT_EQ(h.journal.steps.back(), "commit") << "the last position was saved";
+  EXPECT_EQ(h.sink.alerts.size(), 2u);
 }
 
 TEST(SourcePipeline, MalformedRecordsAreCountedAndSkipped) {
