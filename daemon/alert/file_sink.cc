@@ -30,16 +30,24 @@ Result<int> openAppend(const std::string& path) {
   return fd;
 }
 
-Status writeAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+// Writes `buffer` and erases what was written from it, also when a write
+// fails part way (a full disk takes part of a buffer): retrying the whole
+// buffer would write that part twice. What is left is retried by the next
+// deliver() or flush().
+Status writeOut(int fd, std::string& buffer, const std::string& path) {
+  size_t done = 0;
+  Status status = Status::Ok();
+  while (done < buffer.size()) {
+    const ssize_t n = ::write(fd, buffer.data() + done, buffer.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error{"cannot write alert log " + path + ": " + std::strerror(errno)};
+      status = Error{"cannot write alert log " + path + ": " + std::strerror(errno)};
+      break;
     }
-    data.remove_prefix(static_cast<size_t>(n));
+    done += static_cast<size_t>(n);
   }
-  return Status::Ok();
+  buffer.erase(0, done);
+  return status;
 }
 
 // The last line of the file open at `fd` (without its newline), whether
@@ -133,9 +141,11 @@ Status FileSink::write(std::string_view alert_json) {
   }
   buffer_.push_back('\n');
   if (buffer_.size() < kMaxBuffered) return Status::Ok();
-  Status s = writeAll(fd_, buffer_, path_);
-  buffer_.clear();
-  return s;
+  // The alert is taken whatever happens now: a failed write keeps the
+  // buffer for the next flush(), which fails (holding checkpoints back)
+  // until it can write it. So this reports nothing.
+  (void)writeOut(fd_, buffer_, path_);
+  return Status::Ok();
 }
 
 Status FileSink::reopenIfMoved() {
@@ -156,18 +166,14 @@ Status FileSink::reopenIfMoved() {
 Status FileSink::deliver() {
   std::lock_guard lock(mu_);
   if (buffer_.empty()) return Status::Ok();
-  Status s = writeAll(fd_, buffer_, path_);
-  if (s.ok()) buffer_.clear();  // else kept: flush() retries it
-  return s;
+  return writeOut(fd_, buffer_, path_);  // what is left, flush() retries
 }
 
 Status FileSink::flush() {
   std::lock_guard lock(mu_);
   if (Status s = reopenIfMoved(); !s.ok()) return s;
   if (!buffer_.empty()) {
-    Status s = writeAll(fd_, buffer_, path_);
-    if (!s.ok()) return s;  // keep the buffer: the next flush retries it
-    buffer_.clear();
+    if (Status s = writeOut(fd_, buffer_, path_); !s.ok()) return s;  // the rest is retried
   }
   if (::fdatasync(fd_) != 0) {
     return Error{"cannot sync alert log " + path_ + ": " + std::strerror(errno)};

@@ -5,6 +5,11 @@
 // copytruncate keeps working; a rename-style rotation is picked up by
 // reopen() (and by every flush() that finds the path gone or replaced).
 //
+// A full disk (or any failed write) loses no alert: what could not be
+// written stays buffered, in memory and without bound, and flush() fails
+// until it is written, so no checkpoint moves past it; a line cut by the
+// failure is completed by the next write, never written twice.
+//
 // Unless told otherwise the log is hash-chained (hash_chain.h): each line
 // carries its sequence number and the digest of the line before it, the
 // chain goes on from the last line of an existing log and across rotations,

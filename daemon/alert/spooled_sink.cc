@@ -84,9 +84,19 @@ void SpooledSink::logLimited(int kind, const std::string& message) {
 }
 
 Status SpooledSink::write(std::string_view alert_json) {
+  std::lock_guard lock(unspooled_mu_);
+  // Alerts the spool could not take earlier go first, in order.
+  if (!unspooled_.empty() && !respoolLocked()) return keepLocked(alert_json);
   auto appended = spool_->append(alert_json, nowMs());
-  if (!appended.ok()) return Error{appended.error()};
-  switch (*appended) {
+  if (!appended.ok()) {
+    last_spool_error_ = appended.error();
+    return keepLocked(alert_json);
+  }
+  return taken(*appended);
+}
+
+Status SpooledSink::taken(Spool::Appended appended) {
+  switch (appended) {
     case Spool::Appended::kSpooled:
       break;
     case Spool::Appended::kDroppedOldest:
@@ -114,6 +124,45 @@ Status SpooledSink::write(std::string_view alert_json) {
   return Status::Ok();
 }
 
+Status SpooledSink::keepLocked(std::string_view alert_json) {
+  if (unspooled_bytes_ + alert_json.size() > spool_->stats().capacity_bytes) {
+    // Memory is no better than the disk: past the spool's own bound, refuse
+    // as a full spool does with `block` (the sources re-read after a restart).
+    refused_.store(true);
+    logLimited(kSpoolError, "cannot write the spool " + spool_->dir() + " (" + last_spool_error_ +
+                                ") and the alerts kept in memory reached spool.max_bytes: "
+                                "alert refused; checkpoints are held back until the daemon "
+                                "restarts, which re-reads the sources");
+    return Error{"spool not writable (" + last_spool_error_ + "): alert refused"};
+  }
+  unspooled_.emplace_back(alert_json);
+  unspooled_bytes_ += alert_json.size();
+  logLimited(kSpoolError, "cannot write the spool " + spool_->dir() + " (" + last_spool_error_ +
+                              "); alerts are kept in memory and spooled when it can be written; "
+                              "checkpoints are held back until then");
+  return Status::Ok();
+}
+
+bool SpooledSink::respoolLocked() {
+  while (!unspooled_.empty()) {
+    auto appended = spool_->append(unspooled_.front(), nowMs());
+    if (!appended.ok()) {
+      last_spool_error_ = appended.error();
+      return false;
+    }
+    unspooled_bytes_ -= unspooled_.front().size();
+    unspooled_.pop_front();
+    (void)taken(*appended);  // a refusal sets refused_, which fails every flush
+    if (unspooled_.empty()) {
+      spdlog::info(
+          "sink {}: the spool {} can be written again; the alerts kept in memory are "
+          "spooled",
+          name_, spool_->dir());
+    }
+  }
+  return true;
+}
+
 Status SpooledSink::deliver() {
   // write() already woke the delivery thread.
   return Status::Ok();
@@ -124,6 +173,14 @@ Status SpooledSink::flush() {
     return Error{"an alert was refused by the full spool " + spool_->dir() +
                  " (spool.on_full: block); restart the daemon once the receiver is back"};
   }
+  {
+    std::lock_guard lock(unspooled_mu_);
+    if (!respoolLocked()) {
+      return Error{std::to_string(unspooled_.size()) + " alert(s) not yet in the spool " +
+                   spool_->dir() + ": " + last_spool_error_};
+    }
+  }
+  if (refused_.load()) return Error{"an alert was refused by the full spool " + spool_->dir()};
   return spool_->sync();
 }
 

@@ -21,6 +21,13 @@
 // alert that is not spooled: the sources read it again after the restart.
 // Drops are counted; every case is logged (at most every 10 s per sink).
 //
+// A spool that cannot be written (a full disk under state_dir, an I/O
+// error) loses nothing either: write() keeps the alert in memory, in order,
+// and every later write() and flush() tries to spool those first; flush()
+// fails until they are all in the spool, so no checkpoint passes them.
+// Once more than spool.max_bytes wait in memory, write() refuses as kBlock
+// does (the sources re-read them after a restart).
+//
 // The sink never waits for the network: the delivery thread does, and
 // stop()/the destructor wait at most for one send in flight (its timeout).
 //
@@ -33,6 +40,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -99,6 +107,13 @@ class SpooledSink : public AlertSink {
   void publish();
   // Logs at most once per 10 s per `kind` slot, with how many were held back.
   void logLimited(int kind, const std::string& message);
+  // What happens to an alert the spool took (or dropped, or refused).
+  Status taken(Spool::Appended appended);
+  // Keeps an alert the spool could not take (requires unspooled_mu_).
+  Status keepLocked(std::string_view alert_json);
+  // Spools the kept alerts, oldest first; false when the spool still fails
+  // (requires unspooled_mu_).
+  bool respoolLocked();
 
   const std::string name_;
   const std::unique_ptr<Spool> spool_;
@@ -112,6 +127,12 @@ class SpooledSink : public AlertSink {
   // Set once write() refused an alert (kBlock): from then on flush() fails.
   std::atomic<bool> refused_{false};
   std::atomic<uint64_t> delivered_{0}, rejected_{0}, send_failures_{0};
+
+  // Serialises write() and the spooling of kept alerts, so they keep their order.
+  std::mutex unspooled_mu_;
+  std::deque<std::string> unspooled_;  // guarded by unspooled_mu_: not yet spooled, oldest first
+  uint64_t unspooled_bytes_ = 0;       // guarded by unspooled_mu_
+  std::string last_spool_error_;       // guarded by unspooled_mu_
 
   std::mutex log_mu_;
   std::chrono::steady_clock::time_point last_log_[4];  // guarded by log_mu_

@@ -17,6 +17,7 @@ namespace {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
 
 double nowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -102,6 +103,11 @@ Metrics::Metrics()
                              .Name("trailwatch_checkpoint_errors_total")
                              .Help("Checkpoints that could not be persisted, per source.")
                              .Register(*registry_)),
+      alert_latency_(BuildHistogram()
+                         .Name("trailwatch_alert_latency_seconds")
+                         .Help("Seconds from reading a record to handing the alert it raised to "
+                               "every output (detection alerts).")
+                         .Register(*registry_)),
       spool_records_(BuildGauge()
                          .Name("trailwatch_spool_records")
                          .Help("Alerts waiting in a network sink's spool for delivery.")
@@ -329,6 +335,16 @@ prometheus::Counter& Metrics::redactionFailures(const std::string& sink) {
 
 prometheus::Counter& Metrics::checkpointErrors(const std::string& source) {
   return checkpoint_errors_.Add({{"source", source}});
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::alertLatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return buckets;
+}
+
+prometheus::Histogram& Metrics::alertLatency(const std::string& source) {
+  return alert_latency_.Add({{"source", source}}, alertLatencyBuckets());
 }
 
 prometheus::Counter& Metrics::syslogOutputTruncated(const std::string& sink) {

@@ -17,6 +17,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include "trailwatch/result.h"
@@ -108,6 +109,12 @@ class Metrics {
   // Syslog output messages whose MSG was cut to max_message_bytes.
   prometheus::Counter& syslogOutputTruncated(const std::string& sink);
   prometheus::Counter& checkpointErrors(const std::string& source);
+  // trailwatch_alert_latency_seconds: from when a record was read from its
+  // source to when the alert it raised was handed to every output (written
+  // to the alert log, appended to a network output's spool). Buckets span
+  // 0.5 ms to 10 s.
+  prometheus::Histogram& alertLatency(const std::string& source);
+  static const prometheus::Histogram::BucketBoundaries& alertLatencyBuckets();
   SpoolMetrics spool(const std::string& sink);
 
   SyslogMetrics syslog(const std::string& source);
@@ -157,6 +164,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& redaction_failures_;
   prometheus::Family<prometheus::Counter>& syslog_output_truncated_;
   prometheus::Family<prometheus::Counter>& checkpoint_errors_;
+  prometheus::Family<prometheus::Histogram>& alert_latency_;
   prometheus::Family<prometheus::Gauge>& spool_records_;
   prometheus::Family<prometheus::Gauge>& spool_bytes_;
   prometheus::Family<prometheus::Gauge>& spool_capacity_;

@@ -33,7 +33,18 @@ constexpr int64_t kFutureTolerance = int64_t{300} * 1'000'000'000;
 // a stream of garbage cannot flood the log; the metric counts every one.
 bool shouldLogDecodeError(uint64_t n) { return n <= 10 || n % 10000 == 0; }
 
+// Checkpoints that keep failing are logged at most this often (each one is
+// counted in trailwatch_checkpoint_errors_total).
+constexpr auto kCommitLogEvery = std::chrono::seconds(10);
+
 }  // namespace
+
+void observeAlertLatency(prometheus::Histogram& histogram,
+                         std::chrono::steady_clock::duration latency, uint64_t alerts) {
+  const double seconds =
+      std::max(0.0, std::chrono::duration<double>(latency).count());  // never negative
+  for (uint64_t i = 0; i < alerts; ++i) histogram.Observe(seconds);
+}
 
 SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
                                std::optional<LogSource> declared, std::vector<AlertSink*> sinks,
@@ -50,6 +61,7 @@ SourcePipeline::SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<D
       checkpoint_interval_(checkpoint_interval),
       lookups_(lookups),
       source_metrics_(metrics.source(source_->name())),
+      alert_latency_(metrics.alertLatency(source_->name())),
       correlator_(correlator),
       timestamp_path_(std::move(timestamp_field)) {
   if (correlator_ != nullptr) per_shard_.resize(correlator_->shards());
@@ -158,9 +170,13 @@ void SourcePipeline::run() {
   while (more && !stop_.load()) {
     heartbeat_.beat(Heartbeat::steadyNanos());
     adoptRules();
+    batch.read_at = {};
     more = source_->next(batch, kPollTimeout);
     heartbeat_.beat(Heartbeat::steadyNanos());
     if (!batch.records.empty()) {
+      read_at_ = batch.read_at != std::chrono::steady_clock::time_point{}
+                     ? batch.read_at
+                     : std::chrono::steady_clock::now();
       processBatch(batch);
       dirty_ = true;
       // Alerts out at once (no fsync); durable at the next commit.
@@ -319,6 +335,7 @@ void SourcePipeline::merge(Lane& lane) {
       }
     }
     undelivered_ = true;
+    ++unobserved_alerts_;
   }
   for (const auto& [reason, n] : lane.skips) {
     auto it = std::find_if(skip_counters_.begin(), skip_counters_.end(),
@@ -376,6 +393,7 @@ void SourcePipeline::flushDecoder() {
   processEvents(lane, event, last_record_);
   merge(lane);
   submitObservations(lane.batch_clock);
+  if (undelivered_) deliverSinks();
 }
 
 void SourcePipeline::countDecodeError(const Record& record, std::string_view reason,
@@ -577,19 +595,53 @@ void SourcePipeline::deliverSinks() {
       spdlog::warn("sink {}: {}", sink->name(), s.error());
     }
   }
+  observeAlertLatency(alert_latency_, std::chrono::steady_clock::now() - read_at_,
+                      std::exchange(unobserved_alerts_, 0));
 }
 
 bool SourcePipeline::flushSinks() {
-  bool ok = true;
+  std::string failed;
   for (AlertSink* sink : sinks_) {
     if (Status s = sink->flush(); !s.ok()) {
       metrics_.sinkErrors(sink->name()).Increment();
-      spdlog::error("sink {}: {}; checkpoint of source {} held back", sink->name(), s.error(),
-                    source_->name());
-      ok = false;
+      if (!failed.empty()) failed += "; ";
+      failed += "sink " + sink->name() + ": " + s.error();
     }
   }
-  return ok;
+  if (failed.empty()) return true;
+  commitFailed(failed);
+  return false;
+}
+
+void SourcePipeline::commitFailed(const std::string& why) {
+  metrics_.checkpointErrors(source_->name()).Increment();
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t failures = 0;
+  {
+    std::lock_guard lock(commit_log_mu_);
+    failures = ++commit_failures_;
+    // The first failure, then at most one line per kCommitLogEvery: a full
+    // disk fails every attempt, several times a second.
+    if (failures > 1 && now - last_commit_log_ < kCommitLogEvery) return;
+    last_commit_log_ = now;
+  }
+  spdlog::error(
+      "source {}: {}; checkpoint NOT saved: the source's position stays where it was until "
+      "this is fixed (state_dir or an output's disk full or read-only?); {} failed attempt(s) "
+      "so far",
+      source_->name(), why, failures);
+}
+
+void SourcePipeline::commitSucceeded() {
+  uint64_t failures = 0;
+  {
+    std::lock_guard lock(commit_log_mu_);
+    failures = std::exchange(commit_failures_, 0);
+  }
+  if (failures > 0) {
+    spdlog::warn("source {}: checkpoint saved again after {} failed attempt(s)", source_->name(),
+                 failures);
+  }
 }
 
 void SourcePipeline::startCommit() {
@@ -627,20 +679,18 @@ void SourcePipeline::committerThread() {
     bool ok = true;
     if (job.ticket) {
       if (Status s = correlator_->completeCheckpoint(job.ticket); !s.ok()) {
-        metrics_.checkpointErrors(source_->name()).Increment();
-        spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
-                      source_->name(), s.error());
+        commitFailed("correlation state not saved: " + s.error());
         ok = false;
       }
     }
     if (ok) ok = flushSinks();
     if (ok) {
       if (Status s = source_->commitMark(*job.mark); !s.ok()) {
-        metrics_.checkpointErrors(source_->name()).Increment();
-        spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+        commitFailed(s.error());
         ok = false;
       }
     }
+    if (ok) commitSucceeded();
     lock.lock();
     commit_busy_ = false;
     if (!ok) commit_failed_ = true;
@@ -658,18 +708,16 @@ void SourcePipeline::commit() {
   flushDecoder();  // nothing held back may sit behind the offsets committed now
   if (correlator_ != nullptr) {
     if (Status s = correlator_->checkpoint(); !s.ok()) {
-      metrics_.checkpointErrors(source_->name()).Increment();
-      spdlog::error("source {}: correlation state not saved: {}; checkpoint held back",
-                    source_->name(), s.error());
+      commitFailed("correlation state not saved: " + s.error());
       return;
     }
   }
   if (!flushSinks()) return;
   if (Status s = source_->commit(); !s.ok()) {
-    metrics_.checkpointErrors(source_->name()).Increment();
-    spdlog::error("source {}: checkpoint not saved: {}", source_->name(), s.error());
+    commitFailed(s.error());
     return;
   }
+  commitSucceeded();
   dirty_ = false;
   last_commit_ = std::chrono::steady_clock::now();
 }

@@ -66,6 +66,11 @@ struct PipelineTotals {
   uint64_t alerts = 0;
 };
 
+// Records `alerts` alerts handed to the outputs `latency` after their
+// record was read, in trailwatch_alert_latency_seconds.
+void observeAlertLatency(prometheus::Histogram& histogram,
+                         std::chrono::steady_clock::duration latency, uint64_t alerts);
+
 class SourcePipeline {
  public:
   SourcePipeline(std::unique_ptr<Source> source, std::unique_ptr<Decoder> decoder,
@@ -148,7 +153,15 @@ class SourcePipeline {
   static void skipObservation(Lane& lane, const char* reason);
   void submitObservations(int64_t batch_clock);
   bool flushSinks();
-  // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch.
+  // A commit that did not happen (state not saved, an output not flushed,
+  // the position not saved): counted in trailwatch_checkpoint_errors_total
+  // and logged, the first time and then at most every 10 s while they keep
+  // failing.
+  void commitFailed(const std::string& why);
+  // A commit that happened: says so when earlier ones had failed.
+  void commitSucceeded();
+  // Hands the sinks' buffered alerts on (AlertSink::deliver) after a batch,
+  // and observes their latency since read_at_.
   void deliverSinks();
   // Commits in line (waiting for a commit in flight first).
   void commit();
@@ -190,7 +203,10 @@ class SourcePipeline {
   std::vector<std::pair<std::string, prometheus::Counter*>> decode_error_counters_;
   std::vector<std::pair<AlertSink*, prometheus::Counter*>> sink_alert_counters_;
   SourceStats last_stats_;
-  bool undelivered_ = false;  // alerts written to the sinks since the last deliverSinks()
+  bool undelivered_ = false;        // alerts written to the sinks since the last deliverSinks()
+  uint64_t unobserved_alerts_ = 0;  // of those, how many (each once, whatever the sink count)
+  std::chrono::steady_clock::time_point read_at_;  // when the last batch was read
+  prometheus::Histogram& alert_latency_;
   Correlator* correlator_;
   const std::string timestamp_path_;
   std::vector<std::vector<engine::Observation>> per_shard_;
@@ -225,6 +241,11 @@ class SourcePipeline {
   bool commit_busy_ = false;             // guarded by commit_mu_: a job queued or running
   bool commit_failed_ = false;           // guarded by commit_mu_: the last job did not commit
   bool committer_stop_ = false;          // guarded by commit_mu_
+
+  // Failed commits in a row, for a log that stays readable on a full disk.
+  std::mutex commit_log_mu_;
+  uint64_t commit_failures_ = 0;                           // guarded by commit_log_mu_
+  std::chrono::steady_clock::time_point last_commit_log_;  // guarded by commit_log_mu_
 };
 
 }  // namespace trailwatch::server

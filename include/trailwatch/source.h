@@ -44,7 +44,16 @@ struct Record {
 // call to next() on the same source.
 struct RecordBatch {
   std::vector<Record> records;
-  void clear() { records.clear(); }
+  // When the batch's records were read (steady clock), the start of the
+  // alert latency the pipeline measures (trailwatch_alert_latency_seconds).
+  // A source that queues records between reading and next() may set it to
+  // when the oldest of them arrived; left at the epoch, the pipeline takes
+  // the time next() returned.
+  std::chrono::steady_clock::time_point read_at{};
+  void clear() {
+    records.clear();
+    read_at = {};
+  }
 };
 
 // Counters a source keeps about its input; read by the pipeline thread after

@@ -95,6 +95,22 @@ TEST_F(MetricsScrape, CountsWhatWasReadAndPassesPromtool) {
       << body;
   EXPECT_EQ(metricValue(body, "trailwatch_control_alerts_total", {{"control", "soc2.cc7.2"}}), 7.0)
       << body;
+  // Every alert (all come from detection rules here) is one latency sample.
+  EXPECT_EQ(metricValue(body, "trailwatch_alert_latency_seconds_count", {{"source", "ehr"}}), 8.0)
+      << body;
+  EXPECT_EQ(metricValue(body, "trailwatch_alert_latency_seconds_bucket",
+                        {{"source", "ehr"}, {"le", "+Inf"}}),
+            8.0)
+      << body;
+  EXPECT_GT(
+      metricValue(body, "trailwatch_alert_latency_seconds_sum", {{"source", "ehr"}}).value_or(0),
+      0.0)
+      << body;
+  EXPECT_EQ(metricValue(body, "trailwatch_alert_latency_seconds_bucket",
+                        {{"source", "ehr"}, {"le", "0.0005"}})
+                .has_value(),
+            true)
+      << "buckets from 0.5 ms: " << body;
   EXPECT_EQ(metricValue(body, "trailwatch_rules_loaded"), 3.0) << body;
   EXPECT_EQ(metricValue(body, "trailwatch_rules_last_reload_success"), 1.0) << body;
   const auto build = metricSamples(body, "trailwatch_build_info");

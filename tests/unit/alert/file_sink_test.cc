@@ -1,6 +1,7 @@
 #include "daemon/alert/file_sink.h"
 
 #include "daemon/alert/hash_chain.h"
+#include "tests/unit/alert/file_size_limit.h"
 
 #include <stdlib.h>
 
@@ -177,6 +178,48 @@ TEST_F(FileSinkTest, ATornLastLineIsLeftAndTheChainGoesOnBelowIt) {
   ASSERT_TRUE(report.ok());
   ASSERT_TRUE(report->problem) << "the torn line is evidence, and is reported";
   EXPECT_NE(report->problem->find("line 2:"), std::string::npos) << *report->problem;
+}
+
+TEST_F(FileSinkTest, AFullDiskFailsFlushesAndLosesOrRepeatsNothing) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  auto sink = FileSink::open(path, kPlain);
+  ASSERT_TRUE(sink.ok()) << sink.error();
+  std::string expected;
+  for (int i = 0; i < 5; ++i) {
+    const std::string alert = R"({"n":)" + std::to_string(i) + R"(,"pad":"0123456789abcdef"})";
+    ASSERT_TRUE((*sink)->write(alert).ok());
+    expected += alert + "\n";
+  }
+  {
+    FileSizeLimit full(50);  // room for one line and part of the next
+    EXPECT_FALSE((*sink)->deliver().ok());
+    EXPECT_FALSE((*sink)->flush().ok()) << "a flush must fail while alerts are not written";
+    EXPECT_EQ(read(path).size(), 50u) << "what fitted was written";
+    const std::string more = R"({"n":5})";
+    EXPECT_TRUE((*sink)->write(more).ok());
+    expected += more + "\n";
+    EXPECT_FALSE((*sink)->flush().ok());
+  }
+  ASSERT_TRUE((*sink)->flush().ok()) << "space is back";
+  EXPECT_EQ(read(path), expected) << "every line once, the cut one completed";
+}
+
+TEST_F(FileSinkTest, ABufferFullOfAlertsIsKeptWhenItCannotBeWritten) {
+  const std::string path = dir_ + "/alerts.jsonl";
+  auto sink = FileSink::open(path, kPlain);
+  ASSERT_TRUE(sink.ok()) << sink.error();
+  const std::string alert = R"({"pad":")" + std::string(1000, 'x') + R"("})";
+  size_t lines = 0;
+  {
+    FileSizeLimit full(4096);
+    // Past the 1 MiB buffer, write() itself tries to write out.
+    for (; lines < 1500; ++lines) ASSERT_TRUE((*sink)->write(alert).ok());
+    EXPECT_FALSE((*sink)->flush().ok());
+  }
+  ASSERT_TRUE((*sink)->flush().ok());
+  const std::string text = read(path);
+  EXPECT_EQ(text.size(), lines * (alert.size() + 1));
+  EXPECT_EQ(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')), lines);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "daemon/alert/spooled_sink.h"
 #include "daemon/alert/webhook_sink.h"
 #include "daemon/common/http_url.h"
+#include "tests/unit/alert/file_size_limit.h"
 
 namespace trailwatch::alert {
 namespace {
@@ -292,6 +293,30 @@ TEST_F(SpooledSinkTest, UndeliveredAlertsWaitForTheNextStart) {
   ScriptedTransport* transport = nullptr;
   auto sink = makeSink(transport);
   EXPECT_EQ(transport->waitReceived(2), (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}"}));
+}
+
+// A spool that cannot be written (a full disk) loses nothing: alerts wait in
+// memory, in order, flushes fail until they are spooled, and then every one
+// is delivered.
+TEST_F(SpooledSinkTest, AnUnwritableSpoolKeepsAlertsAndFailsFlushesUntilItRecovers) {
+  ScriptedTransport* transport = nullptr;
+  auto sink = makeSink(transport);
+  std::vector<std::string> sent;
+  for (int i = 0; i < 4; ++i)
+    sent.push_back("{\"n\":" + std::to_string(i) + "," + std::string(30, 'x') + "}");
+  {
+    // Room for two records (32-byte header + 38-byte payload) in the segment.
+    FileSizeLimit full(150);
+    ASSERT_TRUE(sink->write(sent[0]).ok());
+    ASSERT_TRUE(sink->write(sent[1]).ok());
+    ASSERT_TRUE(sink->write(sent[2]).ok()) << "kept in memory, not refused";
+    EXPECT_FALSE(sink->flush().ok()) << "an alert not spooled must hold checkpoints back";
+    ASSERT_TRUE(sink->write(sent[3]).ok());
+    EXPECT_FALSE(sink->flush().ok());
+    EXPECT_EQ(transport->waitReceived(2).size(), 2u);
+  }
+  ASSERT_TRUE(sink->flush().ok()) << "space is back";
+  EXPECT_EQ(transport->waitReceived(4), sent) << "all of them, once, in order";
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ class FakeSource : public Source {
       stats_.records++;
       stats_.bytes_read += len + 1;
     }
+    if (read_ago.count() > 0) batch.read_at = std::chrono::steady_clock::now() - read_ago;
     journal_.add("next");
     return true;
   }
@@ -65,6 +66,8 @@ class FakeSource : public Source {
   SourceStats stats() const override { return stats_; }
   Journal& journal() { return journal_; }
   int commits = 0;
+  // When set, batches say they were read this long before next() returned.
+  std::chrono::steady_clock::duration read_ago{};
 
  private:
   Journal& journal_;
@@ -84,12 +87,15 @@ class RecordingSink : public AlertSink {
     return Status::Ok();
   }
   Status flush() override {
-    journal_.add(fail_flush ? "flush-failed" : "flush");
-    if (fail_flush) return Error{"disk full"};
+    const bool fail = fail_flush || fail_flushes > 0;
+    if (fail_flushes > 0) --fail_flushes;
+    journal_.add(fail ? "flush-failed" : "flush");
+    if (fail) return Error{"disk full"};
     return Status::Ok();
   }
   std::vector<std::string> alerts;
   bool fail_flush = false;
+  int fail_flushes = 0;  // the next this many flushes fail
 
  private:
   Journal& journal_;
@@ -157,6 +163,60 @@ TEST(SourcePipeline, AlertsAreFlushedBeforeTheCheckpointMoves) {
   EXPECT_EQ(t.decode_errors, 0u);
 }
 
+const prometheus::ClientMetric::Histogram& latencyOf(metrics::Metrics& m) {
+  static prometheus::ClientMetric metric;
+  metric = m.alertLatency("fake").Collect();
+  return metric.histogram;
+}
+
+TEST(AlertLatency, EachAlertIsOneObservationInItsBucket) {
+  metrics::Metrics m;
+  auto& histogram = m.alertLatency("fake");
+  observeAlertLatency(histogram, std::chrono::microseconds(300), 2);  // 0.3 ms
+  observeAlertLatency(histogram, std::chrono::milliseconds(40), 1);
+  observeAlertLatency(histogram, std::chrono::seconds(30), 1);  // past the last bound
+  observeAlertLatency(histogram, std::chrono::seconds(-1), 1);  // clamped to 0
+  observeAlertLatency(histogram, std::chrono::seconds(1), 0);   // no alert, nothing
+  const auto& h = latencyOf(m);
+  EXPECT_EQ(h.sample_count, 5u);
+  EXPECT_NEAR(h.sample_sum, 0.0006 + 0.04 + 30, 1e-9);
+  const auto& bounds = metrics::Metrics::alertLatencyBuckets();
+  ASSERT_EQ(h.bucket.size(), bounds.size() + 1);  // + Inf
+  EXPECT_EQ(bounds.front(), 0.0005);
+  EXPECT_EQ(bounds.back(), 10);
+  EXPECT_EQ(h.bucket[0].cumulative_count, 3u);  // le 0.0005: the two 0.3 ms and the 0
+  EXPECT_EQ(h.bucket[5].upper_bound, 0.025);
+  EXPECT_EQ(h.bucket[5].cumulative_count, 3u);
+  EXPECT_EQ(h.bucket[6].upper_bound, 0.05);
+  EXPECT_EQ(h.bucket[6].cumulative_count, 4u);
+  EXPECT_EQ(h.bucket[bounds.size() - 1].cumulative_count, 4u);  // le 10
+  EXPECT_EQ(h.bucket.back().cumulative_count, 5u);              // +Inf
+}
+
+TEST(SourcePipeline, AlertLatencyIsObservedOncePerAlertFromWhenItsRecordWasRead) {
+  Harness h;
+  RecordingSink second(h.journal);
+  auto owned = std::make_unique<FakeSource>(
+      h.journal, std::vector<std::vector<std::string>>{
+                     {R"({"purpose":"BTG","user":"u1"})", R"({"purpose":"BTG","user":"u2"})"},
+                     {R"({"purpose":"TREAT","user":"u3"})"},
+                     {R"({"purpose":"BTG","user":"u4"})"}});
+  // Read "3 s ago": the latency is at least that, whatever this machine's speed.
+  owned->read_ago = std::chrono::seconds(3);
+  SourcePipeline pipeline(std::move(owned), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+                          std::vector<AlertSink*>{&h.sink, &second}, h.holder, h.metrics,
+                          std::chrono::milliseconds(0));
+  pipeline.run();
+  ASSERT_EQ(h.sink.alerts.size(), 3u);
+  ASSERT_EQ(second.alerts.size(), 3u);
+  const auto& hist = latencyOf(h.metrics);
+  EXPECT_EQ(hist.sample_count, 3u) << "once per alert, not per output";
+  EXPECT_GE(hist.sample_sum, 9.0);
+  // Bucket le=2.5 (index 11) holds none: the time was taken at read, not at next().
+  ASSERT_EQ(metrics::Metrics::alertLatencyBuckets()[11], 2.5);
+  EXPECT_EQ(hist.bucket[11].cumulative_count, 0u);
+}
+
 TEST(SourcePipeline, FailedFlushHoldsTheCheckpointBack) {
   Harness h;
   h.sink.fail_flush = true;
@@ -165,6 +225,21 @@ TEST(SourcePipeline, FailedFlushHoldsTheCheckpointBack) {
   pipeline->run();
   EXPECT_EQ(source->commits, 0);
   EXPECT_EQ(h.sink.alerts.size(), 1u);
+  EXPECT_GE(h.metrics.checkpointErrors("fake").Value(), 1.0)
+      << "a checkpoint held back is a checkpoint error";
+}
+
+TEST(SourcePipeline, CheckpointsMoveAgainOnceFlushesWork) {
+  Harness h;
+  h.sink.fail_flushes = 1;  // a full disk, then space again
+  FakeSource* source = nullptr;
+  auto pipeline =
+      h.make({{R"({"purpose":"BTG","user":"u1"})"}, {R"({"purpose":"BTG","user":"u2"})"}}, &source);
+  pipeline->run();
+  EXPECT_EQ(h.metrics.checkpointErrors("fake").Value(), 1.0);
+  ASSERT_GE(source->commits, 1);
+  EXPECT_EQ(h.journal.steps.back(), "commit") << "the last position was saved";
+  EXPECT_EQ(h.sink.alerts.size(), 2u);
 }
 
 TEST(SourcePipeline, MalformedRecordsAreCountedAndSkipped) {
