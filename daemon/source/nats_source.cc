@@ -131,10 +131,9 @@ bool NatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
     if (options_.events) options_.events->fetchFailed();
     logLimited(nats::natsError("fetch", s, jerr));
     natsMsgList_Destroy(&list);
-    if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
-      // Nothing to wait on: do not spin through the pipeline's loop.
-      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    }
+    // A failure can come back at once (disconnected, reconnecting): wait
+    // out the poll rather than spin through the pipeline's loop.
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     return true;
   }
   if (list.Count == 0) {
