@@ -29,6 +29,11 @@ bool writeAll(int fd, std::string_view data) {
 
 Status replaceFileAtomically(const std::string& path, std::string_view data,
                              std::string_view what) {
+  return replaceFileAtomically(path, std::span<const std::string_view>(&data, 1), what);
+}
+
+Status replaceFileAtomically(const std::string& path, std::span<const std::string_view> pieces,
+                             std::string_view what) {
   const std::string label(what);
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
@@ -46,7 +51,9 @@ Status replaceFileAtomically(const std::string& path, std::string_view data,
     ::unlink(tmp.c_str());
     return Error{tmp + ": " + step + ": " + errnoText(err)};
   };
-  if (!writeAll(fd, data)) return cleanup("write failed");
+  for (std::string_view data : pieces) {
+    if (!writeAll(fd, data)) return cleanup("write failed");
+  }
   if (::fsync(fd) != 0) return cleanup("fsync failed");
   if (::close(fd) != 0) {
     int err = errno;

@@ -10,6 +10,7 @@
 // Thread-safety: a free function; callers serialise writes to one path.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,9 @@ namespace trailwatch {
 
 // `what` names the file in messages ("checkpoint file", "correlation state").
 Status replaceFileAtomically(const std::string& path, std::string_view data, std::string_view what);
+// The same with the content given as consecutive pieces, written in order,
+// so a large file need not be assembled in memory first.
+Status replaceFileAtomically(const std::string& path, std::span<const std::string_view> pieces,
+                             std::string_view what);
 
 }  // namespace trailwatch
