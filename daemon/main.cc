@@ -10,6 +10,7 @@
 
 #include "daemon/server/commands.h"
 #include "daemon/server/coverage.h"
+#include "daemon/server/forwarder.h"
 #include "daemon/server/pseudonym_command.h"
 #include "daemon/server/rule_tests.h"
 #include "daemon/server/verify_command.h"
@@ -28,6 +29,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run    -c FILE                      run the daemon\n"
     "  check  [-c FILE] [--rules PATH]...  validate configuration and rules, print a summary\n"
+    "  forward -c FILE                     publish the file sources' records to NATS JetStream\n"
     "  scan   [-c FILE] [--rules PATH]... [--format F] [FILE... | -]\n"
     "                                      scan files or stdin once; alerts on stdout,\n"
     "                                      a JSON summary on stderr\n"
@@ -103,6 +105,16 @@ int main(int argc, char** argv) {
                        "configuration file (YAML)");
     if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
     return runDaemon(o);
+  }
+  if (command == "forward") {
+    ForwardOptions o;
+    po::options_description desc(
+        "trailwatch forward -c FILE: publish the configured file sources' records to NATS\n"
+        "JetStream (the configuration's forward: section) until SIGTERM.\noptions");
+    desc.add_options()("config,c", po::value(&o.config_file)->required(),
+                       "configuration file (YAML)");
+    if (!parse(command, args, desc, vm, false, exit_code)) return exit_code;
+    return runForward(o);
   }
   if (command == "check") {
     CheckOptions o;

@@ -44,6 +44,9 @@ packages=(
   # the unit checks (systemd-analyze verify/security, systemd-sysusers) and the
   # socket activation test (systemd-socket-activate); no running systemd needed
   systemd
+  # the nats source, output and forwarder (nats.c 3.4, JetStream); the
+  # integration test starts its own nats-server -js on loopback
+  nats-server libnats-dev
 )
 if [[ $bench -eq 1 ]]; then
   packages+=(mtail jq yq time linux-perf)

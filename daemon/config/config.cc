@@ -19,13 +19,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/common/http_url.h"
+#include "daemon/common/nats_names.h"
 
 namespace trailwatch::config {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kOutputTypes[] = {"file", "stdout", "webhook", "alertmanager", "syslog"};
+constexpr std::string_view kOutputTypes[] = {"file",         "stdout", "webhook",
+                                             "alertmanager", "syslog", "nats"};
 // The keys only a syslog output takes, and the facilities it knows (RFC
 // 5424 §6.2.1 and the usual names).
 constexpr std::string_view kSyslogOutputKeys[] = {"address",  "protocol",         "framing",
@@ -39,7 +41,7 @@ constexpr std::string_view kSyslogFacilities[] = {
 // The largest UDP payload over IPv4 (RFC 5426 §3.2).
 constexpr std::uint64_t kSyslogUdpMaxBytes = 65507;
 constexpr std::string_view kSpoolOnFull[] = {"block", "drop_oldest", "drop_newest"};
-constexpr std::string_view kSourceTypes[] = {"file", "syslog", "journald"};
+constexpr std::string_view kSourceTypes[] = {"file", "syslog", "journald", "nats"};
 constexpr std::string_view kSyslogProtocols[] = {"udp", "tcp", "tls"};
 constexpr std::string_view kSyslogFramings[] = {"auto", "octet-counting", "newline"};
 // Syslog messages are far shorter than the records of some files; a smaller
@@ -58,8 +60,11 @@ constexpr std::string_view kSyslogKeys[] = {
     "idle_timeout"};
 constexpr std::string_view kJournaldKeys[] = {"directory", "units",  "identifiers",
                                               "matches",   "record", "start_at"};
+constexpr std::string_view kNatsKeys[] = {
+    "url",   "creds_file", "stream",          "subject", "consumer", "create_consumer",
+    "batch", "ack_wait",   "max_ack_pending", "start_at"};
 constexpr std::pair<std::string_view, std::span<const std::string_view>> kSourceTypeKeys[] = {
-    {"file", kFileKeys}, {"syslog", kSyslogKeys}, {"journald", kJournaldKeys}};
+    {"file", kFileKeys}, {"syslog", kSyslogKeys}, {"journald", kJournaldKeys}, {"nats", kNatsKeys}};
 
 std::span<const std::string_view> keysOfSourceType(std::string_view type) {
   for (const auto& [t, keys] : kSourceTypeKeys) {
@@ -284,10 +289,10 @@ class Loader {
       }
       return;
     }
-    const Mapping top =
-        mapping(root, "configuration",
-                {"state_dir", "rules", "unusable_rules", "checkpoint_interval", "log_level",
-                 "sources", "outputs", "metrics", "lookups", "placeholders", "correlation"});
+    const Mapping top = mapping(
+        root, "configuration",
+        {"state_dir", "rules", "unusable_rules", "checkpoint_interval", "log_level", "sources",
+         "outputs", "metrics", "lookups", "placeholders", "correlation", "forward"});
     if (const Entry* e = top.find("state_dir")) {
       if (auto s = nonEmptyString(*e)) config.state_dir = resolve(*s);
     } else {
@@ -331,6 +336,7 @@ class Loader {
     if (const Entry* e = top.find("lookups")) loadLookups(*e, config);
     if (const Entry* e = top.find("placeholders")) loadPlaceholders(*e, config);
     if (const Entry* e = top.find("correlation")) loadCorrelation(*e, config.correlation);
+    if (const Entry* e = top.find("forward")) loadForward(*e, config);
   }
 
  private:
@@ -372,7 +378,16 @@ class Loader {
                                  "units",
                                  "identifiers",
                                  "matches",
-                                 "record"});
+                                 "record",
+                                 "url",
+                                 "creds_file",
+                                 "stream",
+                                 "subject",
+                                 "consumer",
+                                 "create_consumer",
+                                 "batch",
+                                 "ack_wait",
+                                 "max_ack_pending"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -421,6 +436,8 @@ class Loader {
         source.max_line_bytes = kSyslogMaxLineBytes;
       } else if (source.type == "journald") {
         loadJournald(m, source);
+      } else if (source.type == "nats") {
+        loadNatsSource(node, m, source, config.checkpoint_interval);
       } else if (const Entry* f = m.find("paths")) {
         for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
       } else {
@@ -592,6 +609,133 @@ class Loader {
     }
   }
 
+  // `forward:` (README "Forwarding to NATS"); after the sources, whose
+  // names it refers to.
+  void loadForward(const Entry& e, Config& config) {
+    if (!e.value.IsMap()) {
+      fail(e.value.IsNull() ? e.key_node : e.value,
+           "'forward' must be a mapping (url, subject, partition_key, partitions, sources)");
+      return;
+    }
+    const Mapping m = mapping(
+        e.value, "forward",
+        {"url", "creds_file", "subject", "partition_key", "partitions", "sources", "timeout"});
+    ForwardConfig fc;
+    natsUrlKey(e.value, m, fc.url, "forward");
+    if (const Entry* f = m.find("creds_file")) {
+      if (auto p = nonEmptyString(*f)) fc.creds_file = resolve(*p);
+    }
+    if (const Entry* f = m.find("subject")) {
+      if (auto s = nonEmptyString(*f)) {
+        if (const std::string problem = natsSubjectProblem(*s, false); !problem.empty()) {
+          fail(f->value, "invalid subject: " + problem);
+        }
+        fc.subject = *s;
+      }
+    } else {
+      missing(e.value, "subject", "forward (the subject, or the prefix of the partitions)");
+    }
+    if (const Entry* f = m.find("partition_key")) {
+      if (auto k = nonEmptyString(*f)) fc.partition_key = *k;
+    }
+    if (const Entry* f = m.find("partitions")) {
+      if (auto n = boundedCount(*f, 1, 4096)) fc.partitions = *n;
+      if (fc.partition_key.empty()) {
+        fail(f->key_node, "'partitions' needs 'partition_key' (the field records are split by)");
+      }
+    }
+    durationKey(m, "timeout", fc.timeout, std::chrono::milliseconds(100),
+                std::chrono::milliseconds(600'000));
+    if (const Entry* f = m.find("sources")) {
+      for (const auto& [name, at] : stringItems(*f)) {
+        auto it = std::find_if(config.sources.begin(), config.sources.end(),
+                               [&](const SourceConfig& sc) { return sc.name == name; });
+        if (it == config.sources.end()) {
+          fail(at, "forward: no source named '" + name + "'");
+        } else if (it->type != "file") {
+          fail(at, "forward: source '" + name + "' is a " + it->type +
+                       " source; only file sources are forwarded");
+        } else {
+          fc.sources.push_back(name);
+        }
+      }
+    }
+    config.forward = std::move(fc);
+  }
+
+  // The keys of a nats source (README "NATS JetStream"). `checkpoint_interval`
+  // is loaded first: ack_wait must leave room for it.
+  void loadNatsSource(const YAML::Node& node, const Mapping& m, SourceConfig& source,
+                      std::chrono::milliseconds checkpoint_interval) {
+    NatsSourceConfig& nc = source.nats;
+    source.start_at_end = false;  // a stream is kept to be read: from its start
+    natsUrlKey(node, m, nc.url, "nats source");
+    if (const Entry* f = m.find("creds_file")) {
+      if (auto p = nonEmptyString(*f)) nc.creds_file = resolve(*p);
+    }
+    natsNameKey(node, m, "stream", nc.stream, "nats source (the JetStream stream to read)");
+    natsNameKey(node, m, "consumer", nc.consumer,
+                "nats source (the durable consumer name every instance shares)");
+    if (const Entry* f = m.find("subject")) {
+      if (auto s = nonEmptyString(*f)) {
+        if (const std::string problem = natsSubjectProblem(*s, true); !problem.empty()) {
+          fail(f->value, "invalid subject: " + problem);
+        }
+        nc.subject = *s;
+      }
+    }
+    if (const Entry* f = m.find("create_consumer")) {
+      if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, nc.create_consumer)) {
+        fail(f->value, "'create_consumer' must be true or false");
+      }
+    }
+    if (const Entry* f = m.find("batch")) {
+      if (auto n = boundedCount(*f, 1, 10'000)) nc.batch = *n;
+    }
+    if (const Entry* f = m.find("max_ack_pending")) {
+      if (auto n = boundedCount(*f, 1, 10'000'000)) nc.max_ack_pending = *n;
+    }
+    durationKey(m, "ack_wait", nc.ack_wait, std::chrono::milliseconds(1000),
+                std::chrono::milliseconds(12LL * 3600'000));
+    if (const Entry* f = m.find("ack_wait");
+        f != nullptr && nc.ack_wait < 2 * checkpoint_interval) {
+      fail(f->value, "ack_wait must be at least twice checkpoint_interval (" +
+                         std::to_string(checkpoint_interval.count()) +
+                         "ms): messages are acknowledged at checkpoints, and would be "
+                         "redelivered while waiting");
+    }
+  }
+
+  // `url` of a NATS source, output or forward section (required).
+  void natsUrlKey(const YAML::Node& node, const Mapping& m, std::string& out, const char* what) {
+    const Entry* f = m.find("url");
+    if (f == nullptr) {
+      missing(node, "url", std::string(what) + " (nats://host:4222)");
+      return;
+    }
+    if (auto url = nonEmptyString(*f)) {
+      if (const std::string problem = natsUrlProblem(*url); !problem.empty()) {
+        fail(f->value, "invalid url: " + problem);
+      }
+      out = *url;
+    }
+  }
+
+  void natsNameKey(const YAML::Node& node, const Mapping& m, const char* key, std::string& out,
+                   const std::string& what) {
+    const Entry* f = m.find(key);
+    if (f == nullptr) {
+      missing(node, key, what);
+      return;
+    }
+    if (auto name = nonEmptyString(*f)) {
+      if (const std::string problem = natsNameProblem(*name); !problem.empty()) {
+        fail(f->value, "invalid " + std::string(key) + " name '" + *name + "': " + problem);
+      }
+      out = *name;
+    }
+  }
+
   // An integer from `min` to `max`, or nullopt after a diagnostic.
   std::optional<std::size_t> boundedCount(const Entry& e, std::size_t min, std::size_t max) {
     auto s = text(e);
@@ -664,7 +808,9 @@ class Loader {
                                  "facility",
                                  "app_name",
                                  "hostname",
-                                 "max_message_bytes"});
+                                 "max_message_bytes",
+                                 "subject",
+                                 "creds_file"});
       const Entry* type = m.find("type");
       const Entry* path = m.find("path");
       if (type == nullptr) {
@@ -679,7 +825,8 @@ class Loader {
         continue;
       }
       output.type = *t;
-      const bool network = *t == "webhook" || *t == "alertmanager" || *t == "syslog";
+      const bool network =
+          *t == "webhook" || *t == "alertmanager" || *t == "syslog" || *t == "nats";
       auto notFor = [&](std::initializer_list<const char*> keys) {
         for (const char* key : keys) {
           if (const Entry* f = m.find(key)) {
@@ -712,6 +859,12 @@ class Loader {
                 "resolve_after", "retry", "spool"});
       }
       if (*t == "webhook") notFor({"resolve_after"});
+      if (*t == "nats") {
+        notFor({"headers", "headers_file", "tls_ca_file", "resolve_after"});
+        loadNatsOutput(node, m, output);
+      } else {
+        notFor({"subject", "creds_file"});
+      }
       if (*t == "syslog") {
         notFor({"url", "headers", "headers_file", "tls_ca_file", "resolve_after"});
         loadSyslogOutput(node, m, output.syslog);
@@ -755,7 +908,7 @@ class Loader {
     } else {
       seen_names.emplace_back(output.name, name_mark);
     }
-    const bool http = output.type != "syslog";
+    const bool http = output.type != "syslog" && output.type != "nats";
     if (!http) {
       // url, headers, headers_file and tls_ca_file are reported by the caller.
     } else if (const Entry* f = m.find("url")) {
@@ -827,7 +980,10 @@ class Loader {
       }
     }
     if (output.batch_max == 0) {
-      output.batch_max = output.type == "alertmanager" ? 64 : output.type == "syslog" ? 16 : 1;
+      output.batch_max = output.type == "alertmanager" ? 64
+                         : output.type == "syslog"     ? 16
+                         : output.type == "nats"       ? 64
+                                                       : 1;
     }
     if (const Entry* f = m.find("retry")) {
       if (!f->value.IsMap()) {
@@ -866,6 +1022,24 @@ class Loader {
           if (auto s = oneOf(*g, kSpoolOnFull)) output.spool.on_full = *s;
         }
       }
+    }
+  }
+
+  // The keys of a `type: nats` output beyond the network ones.
+  void loadNatsOutput(const YAML::Node& node, const Mapping& m, OutputConfig& output) {
+    natsUrlKey(node, m, output.url, "nats output");
+    if (const Entry* f = m.find("subject")) {
+      if (auto s = nonEmptyString(*f)) {
+        if (const std::string problem = natsSubjectProblem(*s, false); !problem.empty()) {
+          fail(f->value, "invalid subject: " + problem);
+        }
+        output.subject = *s;
+      }
+    } else {
+      missing(node, "subject", "nats output (the subject alerts are published to)");
+    }
+    if (const Entry* f = m.find("creds_file")) {
+      if (auto p = nonEmptyString(*f)) output.creds_file = resolve(*p);
     }
   }
 

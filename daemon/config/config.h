@@ -35,9 +35,22 @@ struct SyslogSourceConfig {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // tcp, tls
 };
 
+// `type: nats`: a JetStream durable pull consumer (source/nats_source.h).
+struct NatsSourceConfig {
+  std::string url;              // `url` (required): nats://host:port[,...]
+  std::string creds_file;       // `creds_file`: absolute after loading; empty: none
+  std::string stream;           // `stream` (required): must exist on the server
+  std::string subject;          // `subject`: the consumer's filter; empty: the whole stream
+  std::string consumer;         // `consumer` (required): durable name shared by instances
+  bool create_consumer = true;  // `create_consumer`: create the consumer when missing
+  std::size_t batch = 256;      // `batch`: messages per fetch
+  std::chrono::milliseconds ack_wait{30'000};  // `ack_wait`: redelivery after this
+  std::size_t max_ack_pending = 20'000;        // `max_ack_pending`: for a created consumer
+};
+
 struct SourceConfig {
   std::string name;                // unique among sources; a metric label
-  std::string type = "file";       // "file", "syslog" or "journald"
+  std::string type = "file";       // "file", "syslog", "journald" or "nats"
   std::vector<std::string> paths;  // file: glob patterns, absolute after loading
   SyslogSourceConfig syslog;       // syslog: the listener
   std::string format = "json";     // decoder name (default `syslog` for syslog sources);
@@ -64,6 +77,7 @@ struct SourceConfig {
   // and `matches`, in that order; values of one field OR-ed, fields AND-ed.
   std::vector<std::string> journal_matches;
   std::string journal_record = "json";  // journald: `record: json|message`
+  NatsSourceConfig nats;                // nats: the consumer (start_at defaults to beginning)
 };
 
 // `correlation:`: the state behind correlation rules and suppression.
@@ -107,7 +121,7 @@ struct SyslogOutputConfig {
 };
 
 struct OutputConfig {
-  std::string type;  // "file", "stdout", "webhook", "alertmanager" or "syslog"
+  std::string type;  // "file", "stdout", "webhook", "alertmanager", "syslog" or "nats"
   std::string path;  // for "file": absolute after loading
   // "file": each line carries a hash chain link (alert/hash_chain.h);
   // `chain_key_file` (absolute after loading) holds an HMAC key.
@@ -128,6 +142,9 @@ struct OutputConfig {
   std::chrono::milliseconds retry_max_delay{60'000};
   SpoolConfig spool;
   SyslogOutputConfig syslog;  // "syslog" only
+  // "nats": JetStream publish of each alert to `subject` (url is nats://).
+  std::string subject;
+  std::string creds_file;  // absolute after loading; empty: none
 
   std::optional<RedactConfig> redact;  // any output type; absent: the whole alert
 };
@@ -147,6 +164,18 @@ struct LookupConfig {
   bool case_insensitive = false;
 };
 
+// `forward:`: what `trailwatch forward` publishes (server/forwarder.h):
+// the file sources' records to a JetStream subject, partitioned by a field.
+struct ForwardConfig {
+  std::string url;             // `url` (required)
+  std::string creds_file;      // `creds_file`: absolute after loading
+  std::string subject;         // `subject` (required): the subject, or the prefix with partitions
+  std::string partition_key;   // `partition_key`: the field hashed to a partition; empty: none
+  std::size_t partitions = 1;  // `partitions`: subjects <subject>.0 ... <subject>.<N-1>
+  std::vector<std::string> sources;  // `sources`: file source names; empty: every file source
+  std::chrono::milliseconds timeout{10'000};  // `timeout`: for publish acknowledgements
+};
+
 struct Config {
   std::string file;                // the configuration file, absolute
   std::string state_dir;           // absolute; checkpoints live under it
@@ -161,7 +190,8 @@ struct Config {
   std::map<std::string, std::string> placeholders;      // name -> list file, absolute
   std::chrono::milliseconds checkpoint_interval{1000};  // `checkpoint_interval: 1s`
   CorrelationConfig correlation;
-  std::string log_level = "info";  // trace, debug, info, warn, error
+  std::string log_level = "info";        // trace, debug, info, warn, error
+  std::optional<ForwardConfig> forward;  // `forward:`; absent: `trailwatch forward` refuses
 };
 
 // Loads and validates `path`. On any problem returns nullopt and appends one

@@ -184,6 +184,33 @@ Metrics::Metrics()
                                     "pipeline fell behind; receive_buffer: the kernel's "
                                     "socket buffer overflowed).")
                               .Register(*registry_)),
+      nats_pending_(BuildGauge()
+                        .Name("trailwatch_nats_pending_messages")
+                        .Help("Messages in the stream that match a nats source's consumer and "
+                              "were not yet delivered to it (JetStream num_pending): the lag.")
+                        .Register(*registry_)),
+      nats_delivered_(BuildCounter()
+                          .Name("trailwatch_nats_messages_delivered_total")
+                          .Help("Messages a nats source fetched from its consumer.")
+                          .Register(*registry_)),
+      nats_redelivered_(BuildCounter()
+                            .Name("trailwatch_nats_messages_redelivered_total")
+                            .Help("Messages fetched that had been delivered before and not "
+                                  "acknowledged within ack_wait (a crashed or slow instance).")
+                            .Register(*registry_)),
+      nats_acked_(BuildCounter()
+                      .Name("trailwatch_nats_messages_acknowledged_total")
+                      .Help("Messages a nats source acknowledged at checkpoints.")
+                      .Register(*registry_)),
+      nats_fetch_errors_(BuildCounter()
+                             .Name("trailwatch_nats_fetch_errors_total")
+                             .Help("Fetches from a nats source's consumer that failed.")
+                             .Register(*registry_)),
+      nats_ack_errors_(BuildCounter()
+                           .Name("trailwatch_nats_ack_errors_total")
+                           .Help("Checkpoints whose acknowledgements could not be confirmed "
+                                 "(the messages are redelivered).")
+                           .Register(*registry_)),
       lookup_rows_(BuildGauge()
                        .Name("trailwatch_lookup_rows")
                        .Help("Rows in each lookup table in use.")
@@ -360,6 +387,13 @@ SpoolMetrics Metrics::spool(const std::string& sink) {
                       spool_oldest_age_.Add(l), spool_full_.Add(l),     spool_refused_.Add(l),
                       dropped("drop_oldest"),   dropped("drop_newest"), dropped("torn"),
                       dropped("rejected"),      sink_delivered_.Add(l), sink_send_failures_.Add(l)};
+}
+
+NatsSourceMetrics Metrics::natsSource(const std::string& source) {
+  const prometheus::Labels l{{"source", source}};
+  return NatsSourceMetrics{nats_pending_.Add(l),      nats_delivered_.Add(l),
+                           nats_redelivered_.Add(l),  nats_acked_.Add(l),
+                           nats_fetch_errors_.Add(l), nats_ack_errors_.Add(l)};
 }
 
 SyslogMetrics Metrics::syslog(const std::string& source) {

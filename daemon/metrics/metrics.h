@@ -48,6 +48,16 @@ struct SyslogMetrics {
   prometheus::Counter& read_pauses;  // reads paused because the pipeline fell behind
 };
 
+// A nats source's consumer (label `source`).
+struct NatsSourceMetrics {
+  prometheus::Gauge& pending;         // messages not yet delivered to the consumer
+  prometheus::Counter& delivered;     // messages fetched
+  prometheus::Counter& redelivered;   // of those, delivered before (not acknowledged in time)
+  prometheus::Counter& acknowledged;  // messages acknowledged at checkpoints
+  prometheus::Counter& fetch_errors;
+  prometheus::Counter& ack_errors;
+};
+
 struct RuleMetrics {
   prometheus::Counter& matches;
   prometheus::Counter& alerts;
@@ -125,6 +135,8 @@ class Metrics {
   // UDP datagrams lost (reason: queue_full, receive_buffer).
   prometheus::Counter& syslogUdpDropped(const std::string& source, const std::string& reason);
 
+  NatsSourceMetrics natsSource(const std::string& source);
+
   LookupMetrics lookup(const std::string& name);
   // 1 if the last load of a placeholder list file succeeded.
   prometheus::Gauge& placeholderReloadSuccess(const std::string& name);
@@ -181,6 +193,12 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& syslog_pauses_;
   prometheus::Family<prometheus::Counter>& syslog_frame_errors_;
   prometheus::Family<prometheus::Counter>& syslog_udp_dropped_;
+  prometheus::Family<prometheus::Gauge>& nats_pending_;
+  prometheus::Family<prometheus::Counter>& nats_delivered_;
+  prometheus::Family<prometheus::Counter>& nats_redelivered_;
+  prometheus::Family<prometheus::Counter>& nats_acked_;
+  prometheus::Family<prometheus::Counter>& nats_fetch_errors_;
+  prometheus::Family<prometheus::Counter>& nats_ack_errors_;
   prometheus::Family<prometheus::Gauge>& lookup_rows_;
   prometheus::Family<prometheus::Gauge>& lookup_reload_success_;
   prometheus::Family<prometheus::Counter>& lookup_hits_;

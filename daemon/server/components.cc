@@ -13,6 +13,7 @@
 
 #include "daemon/alert/alertmanager_sink.h"
 #include "daemon/alert/file_sink.h"
+#include "daemon/alert/nats_sink.h"
 #include "daemon/alert/redaction.h"
 #include "daemon/alert/spooled_sink.h"
 #include "daemon/alert/stdout_sink.h"
@@ -22,6 +23,7 @@
 #include "daemon/source/activated_sockets.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/journald_source.h"
+#include "daemon/source/nats_source.h"
 #include "daemon/source/syslog_listener.h"
 
 namespace trailwatch::server {
@@ -92,6 +94,25 @@ class SyslogListenerMetrics final : public source::SyslogListenerEvents {
   std::array<prometheus::Counter*, 2> udp_dropped_{};   // by SyslogUdpDrop
 };
 
+// A nats source's consumer as Prometheus series.
+class NatsSourceMetricsEvents final : public source::NatsSourceEvents {
+ public:
+  explicit NatsSourceMetricsEvents(metrics::NatsSourceMetrics m) : m_(m) {}
+  void delivered(uint64_t messages, uint64_t redelivered) override {
+    m_.delivered.Increment(static_cast<double>(messages));
+    if (redelivered > 0) m_.redelivered.Increment(static_cast<double>(redelivered));
+  }
+  void acknowledged(uint64_t messages) override {
+    m_.acknowledged.Increment(static_cast<double>(messages));
+  }
+  void pending(uint64_t messages) override { m_.pending.Set(static_cast<double>(messages)); }
+  void fetchFailed() override { m_.fetch_errors.Increment(); }
+  void ackFailed() override { m_.ack_errors.Increment(); }
+
+ private:
+  metrics::NatsSourceMetrics m_;
+};
+
 source::SyslogListenerOptions syslogOptions(const config::SourceConfig& sc) {
   const auto& c = sc.syslog;
   source::SyslogListenerOptions o;
@@ -152,6 +173,25 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     jo.max_line_bytes = sc.max_line_bytes;
     jo.checkpoint_path = checkpointPath(config, sc.name);
     return std::unique_ptr<Source>(std::make_unique<source::JournaldSource>(std::move(jo)));
+  }
+  if (sc.type == "nats") {
+    const auto& c = sc.nats;
+    source::NatsSourceOptions no;
+    no.name = sc.name;
+    no.connection.url = c.url;
+    no.connection.creds_file = c.creds_file;
+    no.connection.name = "trailwatch " + sc.name;
+    no.stream = c.stream;
+    no.subject = c.subject;
+    no.consumer = c.consumer;
+    no.create_consumer = c.create_consumer;
+    no.start_at_end = sc.start_at_end;
+    no.batch = c.batch;
+    no.ack_wait = c.ack_wait;
+    no.max_ack_pending = c.max_ack_pending;
+    no.max_line_bytes = sc.max_line_bytes;
+    no.events = std::make_shared<NatsSourceMetricsEvents>(metrics.natsSource(sc.name));
+    return std::unique_ptr<Source>(std::make_unique<source::NatsSource>(std::move(no)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};
 }
@@ -233,6 +273,14 @@ Result<std::unique_ptr<AlertSink>> makeNetworkSink(const config::Config& config,
     auto t = makeSyslogTransport(output, metrics);
     if (!t.ok()) return Error{what + ": " + t.error()};
     transport = std::move(t).value();
+  } else if (output.type == "nats") {
+    alert::NatsTransportOptions no;
+    no.connection.url = output.url;
+    no.connection.creds_file = output.creds_file;
+    no.connection.name = "trailwatch output " + output.name;
+    no.connection.timeout = output.timeout;
+    no.subject = output.subject;
+    transport = std::make_unique<alert::NatsTransport>(std::move(no));
   } else {
     auto http = makeHttpTransport(output);
     if (!http.ok()) return Error{what + ": " + http.error()};
@@ -283,7 +331,8 @@ Result<std::unique_ptr<alert::Transport>> makeHttpTransport(const config::Output
 Result<std::unique_ptr<AlertSink>> makeTypedSink(const config::Config& config,
                                                  const config::OutputConfig& output,
                                                  metrics::Metrics& metrics) {
-  if (output.type == "webhook" || output.type == "alertmanager" || output.type == "syslog") {
+  if (output.type == "webhook" || output.type == "alertmanager" || output.type == "syslog" ||
+      output.type == "nats") {
     return makeNetworkSink(config, output, metrics);
   }
   if (output.type == "stdout") {

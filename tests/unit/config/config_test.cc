@@ -193,13 +193,16 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
              "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
              "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout, "
-             "directory, units, identifiers, matches, record)");
-  EXPECT_EQ(diags_[0].str(), file_ +
-                                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
-                                 "type, paths, format, start_at, max_line_bytes, logsource, "
-                                 "timestamp_field, extra_fields, protocol, listen, framing, tls, "
-                                 "max_connections, max_connections_per_peer, idle_timeout, "
-                                 "directory, units, identifiers, matches, record)");
+             "directory, units, identifiers, matches, record, url, creds_file, stream, "
+             "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
+  EXPECT_EQ(diags_[0].str(),
+            file_ +
+                ":7:5: unknown key 'pathz' in source (expected one of: name, "
+                "type, paths, format, start_at, max_line_bytes, logsource, "
+                "timestamp_field, extra_fields, protocol, listen, framing, tls, "
+                "max_connections, max_connections_per_peer, idle_timeout, "
+                "directory, units, identifiers, matches, record, url, creds_file, stream, "
+                "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -220,14 +223,14 @@ TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
                   "unknown key 'format' in output (expected one of: type, path, hash_chain, "
                   "chain_key_file, name, url, headers, headers_file, tls_ca_file, timeout, "
                   "batch_max, resolve_after, retry, spool, redact, address, protocol, framing, "
-                  "tls, facility, app_name, hostname, max_message_bytes)"))
+                  "tls, facility, app_name, hostname, max_message_bytes, subject, creds_file)"))
       << all();
   EXPECT_TRUE(has(10, 3, "unknown key 'port' in metrics (expected one of: listen, enabled)"))
       << all();
   EXPECT_TRUE(has(11, 1,
                   "unknown key 'rulez' in configuration (expected one of: state_dir, rules, "
                   "unusable_rules, checkpoint_interval, log_level, sources, outputs, metrics, "
-                  "lookups, placeholders, correlation)"))
+                  "lookups, placeholders, correlation, forward)"))
       << all();
 }
 
@@ -304,7 +307,7 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
       "log_level: verbose\n"    // 2
       "sources:\n"              // 3
       "  - name: ehr\n"         // 4
-      "    type: nats\n"        // 5
+      "    type: kafka\n"       // 5
       "    paths: /x\n"         // 6
       "    start_at: middle\n"  // 7
       "outputs:\n"              // 8
@@ -314,12 +317,13 @@ TEST_F(ConfigTest, BadEnumValuesNameTheAcceptedOnes) {
                   "invalid log_level 'verbose' (expected one of: trace, debug, info, warn, "
                   "error)"))
       << all();
-  EXPECT_TRUE(has(5, 11, "unsupported source type 'nats' (accepted types: file, syslog, journald)"))
+  EXPECT_TRUE(
+      has(5, 11, "unsupported source type 'kafka' (accepted types: file, syslog, journald, nats)"))
       << all();
   EXPECT_TRUE(has(7, 15, "invalid start_at 'middle' (expected one of: end, beginning)")) << all();
   EXPECT_TRUE(has(9, 11,
                   "unsupported output type 'kafka' (accepted types: file, stdout, webhook, "
-                  "alertmanager, syslog)"))
+                  "alertmanager, syslog, nats)"))
       << all();
 }
 
@@ -663,7 +667,8 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
                   "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
                   "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
                   "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
-                  "idle_timeout, directory, units, identifiers, matches, record)"))
+                  "idle_timeout, directory, units, identifiers, matches, record, url, creds_file, "
+                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
@@ -1021,6 +1026,149 @@ TEST_F(ConfigTest, TwoSyslogSourcesCannotShareASocket) {
       "  - {name: b, type: syslog, protocol: udp, listen: \"127.0.0.1:514\"}\n"
       "  - {name: c, type: syslog, protocol: tls, listen: \"127.0.0.1:514\", tls: {}}\n");
   EXPECT_TRUE(has(5, 52, "another source already listens on tcp 127.0.0.1:514 (at 3:52)")) << all();
+}
+
+TEST_F(ConfigTest, NatsSourceLoadsItsKeysWithDefaults) {
+  auto c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: bus\n"
+      "    type: nats\n"
+      "    url: nats://127.0.0.1:4222,nats://10.0.0.2:4222\n"
+      "    stream: AUDIT\n"
+      "    subject: \"audit.ehr.>\"\n"
+      "    consumer: trailwatch\n"
+      "    creds_file: tw.creds\n"
+      "    batch: 100\n"
+      "    ack_wait: 1m\n"
+      "    max_ack_pending: 5000\n"
+      "    create_consumer: false\n"
+      "    format: json\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  const auto& s = c->sources[0];
+  EXPECT_EQ(s.type, "nats");
+  EXPECT_EQ(s.nats.url, "nats://127.0.0.1:4222,nats://10.0.0.2:4222");
+  EXPECT_EQ(s.nats.stream, "AUDIT");
+  EXPECT_EQ(s.nats.subject, "audit.ehr.>");
+  EXPECT_EQ(s.nats.consumer, "trailwatch");
+  EXPECT_EQ(s.nats.creds_file, (dir_ / "tw.creds").string());
+  EXPECT_EQ(s.nats.batch, 100u);
+  EXPECT_EQ(s.nats.ack_wait, milliseconds(60'000));
+  EXPECT_EQ(s.nats.max_ack_pending, 5000u);
+  EXPECT_FALSE(s.nats.create_consumer);
+  EXPECT_FALSE(s.start_at_end);  // a stream is read from its start unless told
+
+  c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: bus\n"
+      "    type: nats\n"
+      "    url: nats://nats:4222\n"
+      "    stream: AUDIT\n"
+      "    consumer: tw\n"
+      "    start_at: end\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_TRUE(c->sources[0].nats.subject.empty());
+  EXPECT_TRUE(c->sources[0].nats.create_consumer);
+  EXPECT_EQ(c->sources[0].nats.batch, 256u);
+  EXPECT_EQ(c->sources[0].nats.ack_wait, milliseconds(30'000));
+  EXPECT_TRUE(c->sources[0].start_at_end);
+}
+
+TEST_F(ConfigTest, NatsSourceRejectsBadValues) {
+  load(
+      "rules: [/r]\n"                      // 1
+      "checkpoint_interval: 2s\n"          // 2
+      "sources:\n"                         // 3
+      "  - name: bus\n"                    // 4
+      "    type: nats\n"                   // 5
+      "    url: http://127.0.0.1:4222\n"   // 6
+      "    stream: AU.DIT\n"               // 7
+      "    subject: \"audit..x\"\n"        // 8
+      "    consumer: \"tw*\"\n"            // 9
+      "    batch: 0\n"                     // 10
+      "    ack_wait: 3s\n"                 // 11
+      "    create_consumer: maybe\n"       // 12
+      "    paths: [/x]\n"                  // 13
+      "  - name: bus2\n"                   // 14
+      "    type: nats\n"                   // 15
+      "    url: tls://127.0.0.1:4222\n");  // 16
+  EXPECT_TRUE(has(6, 10, "invalid url: 'http://127.0.0.1:4222' is not a nats:// URL")) << all();
+  EXPECT_TRUE(has(7, 13,
+                  "invalid stream name 'AU.DIT': allowed characters: letters, digits, '-' and "
+                  "'_'"))
+      << all();
+  EXPECT_TRUE(has(8, 14, "invalid subject: empty token in subject 'audit..x'")) << all();
+  EXPECT_TRUE(
+      has(9, 15, "invalid consumer name 'tw*': allowed characters: letters, digits, '-' and '_'"))
+      << all();
+  EXPECT_TRUE(has(10, 12, "invalid batch '0' (expected an integer from 1 to 10000)")) << all();
+  EXPECT_TRUE(has(11, 15,
+                  "ack_wait must be at least twice checkpoint_interval (2000ms): messages are "
+                  "acknowledged at checkpoints, and would be redelivered while waiting"))
+      << all();
+  EXPECT_TRUE(has(12, 22, "'create_consumer' must be true or false")) << all();
+  EXPECT_TRUE(has(13, 5, "key 'paths' does not apply to a nats source")) << all();
+  EXPECT_TRUE(has(16, 10, "invalid url: tls:// is not supported by this build (use nats://)"))
+      << all();
+  EXPECT_TRUE(
+      has(14, 5, "missing required key 'stream' in nats source (the JetStream stream to read)"))
+      << all();
+}
+
+TEST_F(ConfigTest, NatsOutputAndForwardSection) {
+  auto c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: ehr\n"
+      "    paths: /var/log/ehr/*.ndjson\n"
+      "outputs:\n"
+      "  - type: nats\n"
+      "    name: bus\n"
+      "    url: nats://127.0.0.1:4222\n"
+      "    subject: alerts.trailwatch\n"
+      "forward:\n"
+      "  url: nats://127.0.0.1:4222\n"
+      "  subject: audit.ehr\n"
+      "  partition_key: user.id\n"
+      "  partitions: 16\n"
+      "  sources: [ehr]\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->outputs[0].type, "nats");
+  EXPECT_EQ(c->outputs[0].subject, "alerts.trailwatch");
+  EXPECT_EQ(c->outputs[0].batch_max, 64u);
+  ASSERT_TRUE(c->forward.has_value());
+  EXPECT_EQ(c->forward->subject, "audit.ehr");
+  EXPECT_EQ(c->forward->partition_key, "user.id");
+  EXPECT_EQ(c->forward->partitions, 16u);
+  EXPECT_EQ(c->forward->sources, std::vector<std::string>{"ehr"});
+}
+
+TEST_F(ConfigTest, NatsOutputAndForwardRejectBadValues) {
+  load(
+      "rules: [/r]\n"                       // 1
+      "sources:\n"                          // 2
+      "  - name: ehr\n"                     // 3
+      "    paths: /var/log/ehr/*.ndjson\n"  // 4
+      "outputs:\n"                          // 5
+      "  - type: nats\n"                    // 6
+      "    url: nats://127.0.0.1:4222\n"    // 7
+      "    subject: \"alerts.*\"\n"         // 8
+      "    headers: {X: y}\n"               // 9
+      "  - type: webhook\n"                 // 10
+      "    url: http://127.0.0.1:9/\n"      // 11
+      "    subject: alerts\n"               // 12
+      "forward:\n"                          // 13
+      "  subject: audit\n"                  // 14
+      "  partitions: 4\n"                   // 15
+      "  sources: [ehr, nope]\n");          // 16
+  EXPECT_TRUE(has(8, 14, "invalid subject: subject 'alerts.*' holds a wildcard")) << all();
+  EXPECT_TRUE(has(9, 5, "key 'headers' does not apply to a nats output")) << all();
+  EXPECT_TRUE(has(12, 5, "key 'subject' does not apply to a webhook output")) << all();
+  EXPECT_TRUE(has(14, 3, "missing required key 'url' in forward (nats://host:4222)")) << all();
+  EXPECT_TRUE(has(15, 3, "'partitions' needs 'partition_key' (the field records are split by)"))
+      << all();
+  EXPECT_TRUE(has(16, 18, "forward: no source named 'nope'")) << all();
 }
 
 TEST_F(ConfigTest, JournaldSourceTurnsUnitsIdentifiersAndMatchesIntoJournalMatches) {

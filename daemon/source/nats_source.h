@@ -1,0 +1,146 @@
+// NatsSource: records from a NATS JetStream stream through a durable pull
+// consumer, one record per message.
+//
+// What it promises:
+//  - open() connects, requires the stream to exist (it is the operator's:
+//    retention, replicas and limits are decided there), and binds to the
+//    durable consumer `consumer`; when the consumer is missing and
+//    create_consumer is set it is created (explicit acks, the subject
+//    filter, ack_wait, max_ack_pending, delivering from the stream's start
+//    or only new messages per start_at_end). Every instance configured with
+//    the same stream and consumer shares that consumer: JetStream hands each
+//    message to one of them (a work queue), and redelivers it to any of them
+//    when it is not acknowledged within ack_wait.
+//  - next() fetches up to `batch` messages, waiting up to its timeout. The
+//    payload of each message is one record (a trailing "\n" or "\r\n" is
+//    dropped; a payload holding several lines is still one record). A
+//    payload longer than max_line_bytes is skipped and counted
+//    (SourceStats::oversized_skipped) and acknowledged with the rest, so it
+//    is not redelivered forever.
+//  - At least once: a message is acknowledged only by commit()/commitMark()
+//    covering it, which the pipeline calls once the alerts of the records
+//    before the mark were flushed to the sinks. The durable consumer is the
+//    checkpoint: there is no checkpoint file. After a crash, or when this
+//    instance stops fetching, what it had not acknowledged is redelivered
+//    (to it or another instance) once ack_wait has passed since delivery.
+//  - Record::origin is "nats:<stream>" and Record::offset the message's
+//    stream sequence, so an alert names the message exactly, whichever
+//    instance raised it.
+//
+// Limits: an acknowledgement lost on the way (the connection dropped after
+// the ack was written) is not retried: the message comes back after
+// ack_wait and its records are evaluated again (at least once, not exactly
+// once). ack_wait must exceed the checkpoint interval, or messages are
+// redelivered while their acknowledgement waits (config.cc enforces twice).
+//
+// Record views: text is valid until the next call to next() (copied out of
+// the messages, with kRecordPadding after the last); origin for the
+// source's life.
+//
+// Thread-safety: see Source. next() and mark() on the pipeline thread,
+// commit()/commitMark() on one other thread at a time; the messages
+// awaiting acknowledgement are guarded by mu_. The NatsSourceEvents are
+// called from both threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/nats/nats_connection.h"
+#include "trailwatch/source.h"
+
+typedef struct __natsMsg natsMsg;                    // NOLINT
+typedef struct __natsSubscription natsSubscription;  // NOLINT
+
+namespace trailwatch::source {
+
+// What a NatsSource reports beyond SourceStats (metrics). Called from the
+// pipeline and committer threads; implementations must be thread-safe.
+class NatsSourceEvents {
+ public:
+  virtual ~NatsSourceEvents() = default;
+  // `messages` fetched, of which `redelivered` had been delivered before.
+  virtual void delivered(uint64_t messages, uint64_t redelivered) = 0;
+  virtual void acknowledged(uint64_t messages) = 0;
+  // Messages in the stream that match the consumer and were not yet
+  // delivered to it (JetStream's num_pending), as last seen.
+  virtual void pending(uint64_t messages) = 0;
+  // A fetch or an acknowledgement failed (logged, rate-limited).
+  virtual void fetchFailed() = 0;
+  virtual void ackFailed() = 0;
+};
+
+struct NatsSourceOptions {
+  std::string name;
+  nats::NatsConnectionOptions connection;
+  std::string stream;    // must exist
+  std::string subject;   // the consumer's filter subject; empty: the whole stream
+  std::string consumer;  // durable consumer name, shared by instances
+  bool create_consumer = true;
+  bool start_at_end = false;  // a created consumer delivers only new messages
+  std::size_t batch = 256;    // messages per fetch
+  std::chrono::milliseconds ack_wait{30'000};
+  std::size_t max_ack_pending = 20'000;  // for a created consumer
+  std::size_t max_line_bytes = 1 << 20;
+  std::shared_ptr<NatsSourceEvents> events;  // may be null
+};
+
+class NatsSource final : public Source {
+ public:
+  explicit NatsSource(NatsSourceOptions options);
+  ~NatsSource() override;
+
+  NatsSource(const NatsSource&) = delete;
+  NatsSource& operator=(const NatsSource&) = delete;
+
+  const std::string& name() const override { return options_.name; }
+
+  // Connects, checks the stream, finds or creates the consumer, binds a
+  // pull subscription. Fails with a message naming what is missing.
+  Status open() override;
+  bool next(RecordBatch& batch, std::chrono::milliseconds timeout) override;
+  Status commit() override;
+  std::unique_ptr<SourceMark> mark() override;
+  Status commitMark(const SourceMark& mark) override;
+  void wake() override {}  // a fetch returns within its timeout (the pipeline's poll)
+  SourceStats stats() const override;
+
+ private:
+  Status ensureConsumer();
+  Status acknowledgeThrough(uint64_t count);
+  void refreshPending();
+  void logLimited(const std::string& message);
+
+  NatsSourceOptions options_;
+  std::string origin_;
+  std::unique_ptr<nats::NatsConnection> connection_;
+  natsSubscription* subscription_ = nullptr;
+
+  // The current batch: record texts back to back, then padding.
+  std::string arena_;
+  std::vector<std::pair<std::size_t, std::size_t>> spans_;  // (begin, size) in arena_
+  std::vector<uint64_t> sequences_;                         // stream sequence per span
+
+  std::mutex mu_;
+  // Messages handed out and not yet acknowledged, oldest first; the first
+  // is message number acked_ (counting every message fetched since open()).
+  std::deque<natsMsg*> unacked_;  // guarded by mu_
+  uint64_t acked_ = 0;            // guarded by mu_
+  uint64_t fetched_ = 0;          // pipeline thread only
+
+  std::chrono::steady_clock::time_point last_pending_check_{};
+  std::chrono::steady_clock::time_point last_log_{};
+  uint64_t logs_held_back_ = 0;
+  std::atomic<uint64_t> lag_{0};
+  SourceStats stats_;  // pipeline thread only (lag_bytes from lag_)
+};
+
+}  // namespace trailwatch::source
