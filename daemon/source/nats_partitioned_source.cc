@@ -165,6 +165,10 @@ void PartitionedNatsSource::maintainLeases(bool force) {
     if (partitions_[k].state == State::kOwned) {
       partitions_[k].state = State::kReleasing;
       --owned;
+      spdlog::info(
+          "nats source {}: releasing partition {} ({} members alive, share {}) once its "
+          "messages are acknowledged",
+          options_.name, k, members, share);
     }
   }
   // Below the share: try the free ones, starting at a place of our own so
