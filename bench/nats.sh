@@ -102,7 +102,20 @@ forward_s=$(elapsed "$start" "$(now)")
 kill -TERM $fpid; wait $fpid || true
 say "forward: $forward_s s"
 
-declare -A drain
+declare -A drain steady steady_events
+declare -A mport
+# "yes" when the running instances own every partition between them and
+# each owns some (the first one up takes all, then releases the surplus).
+settled_now() {
+  local n=$1 i sum=0 v
+  for ((i = 0; i < n; i++)); do
+    v=$(curl -s "http://127.0.0.1:${mport[$i]}/metrics" 2>/dev/null |
+      awk '/^trailwatch_nats_partitions_owned/{print $2}')
+    [[ ${v:-0} -gt 0 ]] || { echo no; return; }
+    sum=$((sum + v))
+  done
+  [[ $sum == "$partitions" ]] && echo yes || echo no
+}
 for n in $instances; do
   consumer=bench$n
   ipids=()
@@ -110,11 +123,12 @@ for n in $instances; do
   for ((i = 0; i < n; i++)); do
     d=$work/run$n-$i
     mkdir -p "$d"
+    mport[$i]=$(free_port)
     cat >"$d/trailwatch.yaml" <<YAML
 state_dir: $d/state
 rules: [$root/rules]
 checkpoint_interval: 1s
-metrics: {listen: "127.0.0.1:$(free_port)"}
+metrics: {listen: "127.0.0.1:${mport[$i]}"}
 placeholders:
   internal_networks: $root/deploy/lookups/internal_networks.txt
   phi_tables: $root/deploy/lookups/phi_tables.txt
@@ -143,14 +157,26 @@ YAML
     ipids+=($!)
     pids+=($!)
   done
+  settled=""
   while true; do
     b=$($admin "127.0.0.1:$port" backlog AUDIT "$consumer" "$partitions")
+    if [[ -z $settled && $b -gt 0 && $(settled_now "$n") == yes ]]; then
+      settled=$(now)
+      settled_backlog=$b
+    fi
     [[ $b == 0 ]] && break
     for p in "${ipids[@]}"; do kill -0 "$p" 2>/dev/null || die "an instance died: $(tail -3 "$work"/run$n-*/run.err)"; done
     sleep 0.2
   done
-  drain[$n]=$(elapsed "$start" "$(now)")
-  say "$n instance(s): $events events in ${drain[$n]} s"
+  end=$(now)
+  drain[$n]=$(elapsed "$start" "$end")
+  if [[ -n $settled ]]; then
+    steady[$n]=$(elapsed "$settled" "$end")
+    steady_events[$n]=$settled_backlog
+  else
+    steady[$n]=""
+  fi
+  say "$n instance(s): $events events in ${drain[$n]} s; after the partitions settled, ${steady_events[$n]:-?} in ${steady[$n]:-?} s"
   for p in "${ipids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
 done
 
@@ -163,15 +189,15 @@ table="
 - Commit: $commit; build: $build_dir ($(grep -m1 CMAKE_BUILD_TYPE "$build_dir/CMakeCache.txt" | cut -d= -f2)).
 - Command: \`$command_line\`
 - Corpus: $(printf "%'d" "$events") EHR events (corpus_generator seed $seed, $(printf "%'d" "$bytes") bytes), published by \`trailwatch forward\` to $partitions partitions by user.id; every shipped pack with the deploy lookups; checkpoint_interval 1s, batch 1000.
-- Time: from starting the instances to every partition's consumer having nothing pending or unacknowledged (start-up, lease settling and the last checkpoint included).
+- Whole drain: from starting the instances to every partition's consumer having nothing pending or unacknowledged (start-up, lease settling and the last checkpoint included). Settled: from the moment the instances together own all partitions (each at its share; the first one up takes all and releases the surplus once acknowledged) to the end, over the backlog (pending + unacknowledged) at that moment.
 - **Caveat: the instances, nats-server and the measuring loop share $(nproc) cores**, so more instances cannot add CPU; these figures show the overhead and the balance of partitioning, not scaling. On separate hosts each instance would bring its own cores.
 
-| run | wall s | events/s |
-|---|---:|---:|
-| trailwatch forward → stream (publish, 8 partitions) | $forward_s | $(rate "$forward_s") |"
+| run | wall s | events/s | settled: events / s | settled events/s |
+|---|---:|---:|---:|---:|
+| trailwatch forward → stream (publish, $partitions partitions) | $forward_s | $(rate "$forward_s") | — | — |"
 for n in $instances; do
   table+="
-| $n instance(s) draining the stream | ${drain[$n]} | $(rate "${drain[$n]}") |"
+| $n instance(s) draining the stream | ${drain[$n]} | $(rate "${drain[$n]}") | ${steady_events[$n]:-—} / ${steady[$n]:-—} | $([[ -n ${steady[$n]} ]] && awk -v e="${steady_events[$n]}" -v s="${steady[$n]}" 'BEGIN{printf "%\047d", e / s}' || echo —) |"
 done
 echo "$table"
 if [[ $append == 1 ]]; then echo "$table" >>"$root/bench/RESULTS.md"; fi
