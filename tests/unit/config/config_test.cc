@@ -194,7 +194,8 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
              "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
              "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout, "
              "directory, units, identifiers, matches, record, url, creds_file, stream, "
-             "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
+             "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, partitions, "
+             "lease, lease_bucket, instance)");
   EXPECT_EQ(diags_[0].str(),
             file_ +
                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
@@ -202,7 +203,8 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
                 "timestamp_field, extra_fields, protocol, listen, framing, tls, "
                 "max_connections, max_connections_per_peer, idle_timeout, "
                 "directory, units, identifiers, matches, record, url, creds_file, stream, "
-                "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
+                "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, partitions, "
+                "lease, lease_bucket, instance)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -668,7 +670,8 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
                   "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
                   "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
                   "idle_timeout, directory, units, identifiers, matches, record, url, creds_file, "
-                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)"))
+                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, "
+                  "partitions, lease, lease_bucket, instance)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
