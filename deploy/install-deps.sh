@@ -49,7 +49,8 @@ packages=(
   nats-server libnats-dev
 )
 if [[ $bench -eq 1 ]]; then
-  packages+=(mtail jq yq time linux-perf)
+  # bench/nats.sh talks to the JetStream API with python3 (no nats CLI in Debian 12)
+  packages+=(mtail jq yq time linux-perf python3)
 fi
 
 missing=()

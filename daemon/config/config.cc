@@ -61,8 +61,9 @@ constexpr std::string_view kSyslogKeys[] = {
 constexpr std::string_view kJournaldKeys[] = {"directory", "units",  "identifiers",
                                               "matches",   "record", "start_at"};
 constexpr std::string_view kNatsKeys[] = {
-    "url",   "creds_file", "stream",          "subject", "consumer", "create_consumer",
-    "batch", "ack_wait",   "max_ack_pending", "start_at"};
+    "url",          "creds_file", "stream",          "subject",  "consumer",   "create_consumer",
+    "batch",        "ack_wait",   "max_ack_pending", "start_at", "partitions", "lease",
+    "lease_bucket", "instance"};
 constexpr std::pair<std::string_view, std::span<const std::string_view>> kSourceTypeKeys[] = {
     {"file", kFileKeys}, {"syslog", kSyslogKeys}, {"journald", kJournaldKeys}, {"nats", kNatsKeys}};
 
@@ -387,7 +388,11 @@ class Loader {
                                  "create_consumer",
                                  "batch",
                                  "ack_wait",
-                                 "max_ack_pending"});
+                                 "max_ack_pending",
+                                 "partitions",
+                                 "lease",
+                                 "lease_bucket",
+                                 "instance"});
       if (const Entry* f = m.find("name")) {
         if (auto name = nonEmptyString(*f)) {
           if (!std::all_of(name->begin(), name->end(), isSourceNameChar)) {
@@ -703,6 +708,47 @@ class Loader {
                          std::to_string(checkpoint_interval.count()) +
                          "ms): messages are acknowledged at checkpoints, and would be "
                          "redelivered while waiting");
+    }
+    loadNatsPartitions(node, m, nc);
+  }
+
+  // partitions, lease, lease_bucket, instance of a nats source.
+  void loadNatsPartitions(const YAML::Node& node, const Mapping& m, NatsSourceConfig& nc) {
+    const Entry* pf = m.find("partitions");
+    if (pf != nullptr) {
+      if (auto n = boundedCount(*pf, 1, 1024)) nc.partitions = *n;
+    }
+    for (const char* key : {"lease", "lease_bucket", "instance"}) {
+      if (const Entry* f = m.find(key); f != nullptr && pf == nullptr) {
+        fail(f->value, std::string("'") + key + "' applies only with 'partitions'");
+      }
+    }
+    if (pf == nullptr) return;
+    if (nc.subject.empty()) {
+      missing(node, "subject",
+              "partitioned nats source (the base subject; partition k is <subject>.<k>)");
+    } else if (natsSubjectProblem(nc.subject, false) != "") {
+      fail(m.find("subject")->value,
+           "with 'partitions' the subject is the base of <subject>.<k> and takes no wildcards");
+    }
+    durationKey(m, "lease", nc.lease, std::chrono::milliseconds(1000),
+                std::chrono::milliseconds(300'000));
+    nc.lease_bucket = nc.consumer + "-leases";
+    if (const Entry* f = m.find("lease_bucket")) {
+      if (auto name = nonEmptyString(*f)) {
+        if (const std::string problem = natsNameProblem(*name); !problem.empty()) {
+          fail(f->value, "invalid lease_bucket name '" + *name + "': " + problem);
+        }
+        nc.lease_bucket = *name;
+      }
+    }
+    if (const Entry* f = m.find("instance")) {
+      if (auto name = nonEmptyString(*f)) {
+        if (const std::string problem = natsNameProblem(*name); !problem.empty()) {
+          fail(f->value, "invalid instance '" + *name + "': " + problem);
+        }
+        nc.instance = *name;
+      }
     }
   }
 

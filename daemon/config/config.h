@@ -46,6 +46,12 @@ struct NatsSourceConfig {
   std::size_t batch = 256;      // `batch`: messages per fetch
   std::chrono::milliseconds ack_wait{30'000};  // `ack_wait`: redelivery after this
   std::size_t max_ack_pending = 20'000;        // `max_ack_pending`: for a created consumer
+  // Partitioned mode (README "Partitions across instances"): `partitions`
+  // subjects <subject>.<k>, leased to one instance each.
+  std::size_t partitions = 0;             // `partitions`: 0 = one shared consumer
+  std::chrono::milliseconds lease{6000};  // `lease`: a lease ages out after this
+  std::string lease_bucket;               // `lease_bucket`: default <consumer>-leases
+  std::string instance;                   // `instance`: default <hostname>-<pid>
 };
 
 struct SourceConfig {

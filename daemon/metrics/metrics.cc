@@ -211,6 +211,16 @@ Metrics::Metrics()
                            .Help("Checkpoints whose acknowledgements could not be confirmed "
                                  "(the messages are redelivered).")
                            .Register(*registry_)),
+      nats_partitions_owned_(BuildGauge()
+                                 .Name("trailwatch_nats_partitions_owned")
+                                 .Help("Partitions a partitioned nats source holds the lease of "
+                                       "and consumes.")
+                                 .Register(*registry_)),
+      nats_lease_changes_(BuildCounter()
+                              .Name("trailwatch_nats_lease_changes_total")
+                              .Help("Partition leases a nats source acquired, released (to "
+                                    "rebalance) or lost (renewal failed).")
+                              .Register(*registry_)),
       lookup_rows_(BuildGauge()
                        .Name("trailwatch_lookup_rows")
                        .Help("Rows in each lookup table in use.")
@@ -391,9 +401,20 @@ SpoolMetrics Metrics::spool(const std::string& sink) {
 
 NatsSourceMetrics Metrics::natsSource(const std::string& source) {
   const prometheus::Labels l{{"source", source}};
-  return NatsSourceMetrics{nats_pending_.Add(l),      nats_delivered_.Add(l),
-                           nats_redelivered_.Add(l),  nats_acked_.Add(l),
-                           nats_fetch_errors_.Add(l), nats_ack_errors_.Add(l)};
+  auto* changes = &nats_lease_changes_;
+  for (const char* change : {"acquired", "released", "lost"}) {
+    changes->Add({{"source", source}, {"change", change}});
+  }
+  return NatsSourceMetrics{nats_pending_.Add(l),
+                           nats_delivered_.Add(l),
+                           nats_redelivered_.Add(l),
+                           nats_acked_.Add(l),
+                           nats_fetch_errors_.Add(l),
+                           nats_ack_errors_.Add(l),
+                           nats_partitions_owned_.Add(l),
+                           [changes, source](const char* change) -> prometheus::Counter& {
+                             return changes->Add({{"source", source}, {"change", change}});
+                           }};
 }
 
 SyslogMetrics Metrics::syslog(const std::string& source) {

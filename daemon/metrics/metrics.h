@@ -11,6 +11,7 @@
 // metrics it has handed out until they are removed, which we never do).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,9 @@ struct NatsSourceMetrics {
   prometheus::Counter& acknowledged;  // messages acknowledged at checkpoints
   prometheus::Counter& fetch_errors;
   prometheus::Counter& ack_errors;
+  prometheus::Gauge& partitions_owned;  // partitioned mode: partitions this instance consumes
+  // partitioned mode: lease changes by `change` (acquired, released, lost)
+  std::function<prometheus::Counter&(const char* change)> lease_changes;
 };
 
 struct RuleMetrics {
@@ -199,6 +203,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& nats_acked_;
   prometheus::Family<prometheus::Counter>& nats_fetch_errors_;
   prometheus::Family<prometheus::Counter>& nats_ack_errors_;
+  prometheus::Family<prometheus::Gauge>& nats_partitions_owned_;
+  prometheus::Family<prometheus::Counter>& nats_lease_changes_;
   prometheus::Family<prometheus::Gauge>& lookup_rows_;
   prometheus::Family<prometheus::Gauge>& lookup_reload_success_;
   prometheus::Family<prometheus::Counter>& lookup_hits_;

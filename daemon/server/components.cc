@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -23,6 +24,7 @@
 #include "daemon/source/activated_sockets.h"
 #include "daemon/source/file_source.h"
 #include "daemon/source/journald_source.h"
+#include "daemon/source/nats_partitioned_source.h"
 #include "daemon/source/nats_source.h"
 #include "daemon/source/syslog_listener.h"
 
@@ -94,6 +96,19 @@ class SyslogListenerMetrics final : public source::SyslogListenerEvents {
   std::array<prometheus::Counter*, 2> udp_dropped_{};   // by SyslogUdpDrop
 };
 
+// <hostname>-<pid>, kept to the characters a lease key allows.
+std::string defaultInstanceId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string id;
+  for (const char* c = host; *c != '\0'; ++c) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(*c)) != 0 || *c == '-' || *c == '_';
+    id.push_back(ok ? *c : '_');
+  }
+  if (id.empty()) id = "trailwatch";
+  return id + "-" + std::to_string(getpid());
+}
+
 // A nats source's consumer as Prometheus series.
 class NatsSourceMetricsEvents final : public source::NatsSourceEvents {
  public:
@@ -108,6 +123,10 @@ class NatsSourceMetricsEvents final : public source::NatsSourceEvents {
   void pending(uint64_t messages) override { m_.pending.Set(static_cast<double>(messages)); }
   void fetchFailed() override { m_.fetch_errors.Increment(); }
   void ackFailed() override { m_.ack_errors.Increment(); }
+  void partitionsOwned(std::size_t partitions) override {
+    m_.partitions_owned.Set(static_cast<double>(partitions));
+  }
+  void leaseChanged(const char* change) override { m_.lease_changes(change).Increment(); }
 
  private:
   metrics::NatsSourceMetrics m_;
@@ -191,6 +210,14 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
     no.max_ack_pending = c.max_ack_pending;
     no.max_line_bytes = sc.max_line_bytes;
     no.events = std::make_shared<NatsSourceMetricsEvents>(metrics.natsSource(sc.name));
+    if (c.partitions > 0) {
+      no.partitions = c.partitions;
+      no.lease = c.lease;
+      no.lease_bucket = c.lease_bucket;
+      no.instance = c.instance.empty() ? defaultInstanceId() : c.instance;
+      return std::unique_ptr<Source>(
+          std::make_unique<source::PartitionedNatsSource>(std::move(no)));
+    }
     return std::unique_ptr<Source>(std::make_unique<source::NatsSource>(std::move(no)));
   }
   return Error{"source " + sc.name + ": unsupported type '" + sc.type + "'"};

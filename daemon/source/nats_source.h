@@ -76,6 +76,11 @@ class NatsSourceEvents {
   // A fetch or an acknowledgement failed (logged, rate-limited).
   virtual void fetchFailed() = 0;
   virtual void ackFailed() = 0;
+  // Partitioned sources (nats_partitioned_source.h): the partitions this
+  // instance now consumes, and each lease `change` ("acquired", "released"
+  // or "lost").
+  virtual void partitionsOwned(std::size_t /*partitions*/) {}
+  virtual void leaseChanged(const char* /*change*/) {}
 };
 
 struct NatsSourceOptions {
@@ -91,6 +96,14 @@ struct NatsSourceOptions {
   std::size_t max_ack_pending = 20'000;  // for a created consumer
   std::size_t max_line_bytes = 1 << 20;
   std::shared_ptr<NatsSourceEvents> events;  // may be null
+  // Partitioned mode (PartitionedNatsSource), when partitions > 0: subject
+  // is the base, partition k is `<subject>.<k>` read through the durable
+  // consumer `<consumer>-<k>`; leases live in the key-value bucket
+  // lease_bucket, held by `instance` for `lease` unless renewed.
+  std::size_t partitions = 0;
+  std::chrono::milliseconds lease{6000};
+  std::string lease_bucket;
+  std::string instance;
 };
 
 class NatsSource final : public Source {

@@ -194,7 +194,8 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
              "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
              "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout, "
              "directory, units, identifiers, matches, record, url, creds_file, stream, "
-             "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
+             "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, partitions, "
+             "lease, lease_bucket, instance)");
   EXPECT_EQ(diags_[0].str(),
             file_ +
                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
@@ -202,7 +203,8 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
                 "timestamp_field, extra_fields, protocol, listen, framing, tls, "
                 "max_connections, max_connections_per_peer, idle_timeout, "
                 "directory, units, identifiers, matches, record, url, creds_file, stream, "
-                "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)");
+                "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, partitions, "
+                "lease, lease_bucket, instance)");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedAtEveryLevel) {
@@ -668,7 +670,8 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
                   "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
                   "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
                   "idle_timeout, directory, units, identifiers, matches, record, url, creds_file, "
-                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending)"))
+                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, "
+                  "partitions, lease, lease_bucket, instance)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();
@@ -1113,6 +1116,62 @@ TEST_F(ConfigTest, NatsSourceRejectsBadValues) {
       << all();
   EXPECT_TRUE(
       has(14, 5, "missing required key 'stream' in nats source (the JetStream stream to read)"))
+      << all();
+}
+
+TEST_F(ConfigTest, NatsSourcePartitions) {
+  auto c = load(
+      "rules: [/r]\n"
+      "sources:\n"
+      "  - name: bus\n"
+      "    type: nats\n"
+      "    url: nats://nats:4222\n"
+      "    stream: AUDIT\n"
+      "    subject: audit.ehr\n"
+      "    consumer: tw\n"
+      "    partitions: 8\n"
+      "    instance: host-a\n");
+  ASSERT_TRUE(c.has_value()) << all();
+  EXPECT_EQ(c->sources[0].nats.partitions, 8u);
+  EXPECT_EQ(c->sources[0].nats.lease, milliseconds(6000));
+  EXPECT_EQ(c->sources[0].nats.lease_bucket, "tw-leases");
+  EXPECT_EQ(c->sources[0].nats.instance, "host-a");
+
+  load(
+      "rules: [/r]\n"                // 1
+      "sources:\n"                   // 2
+      "  - name: bus\n"              // 3
+      "    type: nats\n"             // 4
+      "    url: nats://nats:4222\n"  // 5
+      "    stream: AUDIT\n"          // 6
+      "    subject: \"audit.>\"\n"   // 7
+      "    consumer: tw\n"           // 8
+      "    partitions: 0\n"          // 9
+      "    lease: 100ms\n"           // 10
+      "    lease_bucket: \"a.b\"\n"  // 11
+      "    instance: \"h 1\"\n"      // 12
+      "  - name: bus2\n"             // 13
+      "    type: nats\n"             // 14
+      "    url: nats://nats:4222\n"  // 15
+      "    stream: AUDIT\n"          // 16
+      "    consumer: tw2\n"          // 17
+      "    lease: 6s\n");            // 18
+  EXPECT_TRUE(has(9, 17, "invalid partitions '0' (expected an integer from 1 to 1024)")) << all();
+  EXPECT_TRUE(has(7, 14,
+                  "with 'partitions' the subject is the base of <subject>.<k> and takes no "
+                  "wildcards"))
+      << all();
+  EXPECT_TRUE(has(11, 19,
+                  "invalid lease_bucket name 'a.b': allowed characters: letters, digits, '-' "
+                  "and '_'"))
+      << all();
+  EXPECT_TRUE(
+      has(12, 15, "invalid instance 'h 1': allowed characters: letters, digits, '-' and '_'"))
+      << all();
+  EXPECT_TRUE(has(18, 12, "'lease' applies only with 'partitions'")) << all();
+  EXPECT_TRUE(has(10, 12,
+                  "invalid duration '100ms' for 'lease' (expected a positive integer and a unit: "
+                  "ms, s, m, h or d, from 1000ms to 300000ms)"))
       << all();
 }
 

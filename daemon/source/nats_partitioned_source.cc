@@ -1,0 +1,448 @@
+#include "daemon/source/nats_partitioned_source.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+#include <string_view>
+#include <thread>
+
+namespace trailwatch::source {
+namespace {
+
+struct PartitionMark final : SourceMark {
+  explicit PartitionMark(uint64_t c) : count(c) {}
+  uint64_t count;
+};
+
+constexpr std::chrono::seconds kPendingCheckInterval{5};
+constexpr std::chrono::seconds kLogInterval{10};
+
+int64_t nanos(std::chrono::milliseconds d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+}  // namespace
+
+PartitionedNatsSource::PartitionedNatsSource(NatsSourceOptions options)
+    : options_(std::move(options)),
+      origin_("nats:" + options_.stream),
+      member_key_("member." + options_.instance) {
+  partitions_.resize(options_.partitions);
+  for (std::size_t k = 0; k < partitions_.size(); ++k) {
+    partitions_[k].subject = options_.subject + "." + std::to_string(k);
+    partitions_[k].consumer = options_.consumer + "-" + std::to_string(k);
+    partitions_[k].key = "partition." + std::to_string(k);
+  }
+  unacked_per_partition_.assign(options_.partitions, 0);
+}
+
+PartitionedNatsSource::~PartitionedNatsSource() {
+  for (auto& [m, k] : unacked_) natsMsg_Destroy(m);  // redelivered after ack_wait
+  if (kv_ != nullptr) {
+    for (const Partition& p : partitions_) {
+      if (p.state == State::kOwned || p.state == State::kReleasing) {
+        kvStore_Delete(kv_, p.key.c_str());
+      }
+    }
+    kvStore_Delete(kv_, member_key_.c_str());
+  }
+  for (Partition& p : partitions_) {
+    if (p.subscription != nullptr) natsSubscription_Destroy(p.subscription);
+  }
+  if (kv_ != nullptr) kvStore_Destroy(kv_);
+}
+
+Status PartitionedNatsSource::open() {
+  const std::string what = "nats source " + options_.name + ": ";
+  auto connection = nats::NatsConnection::connect(options_.connection);
+  if (!connection.ok()) return Error{what + connection.error()};
+  connection_ = std::move(connection).value();
+  jsCtx* js = connection_->jetStream();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, js, options_.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    if (jerr == JSStreamNotFoundErr) {
+      return Error{what + "stream '" + options_.stream +
+                   "' does not exist (create it first, e.g. nats stream add)"};
+    }
+    return Error{what + nats::natsError("looking up stream " + options_.stream, s, jerr)};
+  }
+  jsStreamInfo_Destroy(si);
+
+  s = js_KeyValue(&kv_, js, options_.lease_bucket.c_str());
+  if (s != NATS_OK) {
+    kv_ = nullptr;
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = options_.lease_bucket.c_str();
+    kc.Description = "trailwatch partition leases";
+    kc.History = 1;
+    kc.TTL = nanos(options_.lease);
+    // Instances starting together may race: the same configuration
+    // succeeds for each.
+    s = js_CreateKeyValue(&kv_, js, &kc);
+    if (s != NATS_OK) {
+      kv_ = nullptr;
+      return Error{what + nats::natsError("creating lease bucket " + options_.lease_bucket, s)};
+    }
+  }
+  spdlog::info(
+      "nats source {}: instance {} sharing {} partitions of {}.* on stream {} (leases in "
+      "bucket {}, {} ms)",
+      options_.name, options_.instance, options_.partitions, options_.subject, options_.stream,
+      options_.lease_bucket, options_.lease.count());
+  maintainLeases(true);
+  return Status::Ok();
+}
+
+std::size_t PartitionedNatsSource::membersAlive() {
+  kvKeysList list{};
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.Timeout = options_.connection.timeout.count();
+  std::size_t members = 0;
+  if (kvStore_Keys(&list, kv_, &wo) == NATS_OK) {
+    for (int i = 0; i < list.Count; ++i) {
+      if (std::string_view(list.Keys[i]).starts_with("member.")) ++members;
+    }
+  }
+  kvKeysList_Destroy(&list);
+  return std::max<std::size_t>(1, members);  // at least this instance
+}
+
+void PartitionedNatsSource::maintainLeases(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_maintenance_) return;
+  next_maintenance_ = now + options_.lease / 3;
+
+  if (natsStatus s = kvStore_PutString(nullptr, kv_, member_key_.c_str(), "alive"); s != NATS_OK) {
+    logLimited(nats::natsError("refreshing membership " + member_key_, s));
+  }
+  const std::size_t members = membersAlive();
+  const std::size_t share = (partitions_.size() + members - 1) / members;
+
+  std::vector<uint64_t> unacked;
+  {
+    std::lock_guard lock(mu_);
+    unacked = unacked_per_partition_;
+  }
+  std::size_t owned = 0;
+  for (std::size_t k = 0; k < partitions_.size(); ++k) {
+    Partition& p = partitions_[k];
+    if (p.state == State::kOwned || p.state == State::kReleasing) {
+      uint64_t rev = 0;
+      const natsStatus s =
+          kvStore_UpdateString(&rev, kv_, p.key.c_str(), options_.instance.c_str(), p.revision);
+      if (s != NATS_OK) {
+        spdlog::warn("nats source {}: lost the lease of partition {} ({}); stopped fetching it",
+                     options_.name, k, nats::natsError("renewing", s));
+        p.state = State::kLost;
+        if (options_.events) options_.events->leaseChanged("lost");
+      } else {
+        p.revision = rev;
+      }
+    }
+    if (p.state == State::kReleasing && unacked[k] == 0) {
+      kvStore_Delete(kv_, p.key.c_str());
+      dropSubscription(k);
+      p.state = State::kFree;
+      spdlog::info("nats source {}: released partition {} ({} members alive)", options_.name, k,
+                   members);
+      if (options_.events) options_.events->leaseChanged("released");
+    }
+    if (p.state == State::kLost && unacked[k] == 0) {
+      dropSubscription(k);
+      p.state = State::kFree;
+    }
+    if (p.state == State::kOwned) ++owned;
+  }
+  // Above the share: stop fetching the highest ones; their leases go once
+  // what was fetched from them is acknowledged.
+  for (std::size_t k = partitions_.size(); k-- > 0 && owned > share;) {
+    if (partitions_[k].state == State::kOwned) {
+      partitions_[k].state = State::kReleasing;
+      --owned;
+      spdlog::info(
+          "nats source {}: releasing partition {} ({} members alive, share {}) once its "
+          "messages are acknowledged",
+          options_.name, k, members, share);
+    }
+  }
+  // Below the share: try the free ones, starting at a place of our own so
+  // instances starting together do not all contend for partition 0.
+  if (owned < share) {
+    const std::size_t start = std::hash<std::string>{}(options_.instance) % partitions_.size();
+    for (std::size_t i = 0; i < partitions_.size() && owned < share; ++i) {
+      const std::size_t k = (start + i) % partitions_.size();
+      if (partitions_[k].state == State::kFree && acquire(k)) ++owned;
+    }
+  }
+  reportOwned();
+}
+
+bool PartitionedNatsSource::acquire(std::size_t k) {
+  Partition& p = partitions_[k];
+  uint64_t rev = 0;
+  if (kvStore_CreateString(&rev, kv_, p.key.c_str(), options_.instance.c_str()) != NATS_OK) {
+    return false;  // held by another instance (or the server is away)
+  }
+  if (Status st = ensureConsumer(p); !st.ok()) {
+    logLimited("partition " + std::to_string(k) + ": " + st.error());
+    kvStore_Delete(kv_, p.key.c_str());
+    return false;
+  }
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = options_.stream.c_str();
+  so.Consumer = p.consumer.c_str();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsSubscription* sub = nullptr;
+  const natsStatus s = js_PullSubscribe(&sub, connection_->jetStream(), p.subject.c_str(),
+                                        p.consumer.c_str(), nullptr, &so, &jerr);
+  if (s != NATS_OK) {
+    logLimited(nats::natsError("binding to consumer " + p.consumer, s, jerr));
+    kvStore_Delete(kv_, p.key.c_str());
+    return false;
+  }
+  if (p.subscription != nullptr) natsSubscription_Destroy(p.subscription);
+  p.subscription = sub;
+  p.revision = rev;
+  p.state = State::kOwned;
+  spdlog::info("nats source {}: took partition {} ({} through consumer {})", options_.name, k,
+               p.subject, p.consumer);
+  if (options_.events) options_.events->leaseChanged("acquired");
+  return true;
+}
+
+void PartitionedNatsSource::dropSubscription(std::size_t k) {
+  Partition& p = partitions_[k];
+  if (p.subscription != nullptr) {
+    natsSubscription_Destroy(p.subscription);  // the durable consumer stays
+    p.subscription = nullptr;
+  }
+}
+
+Status PartitionedNatsSource::ensureConsumer(const Partition& p) {
+  jsCtx* js = connection_->jetStream();
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s =
+      js_GetConsumerInfo(&ci, js, options_.stream.c_str(), p.consumer.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    const char* filter = ci->Config != nullptr ? ci->Config->FilterSubject : nullptr;
+    const std::string have = filter != nullptr ? filter : "";
+    jsConsumerInfo_Destroy(ci);
+    if (have != p.subject) {
+      return Error{"consumer '" + p.consumer + "' filters subject '" + have + "', not '" +
+                   p.subject + "'"};
+    }
+    return Status::Ok();
+  }
+  if (jerr != JSConsumerNotFoundErr) {
+    return Error{nats::natsError("looking up consumer " + p.consumer, s, jerr)};
+  }
+  if (!options_.create_consumer) {
+    return Error{"consumer '" + p.consumer + "' does not exist (set create_consumer: true)"};
+  }
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = p.consumer.c_str();
+  cc.AckPolicy = js_AckExplicit;
+  cc.DeliverPolicy = options_.start_at_end ? js_DeliverNew : js_DeliverAll;
+  cc.AckWait = nanos(options_.ack_wait);
+  cc.MaxAckPending = static_cast<int64_t>(options_.max_ack_pending);
+  cc.FilterSubject = p.subject.c_str();
+  jerr = static_cast<jsErrCode>(0);
+  s = js_AddConsumer(&ci, js, options_.stream.c_str(), &cc, nullptr, &jerr);
+  if (s != NATS_OK) return Error{nats::natsError("creating consumer " + p.consumer, s, jerr)};
+  jsConsumerInfo_Destroy(ci);
+  return Status::Ok();
+}
+
+bool PartitionedNatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
+  batch.clear();
+  arena_.clear();
+  spans_.clear();
+  sequences_.clear();
+  maintainLeases(false);
+
+  std::vector<std::size_t> owned;
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    const std::size_t k = (rotation_ + i) % partitions_.size();
+    if (partitions_[k].state == State::kOwned) owned.push_back(k);
+  }
+  rotation_ = (rotation_ + 1) % partitions_.size();
+  if (owned.empty()) {
+    // Nothing to read until a lease comes free: wait out the poll.
+    std::this_thread::sleep_for(std::min(timeout, options_.lease / 3));
+    refreshPending();
+    return true;
+  }
+  // First whatever is ready in any owned partition, then wait on one.
+  for (std::size_t i = 0; i <= owned.size(); ++i) {
+    const bool last = i == owned.size();
+    const std::size_t k = owned[last ? 0 : i];
+    jsFetchRequest req;
+    jsFetchRequest_Init(&req);
+    req.Batch = static_cast<int>(options_.batch);
+    req.NoWait = !last;
+    req.Expires = nanos(std::max(timeout, std::chrono::milliseconds(1)));
+    natsMsgList list{};
+    const natsStatus s = natsSubscription_FetchRequest(&list, partitions_[k].subscription, &req);
+    if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+      natsMsgList_Destroy(&list);
+      if (options_.events) options_.events->fetchFailed();
+      logLimited(nats::natsError("fetch from " + partitions_[k].consumer, s));
+      if (last) std::this_thread::sleep_for(timeout);
+      continue;
+    }
+    if (list.Count > 0) {
+      fetchInto(batch, list.Msgs, list.Count, k);
+      natsMsgList_Destroy(&list);
+      return true;
+    }
+    natsMsgList_Destroy(&list);
+  }
+  refreshPending();
+  return true;
+}
+
+void PartitionedNatsSource::fetchInto(RecordBatch& batch, natsMsg** messages, int count,
+                                      std::size_t k) {
+  uint64_t redelivered = 0;
+  std::vector<natsMsg*> taken;
+  taken.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    natsMsg* m = messages[i];
+    messages[i] = nullptr;
+    taken.push_back(m);
+    std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+    stats_.bytes_read += text.size();
+    uint64_t sequence = 0;
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+      sequence = meta->Sequence.Stream;
+      if (meta->NumDelivered > 1) ++redelivered;
+      jsMsgMetaData_Destroy(meta);
+    }
+    if (text.ends_with('\n')) text.remove_suffix(1);
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    if (text.size() > options_.max_line_bytes) {
+      ++stats_.oversized_skipped;
+      continue;
+    }
+    spans_.emplace_back(arena_.size(), text.size());
+    sequences_.push_back(sequence);
+    arena_.append(text);
+  }
+  arena_.append(kRecordPadding, '\0');
+  batch.records.reserve(spans_.size());
+  for (std::size_t i = 0; i < spans_.size(); ++i) {
+    batch.records.push_back(
+        Record{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin_,
+               sequences_[i]});
+  }
+  stats_.records += spans_.size();
+  fetched_ += taken.size();
+  {
+    std::lock_guard lock(mu_);
+    for (natsMsg* m : taken) unacked_.emplace_back(m, k);
+    unacked_per_partition_[k] += taken.size();
+  }
+  if (options_.events) options_.events->delivered(taken.size(), redelivered);
+}
+
+void PartitionedNatsSource::refreshPending() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_pending_check_ < kPendingCheckInterval) return;
+  last_pending_check_ = now;
+  uint64_t pending = 0;
+  for (const Partition& p : partitions_) {
+    if (p.state != State::kOwned) continue;
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    if (js_GetConsumerInfo(&ci, connection_->jetStream(), options_.stream.c_str(),
+                           p.consumer.c_str(), nullptr, &jerr) != NATS_OK) {
+      return;
+    }
+    pending += ci->NumPending;
+    jsConsumerInfo_Destroy(ci);
+  }
+  if (options_.events) options_.events->pending(pending);
+}
+
+std::unique_ptr<SourceMark> PartitionedNatsSource::mark() {
+  return std::make_unique<PartitionMark>(fetched_);
+}
+
+Status PartitionedNatsSource::commit() { return acknowledgeThrough(fetched_); }
+
+Status PartitionedNatsSource::commitMark(const SourceMark& mark) {
+  return acknowledgeThrough(static_cast<const PartitionMark&>(mark).count);
+}
+
+Status PartitionedNatsSource::acknowledgeThrough(uint64_t count) {
+  std::vector<std::pair<natsMsg*, std::size_t>> due;
+  {
+    std::lock_guard lock(mu_);
+    while (acked_ < count && !unacked_.empty()) {
+      due.push_back(unacked_.front());
+      unacked_.pop_front();
+      ++acked_;
+    }
+  }
+  if (due.empty()) return Status::Ok();
+  natsStatus failed = NATS_OK;
+  for (auto& [m, k] : due) {
+    natsStatus s = natsMsg_Ack(m, nullptr);
+    if (s != NATS_OK && failed == NATS_OK) failed = s;
+    natsMsg_Destroy(m);
+  }
+  if (failed == NATS_OK) {
+    failed =
+        natsConnection_FlushTimeout(connection_->connection(), options_.connection.timeout.count());
+  }
+  {
+    // Acknowledged or not, they are no longer ours to wait for: what failed
+    // comes back after ack_wait to whoever owns the partition then.
+    std::lock_guard lock(mu_);
+    for (auto& [m, k] : due) --unacked_per_partition_[k];
+  }
+  if (failed != NATS_OK) {
+    if (options_.events) options_.events->ackFailed();
+    return Error{nats::natsError("nats source " + options_.name + ": acknowledging " +
+                                     std::to_string(due.size()) + " messages",
+                                 failed)};
+  }
+  if (options_.events) options_.events->acknowledged(due.size());
+  return Status::Ok();
+}
+
+SourceStats PartitionedNatsSource::stats() const { return stats_; }
+
+void PartitionedNatsSource::reportOwned() {
+  std::size_t owned = 0;
+  for (const Partition& p : partitions_) owned += p.state == State::kOwned ? 1 : 0;
+  if (options_.events) options_.events->partitionsOwned(owned);
+}
+
+void PartitionedNatsSource::logLimited(const std::string& message) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_log_ < kLogInterval) {
+    ++logs_held_back_;
+    return;
+  }
+  last_log_ = now;
+  if (logs_held_back_ > 0) {
+    spdlog::warn("nats source {}: {} ({} similar messages held back)", options_.name, message,
+                 logs_held_back_);
+  } else {
+    spdlog::warn("nats source {}: {}", options_.name, message);
+  }
+  logs_held_back_ = 0;
+}
+
+}  // namespace trailwatch::source

@@ -1,0 +1,373 @@
+// Three `trailwatch run` instances share a partitioned stream on a real
+// `nats-server -js` (README "Partitions across instances"): records are
+// published to audit.ehr.<fnv1a(user.id) % 8>, the instances divide the 8
+// partitions by leases, and a bulk-browsing correlation (30 distinct
+// patients per user within a minute) must alert exactly once per injected
+// burst across the group. One instance is killed with SIGKILL mid-stream;
+// the other two take over its partitions and every message is processed and
+// acknowledged (no consumer has anything pending or unacknowledged at the
+// end).
+//
+// Known limit, tested as such: correlation windows open at a takeover start
+// over on the new owner (acknowledged records are not replayed), so the kill
+// happens in a stretch of the stream without bursts; bursts come before it
+// and after the takeover.
+//
+// Size: TRAILWATCH_NATS_CLUSTER_EVENTS (default 100,000; 1,000,000 is the
+// issue's figure, about a minute or more on two shared cores).
+#include <nats/nats.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/fixtures.h"
+#include "tests/integration/harness.h"
+
+namespace trailwatch::it {
+namespace {
+
+constexpr const char* kNatsServer = "/usr/sbin/nats-server";
+constexpr int kPartitions = 8;
+constexpr int kInstances = 3;
+constexpr const char* kBurstRuleId = "5b0e7a0c-1a11-4c4b-9f31-6e1d000000b1";
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+class NatsServer {
+ public:
+  explicit NatsServer(const TempDir& dir) {
+    port_ = freePort();
+    std::filesystem::create_directories(dir / "jetstream");
+    ProcessOptions o;
+    o.argv = {kNatsServer,      "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
+              dir / "jetstream"};
+    o.stdout_path = dir / "nats-server.out";
+    o.stderr_path = dir / "nats-server.err";
+    process_ = std::make_unique<Process>(o);
+    up_ = waitFor(
+        [&] {
+          if (!process_->running()) return true;
+          natsConnection* nc = nullptr;
+          if (natsConnection_ConnectTo(&nc, url().c_str()) != NATS_OK) return false;
+          natsConnection_Destroy(nc);
+          return true;
+        },
+        15s);
+    up_ = up_ && process_->running();
+  }
+  bool up() const { return up_; }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  std::string logs() const { return process_->stderrText(); }
+
+ private:
+  int port_ = 0;
+  bool up_ = false;
+  std::unique_ptr<Process> process_;
+};
+
+class Client {
+ public:
+  explicit Client(const std::string& url) {
+    ok_ = natsConnection_ConnectTo(&nc_, url.c_str()) == NATS_OK &&
+          natsConnection_JetStream(&js_, nc_, nullptr) == NATS_OK;
+  }
+  ~Client() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(nc_);
+  }
+  bool ok() const { return ok_; }
+
+  bool addStream(const std::string& name, const std::string& subjects) {
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    const char* subs[] = {subjects.c_str()};
+    cfg.Subjects = subs;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    jsStreamInfo* si = nullptr;
+    const bool ok = js_AddStream(&si, js_, &cfg, nullptr, nullptr) == NATS_OK;
+    jsStreamInfo_Destroy(si);
+    return ok;
+  }
+
+  // Asynchronous publishes; complete() waits until the server stored each.
+  bool publishAsync(const std::string& subject, const std::string& data) {
+    return js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()),
+                           nullptr) == NATS_OK;
+  }
+  bool complete() {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 60'000;
+    return js_PublishAsyncComplete(js_, &po) == NATS_OK;
+  }
+
+  // (num_pending, num_ack_pending) of a consumer; nullopt when unknown.
+  std::optional<std::pair<uint64_t, int64_t>> pending(const std::string& stream,
+                                                      const std::string& consumer) {
+    jsConsumerInfo* ci = nullptr;
+    if (js_GetConsumerInfo(&ci, js_, stream.c_str(), consumer.c_str(), nullptr, nullptr) !=
+        NATS_OK) {
+      return std::nullopt;
+    }
+    std::pair<uint64_t, int64_t> out{ci->NumPending, ci->NumAckPending};
+    jsConsumerInfo_Destroy(ci);
+    return out;
+  }
+
+ private:
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  bool ok_ = false;
+};
+
+// Base rule and a value_count correlation: 30 distinct patients per user
+// within a minute.
+void writeBurstRule(const std::string& pack_dir) {
+  writeFile(pack_dir + "/burst.yml",
+            "title: IT chart read\n"
+            "name: it_chart_read\n"
+            "logsource: {product: ehr, service: audit}\n"
+            "id: 5b0e7a0c-1a11-4c4b-9f31-6e1d000000b0\n"
+            "detection:\n"
+            "  sel: {event.action: read}\n"
+            "  condition: sel\n"
+            "fields: [user.id, patient.id]\n"
+            "---\n"
+            "title: IT bulk browsing\n"
+            "id: " +
+                std::string(kBurstRuleId) +
+                "\n"
+                "level: high\n"
+                "correlation:\n"
+                "  type: value_count\n"
+                "  rules: [it_chart_read]\n"
+                "  group-by: [user.id]\n"
+                "  timespan: 1m\n"
+                "  condition: {field: patient.id, gte: 30}\n");
+}
+
+// One record: ordinary users (u0..u999) read at most 10 distinct patients
+// each; event time advances a second per 10,000 records.
+std::string event(int64_t seq, const std::string& user, const std::string& patient) {
+  const int64_t s = 36000 + seq / 10'000;
+  char ts[40];
+  std::snprintf(ts, sizeof ts, "2026-11-20T%02d:%02d:%02d.000Z", static_cast<int>(s / 3600 % 24),
+                static_cast<int>(s / 60 % 60), static_cast<int>(s % 60));
+  return std::string("{\"@timestamp\":\"") + ts +
+         "\",\"event\":{\"action\":\"read\",\"outcome\":\"success\",\"category\":\"phi-access\","
+         "\"sequence\":" +
+         std::to_string(seq) + "},\"user\":{\"id\":\"" + user + "\"},\"patient\":{\"id\":\"" +
+         patient + "\"}}";
+}
+
+class Publisher {
+ public:
+  explicit Publisher(Client& c) : client_(c) {}
+  bool record(const std::string& user, const std::string& patient) {
+    ++seq_;
+    const std::string subject = "audit.ehr." + std::to_string(fnv1a(user) % kPartitions);
+    return client_.publishAsync(subject, event(seq_, user, patient));
+  }
+  // `count` ordinary records, with a burst of 30 distinct patients for each
+  // of `bursts` (spread evenly).
+  bool stretch(int64_t count, const std::vector<std::string>& bursts) {
+    const int64_t every = bursts.empty() ? 0 : count / static_cast<int64_t>(bursts.size() + 1);
+    std::size_t next_burst = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      if (!record("u" + std::to_string(i % 1000), "p-" + std::to_string(i % 10))) return false;
+      if (every > 0 && next_burst < bursts.size() && (i + 1) % every == 0) {
+        for (int p = 0; p < 30; ++p) {
+          if (!record(bursts[next_burst], "burst-p-" + std::to_string(p))) return false;
+        }
+        ++next_burst;
+      }
+    }
+    return client_.complete();
+  }
+  int64_t published() const { return seq_; }
+
+ private:
+  Client& client_;
+  int64_t seq_ = 0;
+};
+
+std::string partitionedSource(const std::string& url, int instance) {
+  return "  - name: bus\n"
+         "    type: nats\n"
+         "    url: " +
+         url +
+         "\n"
+         "    stream: AUDIT\n"
+         "    subject: audit.ehr\n"
+         "    consumer: tw\n"
+         "    partitions: " +
+         std::to_string(kPartitions) +
+         "\n"
+         "    lease: 3s\n"
+         "    instance: it-" +
+         std::to_string(instance) +
+         "\n"
+         "    batch: 500\n"
+         "    ack_wait: 3s\n";
+}
+
+#define SKIP_WITHOUT_NATS_SERVER()                                                  \
+  if (::access(kNatsServer, X_OK) != 0) {                                           \
+    GTEST_SKIP() << kNatsServer << " is missing (apt-get install nats-server; see " \
+                 << "deploy/install-deps.sh)";                                      \
+  }
+
+TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
+  SKIP_WITHOUT_NATS_SERVER();
+  int64_t events = 100'000;
+  if (const char* e = std::getenv("TRAILWATCH_NATS_CLUSTER_EVENTS")) events = std::atoll(e);
+  ASSERT_GE(events, 1000);
+
+  TempDir server_dir;
+  NatsServer server(server_dir);
+  ASSERT_TRUE(server.up()) << server.logs();
+  Client client(server.url());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client.addStream("AUDIT", "audit.ehr.>"));
+
+  std::vector<std::unique_ptr<TempDir>> dirs;
+  std::vector<std::unique_ptr<Daemon>> daemons;
+  for (int i = 0; i < kInstances; ++i) {
+    dirs.push_back(std::make_unique<TempDir>());
+    daemons.push_back(std::make_unique<Daemon>(*dirs.back()));
+    writeBurstRule(daemons.back()->pack_dir);
+    daemons.back()->extra_sources = partitionedSource(server.url(), i);
+  }
+  std::string why;
+  for (auto& d : daemons) ASSERT_TRUE(d->start(why)) << why;
+  auto owned = [&](int i) {
+    return daemons[i]->metric("trailwatch_nats_partitions_owned", {{"source", "bus"}}).value_or(0);
+  };
+  auto allLogs = [&] {
+    std::string out;
+    for (int i = 0; i < kInstances; ++i) {
+      out += "--- instance " + std::to_string(i) + "\n" + daemons[i]->logs();
+      const auto alerts = daemons[i]->alerts();
+      out += std::to_string(alerts.size()) +
+             " alerts; the first: " + (alerts.empty() ? std::string("none") : alerts.front().line) +
+             "\n";
+      if (!daemons[i]->running()) continue;
+      for (const char* name :
+           {"trailwatch_nats_", "trailwatch_correlation_", "trailwatch_records_"}) {
+        const std::string text = daemons[i]->scrape();
+        for (std::size_t at = text.find(name); at != std::string::npos;
+             at = text.find(name, at + 1)) {
+          if (at > 0 && text[at - 1] != '\n') continue;
+          out += text.substr(at, text.find('\n', at) - at) + "\n";
+        }
+      }
+    }
+    return out;
+  };
+  // The partitions settle: every one owned, each instance with its share.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        double sum = 0;
+        for (int i = 0; i < kInstances; ++i) {
+          if (owned(i) < 2) return false;
+          sum += owned(i);
+        }
+        return sum == kPartitions;
+      },
+      30s))
+      << allLogs();
+
+  std::vector<std::string> before, after;
+  for (int b = 0; b < 10; ++b) before.push_back("burst-a" + std::to_string(b));
+  for (int b = 0; b < 10; ++b) after.push_back("burst-b" + std::to_string(b));
+
+  // Burst alerts per user across the three alert logs.
+  auto burstAlerts = [&] {
+    std::map<std::string, int> per_user;
+    for (auto& d : daemons) {
+      for (const Alert& a : d->alerts()) {
+        if (a.rule_id != kBurstRuleId) continue;
+        // The correlation's group names the user.
+        constexpr std::string_view kGroup = "\"group\":{\"user.id\":\"";
+        const auto at = a.line.find(kGroup);
+        const auto start = at == std::string::npos ? 0 : at + kGroup.size();
+        ++per_user[at == std::string::npos ? std::string("?")
+                                           : a.line.substr(start, a.line.find('"', start) - start)];
+      }
+    }
+    return per_user;
+  };
+  auto seen = [&](const std::vector<std::string>& users) {
+    const auto per_user = burstAlerts();
+    for (const auto& u : users) {
+      if (!per_user.contains(u)) return false;
+    }
+    return true;
+  };
+
+  Publisher publisher(client);
+  ASSERT_TRUE(publisher.stretch(events / 2, before));
+  ASSERT_TRUE(waitFor([&] { return seen(before); }, 60s)) << allLogs();
+
+  // A stretch without bursts, and instance 0 killed while it is read.
+  auto delivered = [&](int i) {
+    return daemons[i]
+        ->metric("trailwatch_nats_messages_delivered_total", {{"source", "bus"}})
+        .value_or(0);
+  };
+  const double delivered_before_kill = delivered(0);
+  ASSERT_TRUE(publisher.stretch(events / 4, {}));
+  ASSERT_TRUE(waitFor([&] { return delivered(0) > delivered_before_kill; }, 30s)) << allLogs();
+  daemons[0]->process().kill9();
+  daemons[0]->process().wait(10s);
+
+  // The survivors take over all partitions.
+  ASSERT_TRUE(waitFor([&] { return owned(1) + owned(2) == kPartitions; }, 30s)) << allLogs();
+  ASSERT_TRUE(publisher.stretch(events - events / 2 - events / 4, after));
+
+  std::vector<std::string> all = before;
+  all.insert(all.end(), after.begin(), after.end());
+  EXPECT_TRUE(waitFor([&] { return seen(all); }, 60s)) << allLogs();
+
+  // Nothing pending and nothing unacknowledged on any partition's consumer.
+  auto drained = [&] {
+    for (int k = 0; k < kPartitions; ++k) {
+      auto p = client.pending("AUDIT", "tw-" + std::to_string(k));
+      if (!p || p->first != 0 || p->second != 0) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(waitFor(drained, 60s)) << allLogs();
+
+  // Every burst exactly once across the group.
+  const auto per_user = burstAlerts();
+  for (const auto& u : all) EXPECT_EQ(per_user.count(u) ? per_user.at(u) : 0, 1) << u;
+  EXPECT_EQ(per_user.size(), all.size());
+
+  // Every message was acknowledged (above), and acknowledged only after its
+  // records were evaluated; the survivors evaluated at least what the group
+  // has not.
+  EXPECT_GT(delivered(1) + delivered(2), 0.0);
+  for (int i = 1; i < kInstances; ++i) EXPECT_EQ(daemons[i]->stop(), 0);
+}
+
+}  // namespace
+}  // namespace trailwatch::it
