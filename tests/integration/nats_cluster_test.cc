@@ -31,112 +31,14 @@
 
 #include "tests/integration/fixtures.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/nats_fixture.h"
 
 namespace trailwatch::it {
 namespace {
 
-constexpr const char* kNatsServer = "/usr/sbin/nats-server";
 constexpr int kPartitions = 8;
 constexpr int kInstances = 3;
 constexpr const char* kBurstRuleId = "5b0e7a0c-1a11-4c4b-9f31-6e1d000000b1";
-
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-class NatsServer {
- public:
-  explicit NatsServer(const TempDir& dir) {
-    port_ = freePort();
-    std::filesystem::create_directories(dir / "jetstream");
-    ProcessOptions o;
-    o.argv = {kNatsServer,      "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
-              dir / "jetstream"};
-    o.stdout_path = dir / "nats-server.out";
-    o.stderr_path = dir / "nats-server.err";
-    process_ = std::make_unique<Process>(o);
-    up_ = waitFor(
-        [&] {
-          if (!process_->running()) return true;
-          natsConnection* nc = nullptr;
-          if (natsConnection_ConnectTo(&nc, url().c_str()) != NATS_OK) return false;
-          natsConnection_Destroy(nc);
-          return true;
-        },
-        15s);
-    up_ = up_ && process_->running();
-  }
-  bool up() const { return up_; }
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-  std::string logs() const { return process_->stderrText(); }
-
- private:
-  int port_ = 0;
-  bool up_ = false;
-  std::unique_ptr<Process> process_;
-};
-
-class Client {
- public:
-  explicit Client(const std::string& url) {
-    ok_ = natsConnection_ConnectTo(&nc_, url.c_str()) == NATS_OK &&
-          natsConnection_JetStream(&js_, nc_, nullptr) == NATS_OK;
-  }
-  ~Client() {
-    jsCtx_Destroy(js_);
-    natsConnection_Destroy(nc_);
-  }
-  bool ok() const { return ok_; }
-
-  bool addStream(const std::string& name, const std::string& subjects) {
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = name.c_str();
-    const char* subs[] = {subjects.c_str()};
-    cfg.Subjects = subs;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    jsStreamInfo* si = nullptr;
-    const bool ok = js_AddStream(&si, js_, &cfg, nullptr, nullptr) == NATS_OK;
-    jsStreamInfo_Destroy(si);
-    return ok;
-  }
-
-  // Asynchronous publishes; complete() waits until the server stored each.
-  bool publishAsync(const std::string& subject, const std::string& data) {
-    return js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()),
-                           nullptr) == NATS_OK;
-  }
-  bool complete() {
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 60'000;
-    return js_PublishAsyncComplete(js_, &po) == NATS_OK;
-  }
-
-  // (num_pending, num_ack_pending) of a consumer; nullopt when unknown.
-  std::optional<std::pair<uint64_t, int64_t>> pending(const std::string& stream,
-                                                      const std::string& consumer) {
-    jsConsumerInfo* ci = nullptr;
-    if (js_GetConsumerInfo(&ci, js_, stream.c_str(), consumer.c_str(), nullptr, nullptr) !=
-        NATS_OK) {
-      return std::nullopt;
-    }
-    std::pair<uint64_t, int64_t> out{ci->NumPending, ci->NumAckPending};
-    jsConsumerInfo_Destroy(ci);
-    return out;
-  }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-  bool ok_ = false;
-};
 
 // Base rule and a value_count correlation: 30 distinct patients per user
 // within a minute.
@@ -180,7 +82,7 @@ std::string event(int64_t seq, const std::string& user, const std::string& patie
 
 class Publisher {
  public:
-  explicit Publisher(Client& c) : client_(c) {}
+  explicit Publisher(NatsClient& c) : client_(c) {}
   bool record(const std::string& user, const std::string& patient) {
     ++seq_;
     const std::string subject = "audit.ehr." + std::to_string(fnv1a(user) % kPartitions);
@@ -205,7 +107,7 @@ class Publisher {
   int64_t published() const { return seq_; }
 
  private:
-  Client& client_;
+  NatsClient& client_;
   int64_t seq_ = 0;
 };
 
@@ -229,12 +131,6 @@ std::string partitionedSource(const std::string& url, int instance) {
          "    ack_wait: 3s\n";
 }
 
-#define SKIP_WITHOUT_NATS_SERVER()                                                  \
-  if (::access(kNatsServer, X_OK) != 0) {                                           \
-    GTEST_SKIP() << kNatsServer << " is missing (apt-get install nats-server; see " \
-                 << "deploy/install-deps.sh)";                                      \
-  }
-
 TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   SKIP_WITHOUT_NATS_SERVER();
   int64_t events = 100'000;
@@ -244,7 +140,7 @@ TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   TempDir server_dir;
   NatsServer server(server_dir);
   ASSERT_TRUE(server.up()) << server.logs();
-  Client client(server.url());
+  NatsClient client(server.url());
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE(client.addStream("AUDIT", "audit.ehr.>"));
 

@@ -19,120 +19,10 @@
 
 #include "tests/integration/fixtures.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/nats_fixture.h"
 
 namespace trailwatch::it {
 namespace {
-
-constexpr const char* kNatsServer = "/usr/sbin/nats-server";
-
-// A nats-server with JetStream on 127.0.0.1:<free port>, killed with the test.
-class NatsServer {
- public:
-  explicit NatsServer(const TempDir& dir) {
-    port_ = freePort();
-    std::filesystem::create_directories(dir / "jetstream");
-    ProcessOptions o;
-    o.argv = {kNatsServer,      "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
-              dir / "jetstream"};
-    o.stdout_path = dir / "nats-server.out";
-    o.stderr_path = dir / "nats-server.err";
-    process_ = std::make_unique<Process>(o);
-    up_ = waitFor(
-        [&] {
-          if (!process_->running()) return true;
-          natsConnection* nc = nullptr;
-          if (natsConnection_ConnectTo(&nc, url().c_str()) != NATS_OK) return false;
-          natsConnection_Destroy(nc);
-          return true;
-        },
-        15s);
-    up_ = up_ && process_->running();
-  }
-  bool up() const { return up_; }
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-  std::string logs() const { return process_->stderrText(); }
-
- private:
-  int port_ = 0;
-  bool up_ = false;
-  std::unique_ptr<Process> process_;
-};
-
-// The test's JetStream client.
-class Client {
- public:
-  explicit Client(const std::string& url) {
-    ok_ = natsConnection_ConnectTo(&nc_, url.c_str()) == NATS_OK &&
-          natsConnection_JetStream(&js_, nc_, nullptr) == NATS_OK;
-  }
-  ~Client() {
-    jsCtx_Destroy(js_);
-    natsConnection_Destroy(nc_);
-  }
-  bool ok() const { return ok_; }
-
-  bool addStream(const std::string& name, const std::string& subjects) {
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = name.c_str();
-    const char* subs[] = {subjects.c_str()};
-    cfg.Subjects = subs;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    jsStreamInfo* si = nullptr;
-    const bool ok = js_AddStream(&si, js_, &cfg, nullptr, nullptr) == NATS_OK;
-    jsStreamInfo_Destroy(si);
-    return ok;
-  }
-
-  bool publish(const std::string& subject, const std::string& data) {
-    return js_Publish(nullptr, js_, subject.c_str(), data.data(), static_cast<int>(data.size()),
-                      nullptr, nullptr) == NATS_OK;
-  }
-
-  // Messages stored in `stream`; -1 when it cannot be asked.
-  int64_t messages(const std::string& stream) {
-    jsStreamInfo* si = nullptr;
-    if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, nullptr) != NATS_OK) return -1;
-    const auto n = static_cast<int64_t>(si->State.Msgs);
-    jsStreamInfo_Destroy(si);
-    return n;
-  }
-
-  // Every message of `stream` as (subject, data), through an ephemeral
-  // consumer.
-  std::vector<std::pair<std::string, std::string>> readAll(const std::string& stream,
-                                                           const std::string& subjects) {
-    std::vector<std::pair<std::string, std::string>> out;
-    const int64_t total = messages(stream);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = stream.c_str();
-    natsSubscription* sub = nullptr;
-    if (js_PullSubscribe(&sub, js_, subjects.c_str(), nullptr, nullptr, &so, nullptr) != NATS_OK) {
-      return out;
-    }
-    while (static_cast<int64_t>(out.size()) < total) {
-      natsMsgList list{};
-      if (natsSubscription_Fetch(&list, sub, 512, 2000, nullptr) != NATS_OK) break;
-      for (int i = 0; i < list.Count; ++i) {
-        out.emplace_back(natsMsg_GetSubject(list.Msgs[i]),
-                         std::string(natsMsg_GetData(list.Msgs[i]),
-                                     static_cast<size_t>(natsMsg_GetDataLength(list.Msgs[i]))));
-        natsMsg_Ack(list.Msgs[i], nullptr);
-      }
-      natsMsgList_Destroy(&list);
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return out;
-  }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-  bool ok_ = false;
-};
 
 std::string natsSource(const std::string& url) {
   return "  - name: bus\n"
@@ -165,12 +55,6 @@ std::set<int64_t> uniqueBtg(const std::vector<Alert>& alerts) {
   return {all.begin(), all.end()};
 }
 
-#define SKIP_WITHOUT_NATS_SERVER()                                                  \
-  if (::access(kNatsServer, X_OK) != 0) {                                           \
-    GTEST_SKIP() << kNatsServer << " is missing (apt-get install nats-server; see " \
-                 << "deploy/install-deps.sh)";                                      \
-  }
-
 // Records published to the stream are evaluated; a kill -9 in the middle
 // and a restart lose none: what was not acknowledged comes back.
 TEST(NatsSource, AlertsOnEveryMatchAcrossKillNine) {
@@ -178,7 +62,7 @@ TEST(NatsSource, AlertsOnEveryMatchAcrossKillNine) {
   TempDir dir;
   NatsServer server(dir);
   ASSERT_TRUE(server.up()) << server.logs();
-  Client client(server.url());
+  NatsClient client(server.url());
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE(client.addStream("AUDIT", "audit.>"));
 
@@ -240,7 +124,7 @@ TEST(NatsOutput, StoresEachAlertOnce) {
   TempDir dir;
   NatsServer server(dir);
   ASSERT_TRUE(server.up()) << server.logs();
-  Client client(server.url());
+  NatsClient client(server.url());
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE(client.addStream("ALERTS", "alerts.>"));
 
@@ -284,15 +168,6 @@ TEST(NatsOutput, StoresEachAlertOnce) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 // `trailwatch forward` publishes a log file to the stream, each record to
 // the partition of its user.id, and a daemon consuming the stream alerts on
 // every match in it.
@@ -301,7 +176,7 @@ TEST(NatsForward, PartitionsRecordsAndTheConsumerAlerts) {
   TempDir dir;
   NatsServer server(dir);
   ASSERT_TRUE(server.up()) << server.logs();
-  Client client(server.url());
+  NatsClient client(server.url());
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE(client.addStream("AUDIT", "audit.>"));
 
