@@ -1,10 +1,12 @@
 #include "daemon/nats/nats_connection.h"
 
 #include <nats/nats.h>
+#include <spdlog/spdlog.h>
 
 #include "daemon/common/nats_names.h"
 
 #include <cstdint>
+#include <string>
 
 namespace trailwatch::nats {
 
@@ -73,6 +75,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::connect(
   std::unique_ptr<NatsConnection> self(new NatsConnection());
   self->connection_ = nc;
   self->url_ = options.url;
+  self->timeout_ = options.timeout;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = options.timeout.count();
@@ -85,6 +88,66 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::connect(
     return Error{natsError("JetStream context on " + options.url, s)};
   }
   return self;
+}
+
+Status NatsConnection::ensurePullConsumer(const PullConsumerSpec& spec) const {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s =
+      js_GetConsumerInfo(&ci, js_, spec.stream.c_str(), spec.consumer.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    const char* filter = ci->Config != nullptr ? ci->Config->FilterSubject : nullptr;
+    const std::string have = filter != nullptr ? filter : "";
+    const bool pull = ci->Config == nullptr || ci->Config->DeliverSubject == nullptr ||
+                      *ci->Config->DeliverSubject == '\0';
+    jsConsumerInfo_Destroy(ci);
+    if (!pull) return Error{"consumer '" + spec.consumer + "' is a push consumer"};
+    if (have != spec.subject) {
+      return Error{"consumer '" + spec.consumer + "' filters subject '" + have +
+                   "', not the configured '" + spec.subject +
+                   "' (delete the consumer or use another name)"};
+    }
+    return Status::Ok();
+  }
+  if (jerr != JSConsumerNotFoundErr) {
+    return Error{natsError("looking up consumer " + spec.consumer, s, jerr)};
+  }
+  if (!spec.create) {
+    return Error{"consumer '" + spec.consumer + "' does not exist on stream '" + spec.stream +
+                 "' (create it, or set create_consumer: true)"};
+  }
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = spec.consumer.c_str();
+  cc.AckPolicy = js_AckExplicit;
+  cc.DeliverPolicy = spec.start_at_end ? js_DeliverNew : js_DeliverAll;
+  cc.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.ack_wait).count();
+  cc.MaxAckPending = static_cast<int64_t>(spec.max_ack_pending);
+  if (!spec.subject.empty()) cc.FilterSubject = spec.subject.c_str();
+  jerr = static_cast<jsErrCode>(0);
+  // Instances starting together may race to create it: the same
+  // configuration succeeds for each.
+  s = js_AddConsumer(&ci, js_, spec.stream.c_str(), &cc, nullptr, &jerr);
+  if (s != NATS_OK) return Error{natsError("creating consumer " + spec.consumer, s, jerr)};
+  jsConsumerInfo_Destroy(ci);
+  spdlog::info("nats: created durable consumer {} on stream {}", spec.consumer, spec.stream);
+  return Status::Ok();
+}
+
+Status NatsConnection::acknowledge(std::span<natsMsg* const> messages,
+                                   std::string_view what) const {
+  natsStatus failed = NATS_OK;
+  for (natsMsg* m : messages) {
+    const natsStatus s = natsMsg_Ack(m, nullptr);
+    if (s != NATS_OK && failed == NATS_OK) failed = s;
+    natsMsg_Destroy(m);
+  }
+  // A round trip: the server has the acknowledgements once it answers.
+  if (failed == NATS_OK) failed = natsConnection_FlushTimeout(connection_, timeout_.count());
+  if (failed == NATS_OK) return Status::Ok();
+  return Error{natsError(
+      std::string(what) + ": acknowledging " + std::to_string(messages.size()) + " messages",
+      failed)};
 }
 
 NatsConnection::~NatsConnection() {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,7 @@
 // nats.c types, so users of this header need not include <nats.h>.
 typedef struct __natsConnection natsConnection;  // NOLINT
 typedef struct __jsCtx jsCtx;                    // NOLINT
+typedef struct __natsMsg natsMsg;                // NOLINT
 
 namespace trailwatch::nats {
 
@@ -43,6 +45,17 @@ struct NatsConnectionOptions {
   std::chrono::milliseconds reconnect_wait{1000};
 };
 
+// A durable pull consumer as the sources want it (explicit acks).
+struct PullConsumerSpec {
+  std::string stream;
+  std::string consumer;       // durable name
+  std::string subject;        // filter; empty: the whole stream
+  bool create = true;         // create it when missing
+  bool start_at_end = false;  // when created: only new messages
+  std::chrono::milliseconds ack_wait{30000};
+  std::size_t max_ack_pending = 0;
+};
+
 class NatsConnection {
  public:
   static Result<std::unique_ptr<NatsConnection>> connect(const NatsConnectionOptions& options);
@@ -50,6 +63,15 @@ class NatsConnection {
 
   NatsConnection(const NatsConnection&) = delete;
   NatsConnection& operator=(const NatsConnection&) = delete;
+
+  // `spec.consumer` exists on `spec.stream` as a pull consumer filtering
+  // `spec.subject` (created when missing and allowed); an existing one with
+  // another filter, or a push consumer, is an error.
+  Status ensurePullConsumer(const PullConsumerSpec& spec) const;
+  // Acknowledges and releases `messages`, then waits for the server to
+  // answer (so it has the acknowledgements). On failure the messages come
+  // back after ack_wait; the error names `what`.
+  Status acknowledge(std::span<natsMsg* const> messages, std::string_view what) const;
 
   natsConnection* connection() const { return connection_; }
   jsCtx* jetStream() const { return js_; }
@@ -69,6 +91,7 @@ class NatsConnection {
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;
   std::string url_;
+  std::chrono::milliseconds timeout_{5000};
   std::atomic<uint64_t> async_failures_{0};
   mutable std::mutex mu_;
   std::string last_async_error_;  // guarded by mu_

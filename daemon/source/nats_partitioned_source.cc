@@ -226,40 +226,9 @@ void PartitionedNatsSource::dropSubscription(std::size_t k) {
 }
 
 Status PartitionedNatsSource::ensureConsumer(const Partition& p) {
-  jsCtx* js = connection_->jetStream();
-  jsConsumerInfo* ci = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s =
-      js_GetConsumerInfo(&ci, js, options_.stream.c_str(), p.consumer.c_str(), nullptr, &jerr);
-  if (s == NATS_OK) {
-    const char* filter = ci->Config != nullptr ? ci->Config->FilterSubject : nullptr;
-    const std::string have = filter != nullptr ? filter : "";
-    jsConsumerInfo_Destroy(ci);
-    if (have != p.subject) {
-      return Error{"consumer '" + p.consumer + "' filters subject '" + have + "', not '" +
-                   p.subject + "'"};
-    }
-    return Status::Ok();
-  }
-  if (jerr != JSConsumerNotFoundErr) {
-    return Error{nats::natsError("looking up consumer " + p.consumer, s, jerr)};
-  }
-  if (!options_.create_consumer) {
-    return Error{"consumer '" + p.consumer + "' does not exist (set create_consumer: true)"};
-  }
-  jsConsumerConfig cc;
-  jsConsumerConfig_Init(&cc);
-  cc.Durable = p.consumer.c_str();
-  cc.AckPolicy = js_AckExplicit;
-  cc.DeliverPolicy = options_.start_at_end ? js_DeliverNew : js_DeliverAll;
-  cc.AckWait = nanos(options_.ack_wait);
-  cc.MaxAckPending = static_cast<int64_t>(options_.max_ack_pending);
-  cc.FilterSubject = p.subject.c_str();
-  jerr = static_cast<jsErrCode>(0);
-  s = js_AddConsumer(&ci, js, options_.stream.c_str(), &cc, nullptr, &jerr);
-  if (s != NATS_OK) return Error{nats::natsError("creating consumer " + p.consumer, s, jerr)};
-  jsConsumerInfo_Destroy(ci);
-  return Status::Ok();
+  return connection_->ensurePullConsumer({options_.stream, p.consumer, p.subject,
+                                          options_.create_consumer, options_.start_at_end,
+                                          options_.ack_wait, options_.max_ack_pending});
 }
 
 bool PartitionedNatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
@@ -395,27 +364,19 @@ Status PartitionedNatsSource::acknowledgeThrough(uint64_t count) {
     }
   }
   if (due.empty()) return Status::Ok();
-  natsStatus failed = NATS_OK;
-  for (auto& [m, k] : due) {
-    natsStatus s = natsMsg_Ack(m, nullptr);
-    if (s != NATS_OK && failed == NATS_OK) failed = s;
-    natsMsg_Destroy(m);
-  }
-  if (failed == NATS_OK) {
-    failed =
-        natsConnection_FlushTimeout(connection_->connection(), options_.connection.timeout.count());
-  }
+  std::vector<natsMsg*> messages;
+  messages.reserve(due.size());
+  for (auto& [m, k] : due) messages.push_back(m);
+  const Status acked = connection_->acknowledge(messages, "nats source " + options_.name);
   {
     // Acknowledged or not, they are no longer ours to wait for: what failed
     // comes back after ack_wait to whoever owns the partition then.
     std::lock_guard lock(mu_);
     for (auto& [m, k] : due) --unacked_per_partition_[k];
   }
-  if (failed != NATS_OK) {
+  if (!acked.ok()) {
     if (options_.events) options_.events->ackFailed();
-    return Error{nats::natsError("nats source " + options_.name + ": acknowledging " +
-                                     std::to_string(due.size()) + " messages",
-                                 failed)};
+    return acked;
   }
   if (options_.events) options_.events->acknowledged(due.size());
   return Status::Ok();

@@ -18,10 +18,6 @@ struct NatsMark final : SourceMark {
 constexpr std::chrono::seconds kPendingCheckInterval{5};
 constexpr std::chrono::seconds kLogInterval{10};
 
-int64_t nanos(std::chrono::milliseconds d) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-}
-
 }  // namespace
 
 NatsSource::NatsSource(NatsSourceOptions options)
@@ -72,49 +68,9 @@ Status NatsSource::ensureConsumer() {
   }
   jsStreamInfo_Destroy(si);
 
-  jsConsumerInfo* ci = nullptr;
-  jerr = static_cast<jsErrCode>(0);
-  s = js_GetConsumerInfo(&ci, js, options_.stream.c_str(), options_.consumer.c_str(), nullptr,
-                         &jerr);
-  if (s == NATS_OK) {
-    const char* filter = ci->Config != nullptr ? ci->Config->FilterSubject : nullptr;
-    const std::string have = filter != nullptr ? filter : "";
-    const bool pull = ci->Config == nullptr || ci->Config->DeliverSubject == nullptr ||
-                      *ci->Config->DeliverSubject == '\0';
-    jsConsumerInfo_Destroy(ci);
-    if (!pull) return Error{"consumer '" + options_.consumer + "' is a push consumer"};
-    if (have != options_.subject) {
-      return Error{"consumer '" + options_.consumer + "' filters subject '" + have +
-                   "', not the configured '" + options_.subject +
-                   "' (delete the consumer or use another name)"};
-    }
-    return Status::Ok();
-  }
-  if (jerr != JSConsumerNotFoundErr) {
-    return Error{nats::natsError("looking up consumer " + options_.consumer, s, jerr)};
-  }
-  if (!options_.create_consumer) {
-    return Error{"consumer '" + options_.consumer + "' does not exist on stream '" +
-                 options_.stream + "' (create it, or set create_consumer: true)"};
-  }
-  jsConsumerConfig cc;
-  jsConsumerConfig_Init(&cc);
-  cc.Durable = options_.consumer.c_str();
-  cc.AckPolicy = js_AckExplicit;
-  cc.DeliverPolicy = options_.start_at_end ? js_DeliverNew : js_DeliverAll;
-  cc.AckWait = nanos(options_.ack_wait);
-  cc.MaxAckPending = static_cast<int64_t>(options_.max_ack_pending);
-  if (!options_.subject.empty()) cc.FilterSubject = options_.subject.c_str();
-  jerr = static_cast<jsErrCode>(0);
-  // Instances starting together may race to create it: the same
-  // configuration succeeds for each.
-  s = js_AddConsumer(&ci, js, options_.stream.c_str(), &cc, nullptr, &jerr);
-  if (s != NATS_OK)
-    return Error{nats::natsError("creating consumer " + options_.consumer, s, jerr)};
-  jsConsumerInfo_Destroy(ci);
-  spdlog::info("nats source {}: created durable consumer {} on stream {}", options_.name,
-               options_.consumer, options_.stream);
-  return Status::Ok();
+  return connection_->ensurePullConsumer({options_.stream, options_.consumer, options_.subject,
+                                          options_.create_consumer, options_.start_at_end,
+                                          options_.ack_wait, options_.max_ack_pending});
 }
 
 bool NatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
@@ -223,23 +179,9 @@ Status NatsSource::acknowledgeThrough(uint64_t count) {
     }
   }
   if (due.empty()) return Status::Ok();
-  natsStatus failed = NATS_OK;
-  for (natsMsg* m : due) {
-    natsStatus s = natsMsg_Ack(m, nullptr);
-    if (s != NATS_OK && failed == NATS_OK) failed = s;
-    natsMsg_Destroy(m);
-  }
-  // A round trip: the server has the acknowledgements once it answers.
-  if (failed == NATS_OK) {
-    failed =
-        natsConnection_FlushTimeout(connection_->connection(), options_.connection.timeout.count());
-  }
-  if (failed != NATS_OK) {
+  if (Status s = connection_->acknowledge(due, "nats source " + options_.name); !s.ok()) {
     if (options_.events) options_.events->ackFailed();
-    // The messages come back after ack_wait; their records are evaluated again.
-    return Error{nats::natsError("nats source " + options_.name + ": acknowledging " +
-                                     std::to_string(due.size()) + " messages",
-                                 failed)};
+    return s;  // the messages come back after ack_wait; their records are evaluated again
   }
   if (options_.events) options_.events->acknowledged(due.size());
   return Status::Ok();
