@@ -150,6 +150,31 @@ Status NatsConnection::acknowledge(std::span<natsMsg* const> messages,
       failed)};
 }
 
+Status NatsConnection::deleteKeyAtRevision(std::string_view bucket, std::string_view key,
+                                           uint64_t revision) const {
+  // A KV delete is a message with the header KV-Operation: DEL on the key's
+  // subject; JetStream refuses it when the subject's last sequence (the
+  // key's revision) is another. Revision 0 would expect nothing.
+  if (revision == 0) return Error{"deleting " + std::string(key) + ": no revision to expect"};
+  const std::string subject = "$KV." + std::string(bucket) + "." + std::string(key);
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, nullptr, 0);
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (s == NATS_OK) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.ExpectLastSubjectSeq = revision;
+    po.MaxWait = timeout_.count();
+    s = js_PublishMsg(nullptr, js_, msg, &po, &jerr);
+  }
+  natsMsg_Destroy(msg);
+  if (s == NATS_OK) return Status::Ok();
+  return Error{natsError("deleting " + std::string(key) + " of bucket " + std::string(bucket) +
+                             " at revision " + std::to_string(revision),
+                         s, jerr)};
+}
+
 NatsConnection::~NatsConnection() {
   if (js_ != nullptr) jsCtx_Destroy(js_);
   natsConnection_Close(connection_);

@@ -73,6 +73,13 @@ class NatsConnection {
   // back after ack_wait; the error names `what`.
   Status acknowledge(std::span<natsMsg* const> messages, std::string_view what) const;
 
+  // Deletes `key` of key-value bucket `bucket` only while its revision is
+  // still `revision` (kvStore_Delete cannot expect one): an instance that
+  // held a lease and stalled never deletes the lease another took since.
+  // An error when the key moved on (or the server did not answer).
+  Status deleteKeyAtRevision(std::string_view bucket, std::string_view key,
+                             uint64_t revision) const;
+
   natsConnection* connection() const { return connection_; }
   jsCtx* jetStream() const { return js_; }
   const std::string& url() const { return url_; }

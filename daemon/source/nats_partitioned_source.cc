@@ -42,9 +42,7 @@ PartitionedNatsSource::~PartitionedNatsSource() {
   for (auto& [m, k] : unacked_) natsMsg_Destroy(m);  // redelivered after ack_wait
   if (kv_ != nullptr) {
     for (const Partition& p : partitions_) {
-      if (p.state == State::kOwned || p.state == State::kReleasing) {
-        kvStore_Delete(kv_, p.key.c_str());
-      }
+      if (p.state == State::kOwned || p.state == State::kReleasing) releaseLease(p);
     }
     kvStore_Delete(kv_, member_key_.c_str());
   }
@@ -146,7 +144,7 @@ void PartitionedNatsSource::maintainLeases(bool force) {
       }
     }
     if (p.state == State::kReleasing && unacked[k] == 0) {
-      kvStore_Delete(kv_, p.key.c_str());
+      releaseLease(p);
       dropSubscription(k);
       p.state = State::kFree;
       spdlog::info("nats source {}: released partition {} ({} members alive)", options_.name, k,
@@ -189,9 +187,10 @@ bool PartitionedNatsSource::acquire(std::size_t k) {
   if (kvStore_CreateString(&rev, kv_, p.key.c_str(), options_.instance.c_str()) != NATS_OK) {
     return false;  // held by another instance (or the server is away)
   }
+  p.revision = rev;
   if (Status st = ensureConsumer(p); !st.ok()) {
     logLimited("partition " + std::to_string(k) + ": " + st.error());
-    kvStore_Delete(kv_, p.key.c_str());
+    releaseLease(p);
     return false;
   }
   jsSubOptions so;
@@ -204,17 +203,25 @@ bool PartitionedNatsSource::acquire(std::size_t k) {
                                         p.consumer.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) {
     logLimited(nats::natsError("binding to consumer " + p.consumer, s, jerr));
-    kvStore_Delete(kv_, p.key.c_str());
+    releaseLease(p);
     return false;
   }
   if (p.subscription != nullptr) natsSubscription_Destroy(p.subscription);
   p.subscription = sub;
-  p.revision = rev;
   p.state = State::kOwned;
   spdlog::info("nats source {}: took partition {} ({} through consumer {})", options_.name, k,
                p.subject, p.consumer);
   if (options_.events) options_.events->leaseChanged("acquired");
   return true;
+}
+
+void PartitionedNatsSource::releaseLease(const Partition& p) {
+  if (Status s = connection_->deleteKeyAtRevision(options_.lease_bucket, p.key, p.revision);
+      !s.ok()) {
+    // Taken over since, or the server is away: if it is still ours, the key
+    // ages out after `lease`.
+    spdlog::info("nats source {}: lease {} not released: {}", options_.name, p.key, s.error());
+  }
 }
 
 void PartitionedNatsSource::dropSubscription(std::size_t k) {

@@ -16,8 +16,11 @@
 //  - Membership: each instance refreshes `member.<instance>` every lease/3
 //    and takes at most ceil(partitions / members alive) partitions. When
 //    members join, an instance above its share stops fetching the partitions
-//    beyond it and releases their leases (deletes the keys) once every
-//    message it fetched from them was acknowledged (at a checkpoint).
+//    beyond it and releases their leases once every message it fetched from
+//    them was acknowledged (at a checkpoint). A release (also at shutdown)
+//    deletes the key only if it still holds the revision this instance
+//    wrote last, so an instance that stalled past `lease` never deletes the
+//    lease another instance has taken since.
 //  - A renewal that fails (someone else holds the key, or the key is gone)
 //    stops fetching that partition at once; what was fetched from it is
 //    still acknowledged at the next checkpoint.
@@ -98,6 +101,8 @@ class PartitionedNatsSource final : public Source {
   std::size_t membersAlive();
   bool acquire(std::size_t k);
   void dropSubscription(std::size_t k);
+  // Deletes p's lease key if its last revision is still ours (p.revision).
+  void releaseLease(const Partition& p);
   Status ensureConsumer(const Partition& p);
   Status acknowledgeThrough(uint64_t count);
   // Takes the `count` messages of a fetch (nulling them) from partition k.
