@@ -162,19 +162,22 @@ std::string checkpointPath(const config::Config& config, const std::string& sour
   return (std::filesystem::path(config.state_dir) / "checkpoints" / (source + ".ckpt")).string();
 }
 
+std::unique_ptr<Source> makeFileSource(const config::Config& config, const config::SourceConfig& sc,
+                                       const std::string& checkpoint_name) {
+  source::FileSourceOptions fo;
+  fo.name = sc.name;
+  fo.patterns = sc.paths;
+  fo.follow = true;
+  fo.start_at_end = sc.start_at_end;
+  fo.max_line_bytes = sc.max_line_bytes;
+  fo.checkpoint_path = checkpointPath(config, checkpoint_name);
+  return std::make_unique<source::FileSource>(std::move(fo));
+}
+
 Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
                                            const config::SourceConfig& sc,
                                            metrics::Metrics& metrics) {
-  if (sc.type == "file") {
-    source::FileSourceOptions fo;
-    fo.name = sc.name;
-    fo.patterns = sc.paths;
-    fo.follow = true;
-    fo.start_at_end = sc.start_at_end;
-    fo.max_line_bytes = sc.max_line_bytes;
-    fo.checkpoint_path = checkpointPath(config, sc.name);
-    return std::unique_ptr<Source>(std::make_unique<source::FileSource>(std::move(fo)));
-  }
+  if (sc.type == "file") return makeFileSource(config, sc, sc.name);
   if (sc.type == "syslog") {
     auto options = syslogOptions(sc);
     auto events = std::make_unique<SyslogListenerMetrics>(metrics, sc.name, options.protocol);

@@ -20,6 +20,12 @@ namespace trailwatch::server {
 // Where a source keeps its checkpoint: <state_dir>/checkpoints/<name>.ckpt.
 std::string checkpointPath(const config::Config& config, const std::string& source);
 
+// A followed file source of `sc` (type file) keeping its checkpoint under
+// `checkpoint_name` (run: the source's name; forward: its own name, so the
+// two modes never share a position).
+std::unique_ptr<Source> makeFileSource(const config::Config& config, const config::SourceConfig& sc,
+                                       const std::string& checkpoint_name);
+
 // A live source for `sc` (not yet opened), or a message naming the source.
 Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
                                            const config::SourceConfig& sc,

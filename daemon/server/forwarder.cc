@@ -19,7 +19,6 @@
 #include "daemon/nats/nats_connection.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/components.h"
-#include "daemon/source/file_source.h"
 
 namespace trailwatch::server {
 namespace {
@@ -42,7 +41,7 @@ std::string hex(uint64_t v) {
 // One forwarded source: the file source, and the decoder that finds the
 // partition key (null without partitioning).
 struct Forwarded {
-  std::unique_ptr<source::FileSource> source;
+  std::unique_ptr<Source> source;
   std::unique_ptr<Decoder> decoder;
   uint64_t records = 0, undecoded = 0;
 };
@@ -182,14 +181,7 @@ int runForward(const ForwardOptions& options) {
       continue;
     }
     Forwarded f;
-    source::FileSourceOptions fo;
-    fo.name = sc.name;
-    fo.patterns = sc.paths;
-    fo.follow = true;
-    fo.start_at_end = sc.start_at_end;
-    fo.max_line_bytes = sc.max_line_bytes;
-    fo.checkpoint_path = checkpointPath(config, "forward-" + sc.name);
-    f.source = std::make_unique<source::FileSource>(std::move(fo));
+    f.source = makeFileSource(config, sc, "forward-" + sc.name);
     if (!fc.partition_key.empty()) {
       decode::DecoderOptions dopts;
       dopts.extra_fields = sc.extra_fields;
