@@ -9,7 +9,6 @@ namespace trailwatch::alert {
 namespace {
 
 enum LogKind { kFull = 0, kSend = 1, kRejected = 2, kSpoolError = 3 };
-constexpr auto kLogEvery = std::chrono::seconds(10);
 constexpr auto kPublishEvery = std::chrono::seconds(1);
 
 int64_t nowMs() {
@@ -66,13 +65,7 @@ void SpooledSink::logLimited(int kind, const std::string& message) {
   uint64_t held = 0;
   {
     std::lock_guard lock(log_mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (last_log_[kind].time_since_epoch().count() != 0 && now - last_log_[kind] < kLogEvery) {
-      ++held_back_[kind];
-      return;
-    }
-    last_log_[kind] = now;
-    held = std::exchange(held_back_[kind], 0);
+    if (!log_limiters_[kind].allow(held)) return;
   }
   const std::string more =
       held == 0 ? "" : " (" + std::to_string(held) + " more like this in the last 10 s)";

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "daemon/alert/spool.h"
+#include "daemon/common/log_limiter.h"
 #include "trailwatch/alert_sink.h"
 
 namespace trailwatch::alert {
@@ -135,8 +136,7 @@ class SpooledSink : public AlertSink {
   std::string last_spool_error_;       // guarded by unspooled_mu_
 
   std::mutex log_mu_;
-  std::chrono::steady_clock::time_point last_log_[4];  // guarded by log_mu_
-  uint64_t held_back_[4] = {};                         // guarded by log_mu_
+  LogLimiter log_limiters_[4];  // by kind; guarded by log_mu_
 
   std::thread thread_;
 };

@@ -17,7 +17,6 @@ struct PartitionMark final : SourceMark {
 };
 
 constexpr std::chrono::seconds kPendingCheckInterval{5};
-constexpr std::chrono::seconds kLogInterval{10};
 
 int64_t nanos(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -398,19 +397,14 @@ void PartitionedNatsSource::reportOwned() {
 }
 
 void PartitionedNatsSource::logLimited(const std::string& message) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_log_ < kLogInterval) {
-    ++logs_held_back_;
-    return;
-  }
-  last_log_ = now;
-  if (logs_held_back_ > 0) {
+  uint64_t held_back = 0;
+  if (!log_limiter_.allow(held_back)) return;
+  if (held_back > 0) {
     spdlog::warn("nats source {}: {} ({} similar messages held back)", options_.name, message,
-                 logs_held_back_);
+                 held_back);
   } else {
     spdlog::warn("nats source {}: {}", options_.name, message);
   }
-  logs_held_back_ = 0;
 }
 
 }  // namespace trailwatch::source

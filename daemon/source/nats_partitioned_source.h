@@ -55,6 +55,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/common/log_limiter.h"
 #include "daemon/nats/nats_connection.h"
 #include "daemon/source/nats_source.h"
 #include "trailwatch/source.h"
@@ -133,8 +134,7 @@ class PartitionedNatsSource final : public Source {
   uint64_t fetched_ = 0;                                  // pipeline thread only
 
   std::chrono::steady_clock::time_point last_pending_check_{};
-  std::chrono::steady_clock::time_point last_log_{};
-  uint64_t logs_held_back_ = 0;
+  LogLimiter log_limiter_;  // pipeline thread only
   SourceStats stats_;
 };
 

@@ -16,7 +16,6 @@ struct NatsMark final : SourceMark {
 };
 
 constexpr std::chrono::seconds kPendingCheckInterval{5};
-constexpr std::chrono::seconds kLogInterval{10};
 
 }  // namespace
 
@@ -190,19 +189,14 @@ Status NatsSource::acknowledgeThrough(uint64_t count) {
 SourceStats NatsSource::stats() const { return stats_; }
 
 void NatsSource::logLimited(const std::string& message) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_log_ < kLogInterval) {
-    ++logs_held_back_;
-    return;
-  }
-  last_log_ = now;
-  if (logs_held_back_ > 0) {
+  uint64_t held_back = 0;
+  if (!log_limiter_.allow(held_back)) return;
+  if (held_back > 0) {
     spdlog::warn("nats source {}: {} ({} similar messages held back)", options_.name, message,
-                 logs_held_back_);
+                 held_back);
   } else {
     spdlog::warn("nats source {}: {}", options_.name, message);
   }
-  logs_held_back_ = 0;
 }
 
 }  // namespace trailwatch::source

@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/common/log_limiter.h"
 #include "daemon/nats/nats_connection.h"
 #include "trailwatch/source.h"
 
@@ -150,8 +151,7 @@ class NatsSource final : public Source {
   uint64_t fetched_ = 0;          // pipeline thread only
 
   std::chrono::steady_clock::time_point last_pending_check_{};
-  std::chrono::steady_clock::time_point last_log_{};
-  uint64_t logs_held_back_ = 0;
+  LogLimiter log_limiter_;  // pipeline thread only
   std::atomic<uint64_t> lag_{0};
   SourceStats stats_;  // pipeline thread only (lag_bytes from lag_)
 };
