@@ -68,13 +68,14 @@ void writeBurstRule(const std::string& pack_dir) {
 
 // One record: ordinary users (u0..u999) read at most 10 distinct patients
 // each; event time advances a second per 10,000 records.
-std::string event(int64_t seq, const std::string& user, const std::string& patient) {
+std::string event(int64_t seq, const std::string& user, const std::string& patient,
+                  const std::string& action = "read") {
   const int64_t s = 36000 + seq / 10'000;
   char ts[40];
   std::snprintf(ts, sizeof ts, "2026-11-20T%02d:%02d:%02d.000Z", static_cast<int>(s / 3600 % 24),
                 static_cast<int>(s / 60 % 60), static_cast<int>(s % 60));
-  return std::string("{\"@timestamp\":\"") + ts +
-         "\",\"event\":{\"action\":\"read\",\"outcome\":\"success\",\"category\":\"phi-access\","
+  return std::string("{\"@timestamp\":\"") + ts + "\",\"event\":{\"action\":\"" + action +
+         "\",\"outcome\":\"success\",\"category\":\"phi-access\","
          "\"sequence\":" +
          std::to_string(seq) + "},\"user\":{\"id\":\"" + user + "\"},\"patient\":{\"id\":\"" +
          patient + "\"}}";
@@ -82,12 +83,22 @@ std::string event(int64_t seq, const std::string& user, const std::string& patie
 
 class Publisher {
  public:
-  explicit Publisher(NatsClient& c) : client_(c) {}
-  bool record(const std::string& user, const std::string& patient) {
+  explicit Publisher(NatsClient& c, int partitions = kPartitions)
+      : client_(c), partitions_(partitions) {}
+  bool record(const std::string& user, const std::string& patient,
+              const std::string& action = "read") {
     ++seq_;
-    const std::string subject = "audit.ehr." + std::to_string(fnv1a(user) % kPartitions);
-    return client_.publishAsync(subject, event(seq_, user, patient));
+    const std::string subject = "audit.ehr." + std::to_string(fnv1a(user) % partitions_);
+    return client_.publishAsync(subject, event(seq_, user, patient, action));
   }
+  // Reads of `count` distinct patients burst-p-<first>... by `user`.
+  bool burst(const std::string& user, int first, int count) {
+    for (int p = first; p < first + count; ++p) {
+      if (!record(user, "burst-p-" + std::to_string(p))) return false;
+    }
+    return true;
+  }
+  bool complete() { return client_.complete(); }
   // `count` ordinary records, with a burst of 30 distinct patients for each
   // of `bursts` (spread evenly).
   bool stretch(int64_t count, const std::vector<std::string>& bursts) {
@@ -96,9 +107,7 @@ class Publisher {
     for (int64_t i = 0; i < count; ++i) {
       if (!record("u" + std::to_string(i % 1000), "p-" + std::to_string(i % 10))) return false;
       if (every > 0 && next_burst < bursts.size() && (i + 1) % every == 0) {
-        for (int p = 0; p < 30; ++p) {
-          if (!record(bursts[next_burst], "burst-p-" + std::to_string(p))) return false;
-        }
+        if (!burst(bursts[next_burst], 0, 30)) return false;
         ++next_burst;
       }
     }
@@ -108,10 +117,11 @@ class Publisher {
 
  private:
   NatsClient& client_;
+  int partitions_;
   int64_t seq_ = 0;
 };
 
-std::string partitionedSource(const std::string& url, int instance) {
+std::string partitionedSource(const std::string& url, int instance, int partitions = kPartitions) {
   return "  - name: bus\n"
          "    type: nats\n"
          "    url: " +
@@ -121,7 +131,7 @@ std::string partitionedSource(const std::string& url, int instance) {
          "    subject: audit.ehr\n"
          "    consumer: tw\n"
          "    partitions: " +
-         std::to_string(kPartitions) +
+         std::to_string(partitions) +
          "\n"
          "    lease: 3s\n"
          "    instance: it-" +
@@ -129,6 +139,23 @@ std::string partitionedSource(const std::string& url, int instance) {
          "\n"
          "    batch: 500\n"
          "    ack_wait: 3s\n";
+}
+
+// Burst alerts per user across the alert logs of `daemons`.
+std::map<std::string, int> burstAlerts(const std::vector<Daemon*>& daemons) {
+  std::map<std::string, int> per_user;
+  for (Daemon* d : daemons) {
+    for (const Alert& a : d->alerts()) {
+      if (a.rule_id != kBurstRuleId) continue;
+      // The correlation's group names the user.
+      constexpr std::string_view kGroup = "\"group\":{\"user.id\":\"";
+      const auto at = a.line.find(kGroup);
+      const auto start = at == std::string::npos ? 0 : at + kGroup.size();
+      ++per_user[at == std::string::npos ? std::string("?")
+                                         : a.line.substr(start, a.line.find('"', start) - start)];
+    }
+  }
+  return per_user;
 }
 
 TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
@@ -195,24 +222,10 @@ TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   for (int b = 0; b < 10; ++b) before.push_back("burst-a" + std::to_string(b));
   for (int b = 0; b < 10; ++b) after.push_back("burst-b" + std::to_string(b));
 
-  // Burst alerts per user across the three alert logs.
-  auto burstAlerts = [&] {
-    std::map<std::string, int> per_user;
-    for (auto& d : daemons) {
-      for (const Alert& a : d->alerts()) {
-        if (a.rule_id != kBurstRuleId) continue;
-        // The correlation's group names the user.
-        constexpr std::string_view kGroup = "\"group\":{\"user.id\":\"";
-        const auto at = a.line.find(kGroup);
-        const auto start = at == std::string::npos ? 0 : at + kGroup.size();
-        ++per_user[at == std::string::npos ? std::string("?")
-                                           : a.line.substr(start, a.line.find('"', start) - start)];
-      }
-    }
-    return per_user;
-  };
+  std::vector<Daemon*> group;
+  for (auto& d : daemons) group.push_back(d.get());
   auto seen = [&](const std::vector<std::string>& users) {
-    const auto per_user = burstAlerts();
+    const auto per_user = burstAlerts(group);
     for (const auto& u : users) {
       if (!per_user.contains(u)) return false;
     }
@@ -254,7 +267,7 @@ TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   EXPECT_TRUE(waitFor(drained, 60s)) << allLogs();
 
   // Every burst exactly once across the group.
-  const auto per_user = burstAlerts();
+  const auto per_user = burstAlerts(group);
   for (const auto& u : all) EXPECT_EQ(per_user.count(u) ? per_user.at(u) : 0, 1) << u;
   EXPECT_EQ(per_user.size(), all.size());
 
@@ -263,6 +276,99 @@ TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   // has not.
   EXPECT_GT(delivered(1) + delivered(2), 0.0);
   for (int i = 1; i < kInstances; ++i) EXPECT_EQ(daemons[i]->stop(), 0);
+}
+
+// A burst split across a kill -9: instance A reads and acknowledges the
+// first half of "burst-split" (15 distinct patients) along with a whole
+// burst and an export (both alerted by A), and is killed; B takes both
+// partitions over, replays their acknowledged history for correlation state
+// only, and then reads the second half. B must alert "burst-split" once
+// (without the replay it sees 15 patients and never alerts) and must not
+// alert again what A alerted (the replay is state only).
+TEST(NatsCluster, TakeoverReplayCompletesABurstSplitByAKillAndAlertsNothingTwice) {
+  SKIP_WITHOUT_NATS_SERVER();
+  constexpr int kTwo = 2;
+  constexpr const char* kExportRuleId = "5b0e7a0c-1a11-4c4b-9f31-6e1d000000e0";
+
+  TempDir server_dir;
+  NatsServer server(server_dir);
+  ASSERT_TRUE(server.up()) << server.logs();
+  NatsClient client(server.url());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client.addStream("AUDIT", "audit.ehr.>"));
+
+  TempDir dir_a, dir_b;
+  Daemon a(dir_a), b(dir_b);
+  for (Daemon* d : {&a, &b}) {
+    writeBurstRule(d->pack_dir);
+    writeFile(d->pack_dir + "/export.yml",
+              "title: IT export\n"
+              "id: " +
+                  std::string(kExportRuleId) +
+                  "\n"
+                  "level: medium\n"
+                  "logsource: {product: ehr, service: audit}\n"
+                  "detection:\n"
+                  "  sel: {event.action: export}\n"
+                  "  condition: sel\n"
+                  "fields: [user.id]\n");
+  }
+  a.extra_sources = partitionedSource(server.url(), 0, kTwo);
+  b.extra_sources = partitionedSource(server.url(), 1, kTwo);
+  auto owned = [](Daemon& d) {
+    return d.metric("trailwatch_nats_partitions_owned", {{"source", "bus"}}).value_or(0);
+  };
+  auto exports = [&](Daemon& d) {
+    int n = 0;
+    for (const Alert& x : d.alerts()) n += x.rule_id == kExportRuleId ? 1 : 0;
+    return n;
+  };
+  auto logs = [&] {
+    return "--- A\n" + a.logs() + "--- B\n" + b.logs() +
+           (b.running() ? "--- B metrics\n" + b.scrape() : std::string());
+  };
+  auto settled = [&] {  // every message read and acknowledged
+    for (int k = 0; k < kTwo; ++k) {
+      auto p = client.pending("AUDIT", "tw-" + std::to_string(k));
+      if (!p || p->first != 0 || p->second != 0) return false;
+    }
+    return true;
+  };
+
+  std::string why;
+  ASSERT_TRUE(a.start(why)) << why;
+  ASSERT_TRUE(waitFor([&] { return owned(a) == kTwo; }, 30s)) << logs();
+
+  Publisher publisher(client, kTwo);
+  ASSERT_TRUE(publisher.stretch(1000, {}));
+  ASSERT_TRUE(publisher.burst("burst-whole", 0, 30));
+  ASSERT_TRUE(publisher.record("exporter", "p-1", "export"));
+  ASSERT_TRUE(publisher.burst("burst-split", 0, 15));
+  ASSERT_TRUE(publisher.stretch(1000, {}));
+  ASSERT_TRUE(waitFor(
+      [&] { return burstAlerts({&a}).contains("burst-whole") && exports(a) == 1 && settled(); },
+      30s))
+      << logs();
+  a.process().kill9();
+  a.process().wait(10s);
+
+  ASSERT_TRUE(b.start(why)) << why;
+  // B takes both once A's leases age out, replaying each first.
+  ASSERT_TRUE(waitFor([&] { return owned(b) == kTwo; }, 30s)) << logs();
+  ASSERT_TRUE(publisher.burst("burst-split", 15, 15));
+  ASSERT_TRUE(publisher.stretch(1000, {}));
+  EXPECT_TRUE(waitFor([&] { return burstAlerts({&b}).contains("burst-split"); }, 30s)) << logs();
+  // Everything acknowledged: B's alerts for all of it are in its log.
+  ASSERT_TRUE(waitFor(settled, 30s)) << logs();
+
+  const auto per_user = burstAlerts({&a, &b});
+  EXPECT_EQ(per_user.count("burst-split") ? per_user.at("burst-split") : 0, 1) << logs();
+  EXPECT_EQ(per_user.count("burst-whole") ? per_user.at("burst-whole") : 0, 1) << logs();
+  EXPECT_EQ(per_user.size(), 2u) << logs();
+  EXPECT_EQ(exports(a) + exports(b), 1) << "the export alerted again on B?\n" << logs();
+  EXPECT_GT(b.metric("trailwatch_replayed_events_total", {{"source", "bus"}}).value_or(0), 0.0)
+      << logs();
+  EXPECT_EQ(b.stop(), 0);
 }
 
 }  // namespace
