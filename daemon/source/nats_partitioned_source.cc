@@ -491,7 +491,7 @@ void PartitionedNatsSource::refreshPending() {
   last_pending_check_ = now;
   uint64_t pending = 0;
   for (const Partition& p : partitions_) {
-    if (p.state != State::kOwned) continue;
+    if (p.state != State::kOwned && p.state != State::kReplaying) continue;
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     if (js_GetConsumerInfo(&ci, connection_->jetStream(), options_.stream.c_str(),
