@@ -323,17 +323,34 @@ TEST(NatsCluster, ThreeInstancesAlertOncePerBurstAndSurviveKillNine) {
   for (int i = 1; i < kInstances; ++i) EXPECT_EQ(daemons[i]->stop(), 0);
 }
 
-// A burst split across a kill -9: instance A reads and acknowledges the
-// first half of "burst-split" (15 distinct patients) along with a whole
-// burst and an export (both alerted by A), and is killed; B takes both
-// partitions over, replays their acknowledged history for correlation state
-// only, and then reads the second half. B must alert "burst-split" once
-// (without the replay it sees 15 patients and never alerts) and must not
-// alert again what A alerted (the replay is state only).
-TEST(NatsCluster, TakeoverReplayCompletesABurstSplitByAKillAndAlertsNothingTwice) {
-  SKIP_WITHOUT_NATS_SERVER();
+// The first user name `prefix`<n> whose records land in `partition` of
+// `partitions`.
+std::string userIn(int partition, int partitions, const std::string& prefix) {
+  for (int n = 0;; ++n) {
+    std::string user = prefix + std::to_string(n);
+    if (fnv1a(user) % partitions == static_cast<uint64_t>(partition)) return user;
+  }
+}
+
+enum class Takeover { kKill, kJoin };
+
+// A burst split across a takeover of its partition: instance A reads and
+// acknowledges the first half of a burst (15 distinct patients) along with
+// a whole burst and an export, both of which it alerts on; then B takes the
+// partition over, either because A is killed with SIGKILL (B takes both
+// partitions once A's leases age out) or because B joins (A releases
+// partition 1, where the test's users live, once its messages there are
+// acknowledged). B replays the partition's acknowledged history for
+// correlation state only and reads the second half of the burst. B must
+// alert the split burst exactly once (without the replay it sees 15
+// patients and never alerts) and must not alert again what A alerted (the
+// replay is state only).
+void burstSplitByATakeover(Takeover takeover) {
   constexpr int kTwo = 2;
   constexpr const char* kExportRuleId = "5b0e7a0c-1a11-4c4b-9f31-6e1d000000e0";
+  const std::string split = userIn(1, kTwo, "burst-split-");
+  const std::string whole = userIn(1, kTwo, "burst-whole-");
+  const std::string exporter = userIn(1, kTwo, "exporter-");
 
   TempDir server_dir;
   NatsServer server(server_dir);
@@ -386,34 +403,52 @@ TEST(NatsCluster, TakeoverReplayCompletesABurstSplitByAKillAndAlertsNothingTwice
 
   Publisher publisher(client, kTwo);
   ASSERT_TRUE(publisher.stretch(1000, {}));
-  ASSERT_TRUE(publisher.burst("burst-whole", 0, 30));
-  ASSERT_TRUE(publisher.record("exporter", "p-1", "export"));
-  ASSERT_TRUE(publisher.burst("burst-split", 0, 15));
+  ASSERT_TRUE(publisher.burst(whole, 0, 30));
+  ASSERT_TRUE(publisher.record(exporter, "p-1", "export"));
+  ASSERT_TRUE(publisher.burst(split, 0, 15));
   ASSERT_TRUE(publisher.stretch(1000, {}));
   ASSERT_TRUE(waitFor(
-      [&] { return burstAlerts({&a}).contains("burst-whole") && exports(a) == 1 && settled(); },
-      30s))
+      [&] { return burstAlerts({&a}).contains(whole) && exports(a) == 1 && settled(); }, 30s))
       << logs();
-  a.process().kill9();
-  a.process().wait(10s);
 
-  ASSERT_TRUE(b.start(why)) << why;
-  // B takes both once A's leases age out, replaying each first.
-  ASSERT_TRUE(waitFor([&] { return owned(b) == kTwo; }, 30s)) << logs();
-  ASSERT_TRUE(publisher.burst("burst-split", 15, 15));
+  if (takeover == Takeover::kKill) {
+    a.process().kill9();
+    a.process().wait(10s);
+    ASSERT_TRUE(b.start(why)) << why;
+    // B takes both once A's leases age out, replaying each first.
+    ASSERT_TRUE(waitFor([&] { return owned(b) == kTwo; }, 30s)) << logs();
+  } else {
+    ASSERT_TRUE(b.start(why)) << why;
+    // A's share drops to one: it hands partition 1 over.
+    ASSERT_TRUE(waitFor([&] { return owned(a) == 1 && owned(b) == 1; }, 30s)) << logs();
+  }
+  ASSERT_TRUE(publisher.burst(split, 15, 15));
   ASSERT_TRUE(publisher.stretch(1000, {}));
-  EXPECT_TRUE(waitFor([&] { return burstAlerts({&b}).contains("burst-split"); }, 30s)) << logs();
-  // Everything acknowledged: B's alerts for all of it are in its log.
+  EXPECT_TRUE(waitFor([&] { return burstAlerts({&b}).contains(split); }, 30s)) << logs();
+  // Everything acknowledged: the alerts for all of it are in the logs.
   ASSERT_TRUE(waitFor(settled, 30s)) << logs();
 
   const auto per_user = burstAlerts({&a, &b});
-  EXPECT_EQ(per_user.count("burst-split") ? per_user.at("burst-split") : 0, 1) << logs();
-  EXPECT_EQ(per_user.count("burst-whole") ? per_user.at("burst-whole") : 0, 1) << logs();
+  EXPECT_EQ(per_user.count(split) ? per_user.at(split) : 0, 1) << logs();
+  EXPECT_EQ(per_user.count(whole) ? per_user.at(whole) : 0, 1) << logs();
   EXPECT_EQ(per_user.size(), 2u) << logs();
   EXPECT_EQ(exports(a) + exports(b), 1) << "the export alerted again on B?\n" << logs();
   EXPECT_GT(b.metric("trailwatch_replayed_events_total", {{"source", "bus"}}).value_or(0), 0.0)
       << logs();
   EXPECT_EQ(b.stop(), 0);
+  if (takeover == Takeover::kJoin) {
+    EXPECT_EQ(a.stop(), 0);
+  }
+}
+
+TEST(NatsCluster, TakeoverReplayCompletesABurstSplitByAKillAndAlertsNothingTwice) {
+  SKIP_WITHOUT_NATS_SERVER();
+  burstSplitByATakeover(Takeover::kKill);
+}
+
+TEST(NatsCluster, TakeoverReplayCompletesABurstSplitByAHandoverAndAlertsNothingTwice) {
+  SKIP_WITHOUT_NATS_SERVER();
+  burstSplitByATakeover(Takeover::kJoin);
 }
 
 }  // namespace
