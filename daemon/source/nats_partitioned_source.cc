@@ -240,13 +240,27 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
     return false;
   }
   const uint64_t floor = ci->AckFloor.Stream;
+  const int64_t acknowledged_at = ci->AckFloor.Last;
   jsConsumerInfo_Destroy(ci);
   if (floor == 0) return false;  // nothing acknowledged: the durable consumer has it all
   // The floor message's stream time anchors the replay.
   natsMsg* m = nullptr;
   jerr = static_cast<jsErrCode>(0);
   s = js_GetMsg(&m, js, options_.stream.c_str(), floor, nullptr, &jerr);
-  if (s != NATS_OK) {
+  int64_t floor_time = 0;
+  if (s == NATS_OK) {
+    floor_time = natsMsg_GetTime(m);
+    natsMsg_Destroy(m);
+  } else if (acknowledged_at > 0) {
+    // The floor's message is gone (deleted, or the stream's limits): when
+    // it was acknowledged is the next best anchor, later by the previous
+    // owner's lag.
+    floor_time = acknowledged_at;
+    spdlog::warn(
+        "nats source {}: partition {}: {}; the replay starts from when it was "
+        "acknowledged instead",
+        options_.name, k, nats::natsError("reading message " + std::to_string(floor), s, jerr));
+  } else {
     spdlog::warn(
         "nats source {}: partition {}: no takeover replay, correlation windows start "
         "over: {}",
@@ -256,8 +270,6 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
             jerr));
     return false;
   }
-  const int64_t floor_time = natsMsg_GetTime(m);
-  natsMsg_Destroy(m);
   const int64_t start = floor_time - span.count();
 
   jsSubOptions so;
@@ -281,7 +293,7 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
   }
   p.replay = sub;
   p.replay_to = floor;
-  p.replay_from = 0;
+  p.replay_from = p.replay_last = 0;
   p.replayed = 0;
   p.replay_started = std::chrono::steady_clock::now();
   spdlog::info(
@@ -297,8 +309,9 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
   jsFetchRequest req;
   jsFetchRequest_Init(&req);
   req.Batch = static_cast<int>(options_.batch);
-  // The messages are in the stream: a fetch that waits this long and gets
-  // none means they are gone.
+  // What is replayed is in the stream already: take what is there, never
+  // wait for more.
+  req.NoWait = true;
   req.Expires = nanos(std::max(timeout, options_.connection.timeout));
   natsMsgList list{};
   const natsStatus s = natsSubscription_FetchRequest(&list, p.replay, &req);
@@ -309,13 +322,18 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
     finishReplay(k, "ended early by a failed fetch; windows open at the takeover may be short");
     return;
   }
-  bool reached = false;  // the floor, or past it
+  // Ends at the floor, past it, or at the partition's last message: the
+  // floor of a filtered consumer may be the sequence of a message of
+  // another subject (the server moves it over those).
+  bool reached = list.Count == 0;
   for (int i = 0; i < list.Count && !reached; ++i) {
     natsMsg* m = list.Msgs[i];
     uint64_t sequence = 0;
+    uint64_t pending = 0;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       sequence = meta->Sequence.Stream;
+      pending = meta->NumPending;
       jsMsgMetaData_Destroy(meta);
     }
     if (sequence > p.replay_to) {
@@ -323,7 +341,8 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
       break;
     }
     if (p.replay_from == 0) p.replay_from = sequence;
-    reached = sequence == p.replay_to;
+    p.replay_last = sequence;
+    reached = sequence == p.replay_to || pending == 0;
     std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
     if (text.ends_with('\n')) text.remove_suffix(1);
     if (text.ends_with('\r')) text.remove_suffix(1);
@@ -332,7 +351,6 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
     sequences_.push_back(sequence);
     arena_.append(text);
   }
-  const bool none = list.Count == 0;
   natsMsgList_Destroy(&list);  // no acknowledgements: the consumer takes none
   arena_.append(kRecordPadding, '\0');
   batch.records.reserve(spans_.size());
@@ -344,13 +362,7 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
   }
   p.replayed += spans_.size();
   stats_.replayed += spans_.size();
-  if (reached) {
-    finishReplay(k, "done");
-  } else if (none) {
-    finishReplay(k,
-                 "ended before the acknowledged sequence (messages removed by the stream's "
-                 "limits?); windows open at the takeover may be short");
-  }
+  if (reached) finishReplay(k, "done");
 }
 
 void PartitionedNatsSource::finishReplay(std::size_t k, const char* how) {
@@ -365,8 +377,8 @@ void PartitionedNatsSource::finishReplay(std::size_t k, const char* how) {
       std::chrono::steady_clock::now() - p.replay_started);
   spdlog::info(
       "nats source {}: partition {}: replay {}: {} records (sequences {} to {}) in {} ms, state "
-      "only; reading on from the acknowledged sequence {}",
-      options_.name, k, how, p.replayed, p.replay_from, p.replay_to, took.count(), p.replay_to);
+      "only; reading on after the acknowledgement floor {}",
+      options_.name, k, how, p.replayed, p.replay_from, p.replay_last, took.count(), p.replay_to);
 }
 
 void PartitionedNatsSource::dropSubscription(std::size_t k) {

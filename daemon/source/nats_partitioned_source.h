@@ -30,7 +30,8 @@
 //    instance replays the partition's acknowledged history that open
 //    correlation windows may still need: from the stream time of the
 //    consumer's acknowledgement floor minus options.replay_span() up to and
-//    including the floor, through an ephemeral consumer (no acks). Those
+//    including the floor, through an ephemeral consumer (no acks) read
+//    without waiting (what it replays is in the stream already). Those
 //    records come out with Record::state_only (the previous owner raised
 //    and delivered their alerts before acknowledging them), counted in
 //    SourceStats::replayed, never acknowledged; then the durable consumer
@@ -111,6 +112,7 @@ class PartitionedNatsSource final : public Source {
     natsSubscription* replay = nullptr;
     uint64_t replay_to = 0;
     uint64_t replay_from = 0;  // first sequence replayed (0: none yet)
+    uint64_t replay_last = 0;  // last sequence replayed
     uint64_t replayed = 0;
     std::chrono::steady_clock::time_point replay_started{};
   };
