@@ -267,6 +267,8 @@ std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
 }
 
 void CorrelationState::observe(Observation&& observation, std::vector<StateOutput>& out) {
+  const bool state_only = observation.state_only;
+  const size_t emitted = out.size();
   std::vector<Observation> chained;
   chained.push_back(std::move(observation));
   Group* first = nullptr;
@@ -274,8 +276,9 @@ void CorrelationState::observe(Observation&& observation, std::vector<StateOutpu
   // rule set has no cycles, so this ends.
   for (size_t i = 0; i < chained.size(); ++i) {
     Observation o = std::move(chained[i]);
+    o.state_only = state_only;  // what a state-only event causes is state only too
     if (o.rule >= rules_->size()) continue;
-    if (o.time < watermark()) {
+    if (o.time < watermark() && !o.state_only) {
       ++counters_.late;
       continue;
     }
@@ -292,6 +295,10 @@ void CorrelationState::observe(Observation&& observation, std::vector<StateOutpu
     }
   }
   evictBeyondLimit(first);
+  if (state_only) {
+    counters_.state_only_dropped += out.size() - emitted;
+    out.resize(emitted);
+  }
 }
 
 void CorrelationState::observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out) {

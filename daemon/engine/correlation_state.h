@@ -69,6 +69,14 @@ struct Observation {
   // Correlations: the event's sample (correlation_sample.h), kept for the
   // alert. Suppression: the alert JSON to let through.
   std::string sample;
+  // State only (Record::state_only): the event was evaluated and its alerts
+  // delivered elsewhere; it rebuilds state. observe() applies it like any
+  // other (windows fire and start over, suppression windows open) but emits
+  // nothing for it, nor for what its firings feed (chained correlations).
+  // It is never late: it rebuilds windows judged elsewhere, so the
+  // watermark does not apply (what lies outside every window still to be
+  // judged is dropped at once, as usual).
+  bool state_only = false;
 };
 
 struct StateOutput {
@@ -100,6 +108,8 @@ struct StateCounters {
   uint64_t suppressed = 0;
   uint64_t fired = 0;       // correlation firings (alerting or feeding a chain)
   uint64_t duplicates = 0;  // observations of an event already in its window, left out
+  // Outputs (firings, alerts, summaries) of state-only observations, dropped.
+  uint64_t state_only_dropped = 0;
 };
 
 class CorrelationState {

@@ -65,6 +65,12 @@ Metrics::Metrics()
                 .Help("Restarts that could not resume exactly at the source's checkpoint (a "
                       "journal cursor whose entry was vacuumed away): records may be lost.")
                 .Register(*registry_)),
+      replayed_(BuildCounter()
+                    .Name("trailwatch_replayed_events_total")
+                    .Help("Records evaluated for correlation state only (a NATS partition's "
+                          "recent history replayed on takeover); their alerts were raised by "
+                          "the previous owner and are dropped.")
+                    .Register(*registry_)),
       decode_errors_(BuildCounter()
                          .Name("trailwatch_decode_errors_total")
                          .Help("Records that could not be decoded, per source and reason.")
@@ -341,7 +347,8 @@ SourceMetrics Metrics::source(const std::string& name) {
                        lag_bytes_.Add(l),
                        files_open_.Add(l),
                        last_event_time_.Add(l),
-                       gaps_.Add(l)};
+                       gaps_.Add(l),
+                       replayed_.Add(l)};
 }
 
 prometheus::Counter& Metrics::decodeErrors(const std::string& source, const std::string& reason) {

@@ -39,6 +39,7 @@ struct SourceMetrics {
   prometheus::Gauge& files_open;
   prometheus::Gauge& last_event_time;  // Unix seconds of the last record read
   prometheus::Counter& gaps;           // restarts not resumed exactly (SourceStats::gaps)
+  prometheus::Counter& replayed;       // state-only records (SourceStats::replayed)
 };
 
 // A syslog listener's connections (label `source`).
@@ -171,6 +172,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& files_open_;
   prometheus::Family<prometheus::Gauge>& last_event_time_;
   prometheus::Family<prometheus::Counter>& gaps_;
+  prometheus::Family<prometheus::Counter>& replayed_;
   prometheus::Family<prometheus::Counter>& decode_errors_;
   prometheus::Family<prometheus::Counter>& rule_matches_;
   prometheus::Family<prometheus::Counter>& rule_alerts_;

@@ -435,7 +435,7 @@ int runDaemon(const RunOptions& options) {
 
   std::vector<std::unique_ptr<SourcePipeline>> pipelines;
   for (const auto& sc : config->sources) {
-    auto made = makeSource(*config, sc, metrics);
+    auto made = makeSource(*config, sc, metrics, &holder);
     if (!made.ok()) {
       spdlog::error("{}", made.error());
       return kExitFailure;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -174,9 +175,34 @@ std::unique_ptr<Source> makeFileSource(const config::Config& config, const confi
   return std::make_unique<source::FileSource>(std::move(fo));
 }
 
+std::chrono::nanoseconds stateHistorySpan(const engine::RuleSet& rules,
+                                          std::chrono::nanoseconds late_allowance) {
+  const auto& correlations = rules.correlations();
+  // need[c]: c's timespan plus the longest history of the chains feeding it
+  // (the rule set has no cycles; inputs are resolved recursively).
+  std::vector<int64_t> need(correlations.size(), -1);
+  std::function<int64_t(size_t)> history = [&](size_t c) -> int64_t {
+    if (need[c] >= 0) return need[c];
+    int64_t inputs = 0;
+    for (const auto& in : correlations[c].inputs) {
+      if (in.from_correlation && in.index < correlations.size()) {
+        inputs = std::max(inputs, history(in.index));
+      }
+    }
+    return need[c] = correlations[c].timespan_nanos + inputs;
+  };
+  int64_t longest = 0;
+  for (size_t c = 0; c < correlations.size(); ++c) longest = std::max(longest, history(c));
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (const auto& s = rules.rule(i).suppress) longest = std::max(longest, s->timespan_nanos);
+  }
+  if (longest == 0) return std::chrono::nanoseconds(0);
+  return std::chrono::nanoseconds(longest) + late_allowance;
+}
+
 Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
                                            const config::SourceConfig& sc,
-                                           metrics::Metrics& metrics) {
+                                           metrics::Metrics& metrics, const RuleSetHolder* rules) {
   if (sc.type == "file") return makeFileSource(config, sc, sc.name);
   if (sc.type == "syslog") {
     auto options = syslogOptions(sc);
@@ -218,6 +244,10 @@ Result<std::unique_ptr<Source>> makeSource(const config::Config& config,
       no.lease = c.lease;
       no.lease_bucket = c.lease_bucket;
       no.instance = c.instance.empty() ? defaultInstanceId() : c.instance;
+      if (rules != nullptr) {
+        const std::chrono::nanoseconds late = config.correlation.late_allowance;
+        no.replay_span = [rules, late] { return stateHistorySpan(*rules->snapshot(), late); };
+      }
       return std::unique_ptr<Source>(
           std::make_unique<source::PartitionedNatsSource>(std::move(no)));
     }

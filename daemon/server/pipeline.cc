@@ -429,9 +429,12 @@ void SourcePipeline::processEvent(Lane& lane, const Event& event, const Record& 
   }
   for (uint32_t rule_index : lane.matched) {
     const auto& info = rules_->rule(rule_index);
-    ++lane.matches[rule_index];
     if (stateful_ && info.stateful())
       observe(lane, rule_index, enriched, record, ordinal, event_time);
+    // A state-only record's matches and alerts were counted and delivered
+    // where it was first evaluated (source.h); here it only feeds state.
+    if (record.state_only) continue;
+    ++lane.matches[rule_index];
     // Otherwise alerts, if any, come from the correlator.
     if (info.alerts && !(stateful_ && info.suppress)) emit(lane, rule_index, enriched, record);
   }
@@ -509,6 +512,7 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
     o.input = input;
     o.time = event_time;
     o.event_id = event_id;
+    o.state_only = record.state_only;
     bool missing = false;
     for (size_t g = 0; g < in.group_fields.size(); ++g) {
       auto text = firstText(event, in.group_fields[g]);
@@ -549,15 +553,20 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
     engine::Observation o;
     o.rule = rule_index;
     o.time = event_time;
+    o.state_only = record.state_only;
     for (size_t g = 0; g < info.suppress->by_ids.size(); ++g) {
       if (g > 0) o.group.push_back(engine::kGroupSeparator);
       o.group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
+    }
+    const size_t shard = engine::groupHash(o.group) % shards;
+    if (o.state_only) {  // opens or extends the window; its alert is never let through
+      lane.per_shard[shard].push_back(std::move(o));
+      return;
     }
     alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                           &info.controls, &info.fields, &info.field_ids};
     alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
     lane.renderer.render(rule, event, timestamp_field_, origin, lane.read_nanos, o.sample);
-    const size_t shard = engine::groupHash(o.group) % shards;
     lane.per_shard[shard].push_back(std::move(o));
   }
 }
@@ -744,6 +753,9 @@ void SourcePipeline::publishStats() {
   }
   if (now.gaps > last_stats_.gaps) {
     source_metrics_.gaps.Increment(static_cast<double>(now.gaps - last_stats_.gaps));
+  }
+  if (now.replayed > last_stats_.replayed) {
+    source_metrics_.replayed.Increment(static_cast<double>(now.replayed - last_stats_.replayed));
   }
   source_metrics_.lag_bytes.Set(static_cast<double>(now.lag_bytes));
   source_metrics_.files_open.Set(static_cast<double>(now.files_open));

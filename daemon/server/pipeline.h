@@ -14,6 +14,12 @@
 // runs before its own: an event without a usable timestamp takes the
 // latest event time of its own run, else of the batches before.
 //
+// A state-only record (Record::state_only, a takeover replay) is decoded,
+// enriched and evaluated like any other, but only its observations go on,
+// flagged (engine::Observation::state_only), so the correlator rebuilds
+// windows without alerting; it raises no alert of its own and is not
+// counted in rule matches.
+//
 // Order per batch is what makes delivery at least once: every record of a
 // batch is evaluated and its alerts written; the sinks are flushed; only
 // then may the source commit its checkpoint. Commits happen at most once

@@ -41,12 +41,16 @@ PartitionedNatsSource::~PartitionedNatsSource() {
   for (auto& [m, k] : unacked_) natsMsg_Destroy(m);  // redelivered after ack_wait
   if (kv_ != nullptr) {
     for (const Partition& p : partitions_) {
-      if (p.state == State::kOwned || p.state == State::kReleasing) releaseLease(p);
+      if (holds(p.state)) releaseLease(p);
     }
     kvStore_Delete(kv_, member_key_.c_str());
   }
   for (Partition& p : partitions_) {
     if (p.subscription != nullptr) natsSubscription_Destroy(p.subscription);
+    if (p.replay != nullptr) {
+      natsSubscription_Unsubscribe(p.replay);  // deletes the ephemeral consumer
+      natsSubscription_Destroy(p.replay);
+    }
   }
   if (kv_ != nullptr) kvStore_Destroy(kv_);
 }
@@ -129,13 +133,14 @@ void PartitionedNatsSource::maintainLeases(bool force) {
   std::size_t owned = 0;
   for (std::size_t k = 0; k < partitions_.size(); ++k) {
     Partition& p = partitions_[k];
-    if (p.state == State::kOwned || p.state == State::kReleasing) {
+    if (holds(p.state)) {
       uint64_t rev = 0;
       const natsStatus s =
           kvStore_UpdateString(&rev, kv_, p.key.c_str(), options_.instance.c_str(), p.revision);
       if (s != NATS_OK) {
         spdlog::warn("nats source {}: lost the lease of partition {} ({}); stopped fetching it",
                      options_.name, k, nats::natsError("renewing", s));
+        if (p.state == State::kReplaying) finishReplay(k, "lease lost");
         p.state = State::kLost;
         if (options_.events) options_.events->leaseChanged("lost");
       } else {
@@ -154,11 +159,12 @@ void PartitionedNatsSource::maintainLeases(bool force) {
       dropSubscription(k);
       p.state = State::kFree;
     }
-    if (p.state == State::kOwned) ++owned;
+    if (p.state == State::kOwned || p.state == State::kReplaying) ++owned;
   }
   // Above the share: stop fetching the highest ones; their leases go once
   // what was fetched from them is acknowledged.
   for (std::size_t k = partitions_.size(); k-- > 0 && owned > share;) {
+    if (partitions_[k].state == State::kReplaying) finishReplay(k, "released");
     if (partitions_[k].state == State::kOwned) {
       partitions_[k].state = State::kReleasing;
       --owned;
@@ -211,6 +217,7 @@ bool PartitionedNatsSource::acquire(std::size_t k) {
   spdlog::info("nats source {}: took partition {} ({} through consumer {})", options_.name, k,
                p.subject, p.consumer);
   if (options_.events) options_.events->leaseChanged("acquired");
+  if (startReplay(k)) p.state = State::kReplaying;
   return true;
 }
 
@@ -221,6 +228,165 @@ void PartitionedNatsSource::releaseLease(const Partition& p) {
     // ages out after `lease`.
     spdlog::info("nats source {}: lease {} not released: {}", options_.name, p.key, s.error());
   }
+}
+
+bool PartitionedNatsSource::startReplay(std::size_t k) {
+  Partition& p = partitions_[k];
+  const std::chrono::nanoseconds span =
+      options_.replay_span ? options_.replay_span() : std::chrono::nanoseconds(0);
+  if (span.count() <= 0) return false;  // no correlation state to rebuild
+  jsCtx* js = connection_->jetStream();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsConsumerInfo* ci = nullptr;
+  natsStatus s =
+      js_GetConsumerInfo(&ci, js, options_.stream.c_str(), p.consumer.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    spdlog::warn(
+        "nats source {}: partition {}: no takeover replay, correlation windows start "
+        "over: {}",
+        options_.name, k, nats::natsError("reading consumer " + p.consumer, s, jerr));
+    return false;
+  }
+  const uint64_t floor = ci->AckFloor.Stream;
+  const int64_t acknowledged_at = ci->AckFloor.Last;
+  jsConsumerInfo_Destroy(ci);
+  if (floor == 0) return false;  // nothing acknowledged: the durable consumer has it all
+  // The floor message's stream time anchors the replay.
+  natsMsg* m = nullptr;
+  jerr = static_cast<jsErrCode>(0);
+  s = js_GetMsg(&m, js, options_.stream.c_str(), floor, nullptr, &jerr);
+  int64_t floor_time = 0;
+  if (s == NATS_OK) {
+    floor_time = natsMsg_GetTime(m);
+    natsMsg_Destroy(m);
+  } else if (acknowledged_at > 0) {
+    // The floor's message is gone (deleted, or the stream's limits): when
+    // it was acknowledged is the next best anchor, later by the previous
+    // owner's lag.
+    floor_time = acknowledged_at;
+    spdlog::warn(
+        "nats source {}: partition {}: {}; the replay starts from when it was "
+        "acknowledged instead",
+        options_.name, k, nats::natsError("reading message " + std::to_string(floor), s, jerr));
+  } else {
+    spdlog::warn(
+        "nats source {}: partition {}: no takeover replay, correlation windows start "
+        "over: {}",
+        options_.name, k,
+        nats::natsError(
+            "reading message " + std::to_string(floor) + " (removed by the stream's limits?)", s,
+            jerr));
+    return false;
+  }
+  const int64_t start = floor_time - span.count();
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = options_.stream.c_str();
+  so.Config.AckPolicy = js_AckNone;
+  so.Config.DeliverPolicy = start > 0 ? js_DeliverByStartTime : js_DeliverAll;
+  if (start > 0) so.Config.OptStartTime = start;
+  // An instance killed during a replay leaves the consumer to the server.
+  so.Config.InactiveThreshold =
+      nanos(std::max<std::chrono::milliseconds>(options_.lease, std::chrono::milliseconds(30'000)));
+  natsSubscription* sub = nullptr;
+  jerr = static_cast<jsErrCode>(0);
+  s = js_PullSubscribe(&sub, js, p.subject.c_str(), nullptr, nullptr, &so, &jerr);
+  if (s != NATS_OK) {
+    spdlog::warn(
+        "nats source {}: partition {}: no takeover replay, correlation windows start "
+        "over: {}",
+        options_.name, k, nats::natsError("replay consumer on " + p.subject, s, jerr));
+    return false;
+  }
+  p.replay = sub;
+  p.replay_to = floor;
+  p.replay_from = p.replay_last = 0;
+  p.replayed = 0;
+  p.replay_started = std::chrono::steady_clock::now();
+  spdlog::info(
+      "nats source {}: partition {}: replaying its history up to the acknowledged sequence {} "
+      "from {} s before that message's time, for correlation state only",
+      options_.name, k, floor, std::chrono::duration<double>(span).count());
+  return true;
+}
+
+void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
+                                       std::chrono::milliseconds timeout) {
+  Partition& p = partitions_[k];
+  jsFetchRequest req;
+  jsFetchRequest_Init(&req);
+  req.Batch = static_cast<int>(options_.batch);
+  // What is replayed is in the stream already: take what is there, never
+  // wait for more.
+  req.NoWait = true;
+  req.Expires = nanos(std::max(timeout, options_.connection.timeout));
+  natsMsgList list{};
+  const natsStatus s = natsSubscription_FetchRequest(&list, p.replay, &req);
+  if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+    natsMsgList_Destroy(&list);
+    if (options_.events) options_.events->fetchFailed();
+    logLimited(nats::natsError("replay fetch from " + p.subject, s));
+    finishReplay(k, "ended early by a failed fetch; windows open at the takeover may be short");
+    return;
+  }
+  // Ends at the floor, past it, or at the partition's last message: the
+  // floor of a filtered consumer may be the sequence of a message of
+  // another subject (the server moves it over those).
+  bool reached = list.Count == 0;
+  for (int i = 0; i < list.Count && !reached; ++i) {
+    natsMsg* m = list.Msgs[i];
+    uint64_t sequence = 0;
+    uint64_t pending = 0;
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+      sequence = meta->Sequence.Stream;
+      pending = meta->NumPending;
+      jsMsgMetaData_Destroy(meta);
+    }
+    if (sequence > p.replay_to) {
+      reached = true;  // the durable consumer delivers it
+      break;
+    }
+    if (p.replay_from == 0) p.replay_from = sequence;
+    p.replay_last = sequence;
+    reached = sequence == p.replay_to || pending == 0;
+    std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+    if (text.ends_with('\n')) text.remove_suffix(1);
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    if (text.size() > options_.max_line_bytes) continue;  // skipped (and counted) before
+    spans_.emplace_back(arena_.size(), text.size());
+    sequences_.push_back(sequence);
+    arena_.append(text);
+  }
+  natsMsgList_Destroy(&list);  // no acknowledgements: the consumer takes none
+  arena_.append(kRecordPadding, '\0');
+  batch.records.reserve(spans_.size());
+  for (std::size_t i = 0; i < spans_.size(); ++i) {
+    Record r{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin_,
+             sequences_[i]};
+    r.state_only = true;
+    batch.records.push_back(r);
+  }
+  p.replayed += spans_.size();
+  stats_.replayed += spans_.size();
+  if (reached) finishReplay(k, "done");
+}
+
+void PartitionedNatsSource::finishReplay(std::size_t k, const char* how) {
+  Partition& p = partitions_[k];
+  if (p.replay != nullptr) {
+    natsSubscription_Unsubscribe(p.replay);  // deletes the ephemeral consumer
+    natsSubscription_Destroy(p.replay);
+    p.replay = nullptr;
+  }
+  if (p.state == State::kReplaying) p.state = State::kOwned;
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - p.replay_started);
+  spdlog::info(
+      "nats source {}: partition {}: replay {}: {} records (sequences {} to {}) in {} ms, state "
+      "only; reading on after the acknowledgement floor {}",
+      options_.name, k, how, p.replayed, p.replay_from, p.replay_last, took.count(), p.replay_to);
 }
 
 void PartitionedNatsSource::dropSubscription(std::size_t k) {
@@ -243,6 +409,15 @@ bool PartitionedNatsSource::next(RecordBatch& batch, std::chrono::milliseconds t
   spans_.clear();
   sequences_.clear();
   maintainLeases(false);
+
+  // A partition taken over is replayed before anything else is read, so
+  // its windows are rebuilt before its live records reach them.
+  for (std::size_t k = 0; k < partitions_.size(); ++k) {
+    if (partitions_[k].state == State::kReplaying) {
+      replayInto(batch, k, timeout);
+      if (!batch.records.empty()) return true;
+    }
+  }
 
   std::vector<std::size_t> owned;
   for (std::size_t i = 0; i < partitions_.size(); ++i) {
@@ -336,7 +511,7 @@ void PartitionedNatsSource::refreshPending() {
   last_pending_check_ = now;
   uint64_t pending = 0;
   for (const Partition& p : partitions_) {
-    if (p.state != State::kOwned) continue;
+    if (p.state != State::kOwned && p.state != State::kReplaying) continue;
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     if (js_GetConsumerInfo(&ci, connection_->jetStream(), options_.stream.c_str(),
@@ -392,7 +567,9 @@ SourceStats PartitionedNatsSource::stats() const { return stats_; }
 
 void PartitionedNatsSource::reportOwned() {
   std::size_t owned = 0;
-  for (const Partition& p : partitions_) owned += p.state == State::kOwned ? 1 : 0;
+  for (const Partition& p : partitions_) {
+    owned += p.state == State::kOwned || p.state == State::kReplaying ? 1 : 0;
+  }
   if (options_.events) options_.events->partitionsOwned(owned);
 }
 

@@ -29,15 +29,28 @@
 //    new owner continues at the previous owner's acknowledgement floor;
 //    messages the previous owner fetched and did not acknowledge come back
 //    after ack_wait. Nothing is lost; records may be evaluated twice.
+//  - Takeover replay: before the first fetch from a partition it took, an
+//    instance replays the partition's acknowledged history that open
+//    correlation windows may still need: from the stream time of the
+//    consumer's acknowledgement floor minus options.replay_span() up to and
+//    including the floor, through an ephemeral consumer (no acks) read
+//    without waiting (what it replays is in the stream already). Those
+//    records come out with Record::state_only (the previous owner raised
+//    and delivered their alerts before acknowledging them), counted in
+//    SourceStats::replayed, never acknowledged; then the durable consumer
+//    continues after the floor as usual. A burst whose window straddles a
+//    takeover therefore alerts once, on the new owner. Leases are renewed
+//    while a replay runs (it is fetched a batch per next()).
 //  - next(), mark(), commit(), commitMark() and Record views are as
 //    NatsSource's (nats_source.h): at least once, acknowledged at
 //    checkpoints, origin "nats:<stream>", offset the stream sequence.
 //
-// Limits: correlation windows open at a takeover start over on the new
-// owner (the acknowledged records of the window are not replayed), so a
-// burst whose window straddles a takeover may not alert, or may alert on
-// both owners (the nats output's Nats-Msg-Id dedups identical alerts).
-// Clocks are not involved: leases age out on the NATS server's clock.
+// Limits: the replay starts by the stream's (publish) time, so records
+// published more than the late allowance after their event time, out of
+// order, may fall before it. Messages acknowledged above a gap in the
+// acknowledgements (an acknowledgement lost, the message redelivered later)
+// are neither replayed nor redelivered: their alerts were delivered, their
+// share of open windows is lost. Leases age out on the NATS server's clock.
 //
 // Thread-safety: see Source. next() and mark() on the pipeline thread
 // (lease maintenance runs there too), commit()/commitMark() on one other
@@ -88,7 +101,9 @@ class PartitionedNatsSource final : public Source {
   SourceStats stats() const override;
 
  private:
-  enum class State { kFree, kOwned, kReleasing, kLost };
+  // kReplaying: owned, its history being replayed (state only) before the
+  // durable consumer is fetched from.
+  enum class State { kFree, kReplaying, kOwned, kReleasing, kLost };
   struct Partition {
     std::string subject;   // <subject>.<k>
     std::string consumer;  // <consumer>-<k>
@@ -96,11 +111,30 @@ class PartitionedNatsSource final : public Source {
     State state = State::kFree;
     uint64_t revision = 0;  // of our last write of key
     natsSubscription* subscription = nullptr;
+    // The replay in progress (kReplaying): an ephemeral consumer read up to
+    // and including stream sequence replay_to.
+    natsSubscription* replay = nullptr;
+    uint64_t replay_to = 0;
+    uint64_t replay_from = 0;  // first sequence replayed (0: none yet)
+    uint64_t replay_last = 0;  // last sequence replayed
+    uint64_t replayed = 0;
+    std::chrono::steady_clock::time_point replay_started{};
   };
 
   void maintainLeases(bool force);
   std::size_t membersAlive();
   bool acquire(std::size_t k);
+  // Starts partition k's takeover replay; false when there is nothing to
+  // replay (or it cannot be started: logged, and the partition is read
+  // without it).
+  bool startReplay(std::size_t k);
+  // Fetches the next replay batch of partition k into `batch`; ends the
+  // replay when it reached the floor (or failed).
+  void replayInto(RecordBatch& batch, std::size_t k, std::chrono::milliseconds timeout);
+  void finishReplay(std::size_t k, const char* how);
+  static bool holds(State s) {
+    return s == State::kReplaying || s == State::kOwned || s == State::kReleasing;
+  }
   void dropSubscription(std::size_t k);
   // Deletes p's lease key if its last revision is still ours (p.revision).
   void releaseLease(const Partition& p);

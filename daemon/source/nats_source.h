@@ -48,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -105,6 +106,12 @@ struct NatsSourceOptions {
   std::chrono::milliseconds lease{6000};
   std::string lease_bucket;
   std::string instance;
+  // Partitioned mode: how far before the time of a partition's
+  // acknowledgement floor a new owner replays it, state only (the longest
+  // correlation or suppression timespan of the loaded rules plus the late
+  // allowance); asked at each takeover, from the pipeline thread. Unset or
+  // zero: no replay (no stateful rules).
+  std::function<std::chrono::nanoseconds()> replay_span;
 };
 
 class NatsSource final : public Source {

@@ -38,6 +38,14 @@ struct Record {
   std::string_view text;    // the record without its line terminator
   std::string_view origin;  // where it came from: a file path (stable for the source's life)
   uint64_t offset = 0;      // byte offset of the record's first byte in its origin
+  // State only: a record already evaluated elsewhere, whose alerts were
+  // raised and delivered there (a NATS partition's history replayed by the
+  // instance that takes the partition over). The pipeline evaluates it so
+  // that correlation and suppression state is rebuilt, but every alert it
+  // would raise, directly or through the correlations and suppression
+  // windows it feeds, is dropped. Not counted as an event read
+  // (SourceStats::replayed instead).
+  bool state_only = false;
 };
 
 // Records handed out by one next() call. The views stay valid until the next
@@ -69,6 +77,8 @@ struct SourceStats {
   // Restarts that could not resume exactly at the checkpoint (a journal
   // cursor whose entry was vacuumed away): records may have been lost.
   uint64_t gaps = 0;
+  // Records handed out with Record::state_only (not in `records`).
+  uint64_t replayed = 0;
 };
 
 // A position taken by Source::mark(); only its source reads it.

@@ -726,6 +726,85 @@ TEST(CorrelationState, ChainWithGenerateAlertsTheInnerCorrelationToo) {
   EXPECT_EQ(out[0].value, 3);
 }
 
+// --- state-only observations (a takeover replay, Observation::state_only) ---
+
+Observation stateOnly(Observation o) {
+  o.state_only = true;
+  return o;
+}
+
+TEST(CorrelationState, StateOnlyObservationsFireNothingYetALiveEventCompletesTheWindow) {
+  Harness h(eventCount("{gte: 3}"));
+  EXPECT_TRUE(h.observe(stateOnly(obs(h.c, 1))).empty());
+  EXPECT_TRUE(h.observe(stateOnly(obs(h.c, 2))).empty());
+  const auto out = h.observe(obs(h.c, 3));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].value, 3);
+  EXPECT_EQ(out[0].first_seen, sec(1));
+  EXPECT_EQ(h.state().counters().state_only_dropped, 0u);
+}
+
+TEST(CorrelationState, AStateOnlyWindowThatFiresStartsOverSilently) {
+  // A burst the previous owner alerted on: replayed, it fires (dropped) and
+  // the group starts over, so live events after it do not alert it again.
+  Harness h(eventCount("{gte: 3}"));
+  for (int t : {1, 2, 3}) EXPECT_TRUE(h.observe(stateOnly(obs(h.c, t))).empty()) << t;
+  EXPECT_EQ(h.state().counters().fired, 1u);
+  EXPECT_EQ(h.state().counters().state_only_dropped, 1u);
+  EXPECT_TRUE(h.observe(obs(h.c, 4)).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 5)).empty());
+  const auto out = h.observe(obs(h.c, 6));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].first_seen, sec(4));
+}
+
+TEST(CorrelationState, StateOnlyObservationsAreNeverLate) {
+  // The new owner's clock is ahead (its other partitions); the replayed
+  // history is older than its watermark and still counts.
+  Harness h(eventCount("{gte: 3}"));
+  h.advance(1000);
+  EXPECT_TRUE(h.observe(stateOnly(obs(h.c, 900))).empty());
+  EXPECT_TRUE(h.observe(stateOnly(obs(h.c, 910))).empty());
+  EXPECT_TRUE(h.observe(obs(h.c, 100)).empty()) << "a live one that old is late";
+  EXPECT_EQ(h.state().counters().late, 1u);
+  const auto out = h.observe(obs(h.c, 1000));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].first_seen, sec(900));
+}
+
+TEST(CorrelationState, WhatAStateOnlyFiringFeedsIsStateOnlyToo) {
+  // generate: true, so the inner correlation alerts on its own when live.
+  Harness h(std::string(kBase) + kChain + "  generate: true\n");
+  const uint32_t inner = h.rule("Many failed logins");
+  const uint32_t outer = h.rule("Success after many failed logins");
+  const uint32_t success = 1;
+  for (int t : {10, 11, 12}) {
+    EXPECT_TRUE(h.observe(stateOnly(obs(inner, t, "alice"))).empty()) << t;
+  }
+  EXPECT_EQ(h.state().counters().fired, 1u);
+  EXPECT_EQ(h.state().counters().state_only_dropped, 1u) << "the inner firing (generate)";
+  // The chain fires from replayed events only: nothing comes out.
+  EXPECT_TRUE(h.observe(stateOnly(obs(outer, 13, "alice", success))).empty());
+  EXPECT_EQ(h.state().counters().fired, 2u);
+  EXPECT_EQ(h.state().counters().state_only_dropped, 2u);
+
+  // bob: the inner fires on replayed events, the outer completes live.
+  for (int t : {20, 21, 22}) EXPECT_TRUE(h.observe(stateOnly(obs(inner, t, "bob"))).empty());
+  const auto out = h.observe(obs(outer, 30, "bob", success));
+  ASSERT_EQ(out.size(), 1u) << describe(out);
+  EXPECT_EQ(out[0].rule, outer);
+  EXPECT_EQ(out[0].group, "bob");
+}
+
+TEST(CorrelationState, AStateOnlyMatchOpensASuppressionWindowSilently) {
+  Harness h(std::string(kBase) + kSuppressed);
+  const uint32_t noisy = h.rule("Noisy");
+  EXPECT_TRUE(h.observe(stateOnly(withSample(obs(noisy, 0, "alice"), "{}"))).empty());
+  EXPECT_TRUE(h.observe(withSample(obs(noisy, 100, "alice"), "{}")).empty())
+      << "held back: the previous owner let the window's first alert through";
+  EXPECT_EQ(h.state().counters().suppressed, 1u);
+}
+
 // --- absence ---
 
 std::string absence() {

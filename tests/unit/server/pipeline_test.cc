@@ -1,5 +1,6 @@
 #include "daemon/server/pipeline.h"
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -10,6 +11,7 @@
 #include "daemon/decode/json_decoder.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/enrich/enricher.h"
+#include "daemon/server/correlator.h"
 #include "daemon/server/snapshot_holder.h"
 
 namespace trailwatch::server {
@@ -46,12 +48,17 @@ class FakeSource : public Source {
     current_ = std::move(batches_.front());
     batches_.pop_front();
     uint64_t offset = 0;
+    const bool state_only = handed_out_++ < state_only_batches;
     for (const auto& r : current_) {
       const size_t len = r.size() - kRecordPadding;
-      batch.records.push_back({std::string_view(r.data(), len), "fake.log", offset});
+      batch.records.push_back({std::string_view(r.data(), len), "fake.log", offset, state_only});
       offset += len + 1;
-      stats_.records++;
-      stats_.bytes_read += len + 1;
+      if (state_only) {
+        stats_.replayed++;
+      } else {
+        stats_.records++;
+        stats_.bytes_read += len + 1;
+      }
     }
     if (read_ago.count() > 0) batch.read_at = std::chrono::steady_clock::now() - read_ago;
     journal_.add("next");
@@ -68,12 +75,15 @@ class FakeSource : public Source {
   int commits = 0;
   // When set, batches say they were read this long before next() returned.
   std::chrono::steady_clock::duration read_ago{};
+  // The first this many batches are handed out state only (a replay).
+  size_t state_only_batches = 0;
 
  private:
   Journal& journal_;
   const std::string name_ = "fake";
   std::deque<std::vector<std::string>> batches_;
   std::vector<std::string> current_;
+  size_t handed_out_ = 0;
   SourceStats stats_;
 };
 
@@ -429,6 +439,104 @@ TEST(SourcePipeline, AFailedFlushHoldsMarkedPositionsBack) {
     EXPECT_TRUE(source->committed.empty()) << "a flush failed: no marked position may be saved";
   }
   EXPECT_EQ(source->commits, 0) << "nor the final one";
+}
+
+// Correlator shards and the pipeline write alerts from their own threads.
+class LockedSink : public AlertSink {
+ public:
+  const std::string& name() const override { return name_; }
+  Status write(std::string_view alert) override {
+    std::lock_guard lock(mu_);
+    alerts_.emplace_back(alert);
+    return Status::Ok();
+  }
+  Status flush() override { return Status::Ok(); }
+  std::vector<std::string> alerts() {
+    std::lock_guard lock(mu_);
+    return alerts_;
+  }
+
+ private:
+  const std::string name_ = "locked";
+  std::mutex mu_;
+  std::vector<std::string> alerts_;  // guarded by mu_
+};
+
+std::shared_ptr<const engine::RuleSet> burstRules() {
+  Diagnostics diags;
+  auto set = engine::RuleSet::parse(R"(
+title: Break the glass
+id: 11111111-1111-4111-8111-111111111111
+level: high
+logsource: {product: ehr}
+detection: {sel: {purpose: BTG}, condition: sel}
+fields: [user]
+---
+title: Chart read
+name: chart_read
+logsource: {product: ehr}
+detection: {sel: {action: read}, condition: sel}
+---
+title: Bulk read
+id: 22222222-2222-4222-8222-222222222222
+level: high
+correlation:
+  type: event_count
+  rules: chart_read
+  group-by: user
+  timespan: 10m
+  condition: {gte: 3}
+)",
+                                    "test.yml", diags);
+  EXPECT_TRUE(set) << (diags.empty() ? "" : diags[0].str());
+  return set;
+}
+
+std::string read(const std::string& user, int second, const std::string& purpose = "TREAT") {
+  return R"({"@timestamp":"2026-11-20T10:00:0)" + std::to_string(second) +
+         R"(Z","action":"read","purpose":")" + purpose + R"(","user":")" + user + R"("})";
+}
+
+size_t countOf(const std::vector<std::string>& alerts, const std::string& a, const std::string& b) {
+  return static_cast<size_t>(std::count_if(alerts.begin(), alerts.end(), [&](const auto& x) {
+    return x.find(a) != std::string::npos && x.find(b) != std::string::npos;
+  }));
+}
+
+TEST(SourcePipeline, StateOnlyRecordsRebuildWindowsAndRaiseNoAlerts) {
+  Journal journal;
+  LockedSink sink;
+  metrics::Metrics metrics;
+  RuleSetHolder holder{burstRules()};
+  CorrelatorOptions options;
+  Correlator correlator(options, holder, {&sink}, metrics);
+  ASSERT_TRUE(correlator.start().ok());
+  auto owned = std::make_unique<FakeSource>(
+      journal, std::vector<std::vector<std::string>>{
+                   // Replayed: alice's window half seen (a break-the-glass
+                   // read among it), bob's burst whole.
+                   {read("alice", 1, "BTG"), read("alice", 2), read("bob", 1), read("bob", 2),
+                    read("bob", 3)},
+                   // Live: alice's window completes; carol breaks the glass.
+                   {read("alice", 3), read("carol", 4, "BTG")}});
+  owned->state_only_batches = 1;
+  SourcePipeline pipeline(std::move(owned), std::make_unique<decode::JsonDecoder>(), std::nullopt,
+                          std::vector<AlertSink*>{&sink}, holder, metrics,
+                          std::chrono::milliseconds(0), nullptr, &correlator);
+  pipeline.run();
+  correlator.stop();
+
+  const auto alerts = sink.alerts();
+  std::string all;
+  for (const auto& a : alerts) all += a + "\n";
+  EXPECT_EQ(countOf(alerts, "Bulk read", "alice"), 1u) << all;
+  EXPECT_EQ(countOf(alerts, "Bulk read", "bob"), 0u) << "its alert came from the previous owner\n"
+                                                     << all;
+  EXPECT_EQ(countOf(alerts, "Break the glass", "carol"), 1u) << all;
+  EXPECT_EQ(countOf(alerts, "Break the glass", "alice"), 0u) << all;
+  EXPECT_EQ(alerts.size(), 2u) << all;
+  EXPECT_EQ(metrics.source("fake").replayed.Value(), 5);
+  EXPECT_EQ(metrics.source("fake").events.Value(), 2);
 }
 
 }  // namespace
