@@ -1168,7 +1168,7 @@ correlation: {type: value_count, rules: export, group-by: user, timespan: 5m, co
 class RandomDriver {
  public:
   RandomDriver(uint32_t seed, CorrelationState& state)
-      : random_(seed), state_(state), rules_(build(everyKind())) {
+      : random_(seed), state_(state), rules_(variants()[0]) {
     state_.setRules(rules_);
   }
 
@@ -1182,12 +1182,7 @@ class RandomDriver {
     } else if (dice < 98) {
       // Reload: the same rules in front of another (indices move), or
       // without one correlation (its groups go).
-      const int variant = pick(0, 2);
-      rules_ = build(variant == 0   ? everyKind()
-                     : variant == 1 ? "title: New\nlogsource: {}\ndetection: {s: {f: x}, "
-                                      "condition: s}\n---\n" +
-                                          everyKind()
-                                    : everyKind(false));
+      rules_ = variants()[pick(0, 2)];
       state_.setRules(rules_);
     } else {
       state_.closeSuppressionWindows(out);
@@ -1195,6 +1190,16 @@ class RandomDriver {
   }
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+
+  // The rule sets a reload swaps between, compiled once for all seeds.
+  static const std::vector<std::shared_ptr<const RuleSet>>& variants() {
+    static const std::vector<std::shared_ptr<const RuleSet>> sets{
+        build(everyKind()),
+        build("title: New\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n" +
+              everyKind()),
+        build(everyKind(false))};
+    return sets;
+  }
 
  private:
   void observe(std::vector<StateOutput>& out) {
