@@ -5,6 +5,8 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -53,7 +55,9 @@ struct CorrelationState::Group {
   std::unique_ptr<char[]> samples;
   uint32_t samples_size = 0;
   uint8_t sample_count = 0;
-  bool active = false;  // suppression: a window is open
+  bool active : 1 = false;  // suppression: a window is open
+  // See CorrelationState::snapshot_parity_.
+  bool snapshot_parity : 1 = false;
   // Entries before the watermark left by the last compaction (saturates):
   // the next one waits until there are twice as many, so that compacting
   // costs O(1) per event over time.
@@ -154,6 +158,7 @@ size_t CorrelationState::memoryBytes() const {
 }
 
 void CorrelationState::unlink(Group& g) {
+  if (snapshot_next_ == &g) snapshot_next_ = g.next;
   List& list = lists_[g.rule];
   if (g.prev)
     g.prev->next = g.next;
@@ -180,6 +185,7 @@ void CorrelationState::touch(Group& g) {
 }
 
 void CorrelationState::erase(Group& g) {
+  preserve(g);
   unlink(g);
   entries_ -= g.entries.size();
   if (g.distinct) distinct_values_ -= g.distinct->distinct;
@@ -196,7 +202,10 @@ CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::stri
   if (inserted) {
     g.key = &it->first;
     g.rule = rule;
+    g.snapshot_parity = snapshot_parity_;  // not in a snapshot in progress
     key_bytes_ += heapBytes(it->first);
+  } else {
+    preserve(g);
   }
   return g;
 }
@@ -661,6 +670,9 @@ void CorrelationState::advance(int64_t time, std::vector<StateOutput>& out) {
 }
 
 void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
+  // Groups move to a new map (and rule indices change): a snapshot's walk
+  // would lose its place, so it is finished first. Reloads are rare.
+  finishSnapshot();
   std::unordered_map<std::string, uint32_t> new_index;
   for (uint32_t i = 0; i < rules->size(); ++i) {
     const RuleInfo& info = rules->rule(i);
@@ -709,30 +721,108 @@ void CorrelationState::rebuildLists() {
   clock_ = saved;
 }
 
+void CorrelationState::saveGroup(std::string& out, const Group& g, std::string_view stable) const {
+  putStr(out, stable);
+  putStr(out, groupOf(*g.key));
+  putU64(out, static_cast<uint64_t>(g.touched));
+  putU64(out, static_cast<uint64_t>(g.first_seen));
+  putU64(out, static_cast<uint64_t>(g.last_seen));
+  putU64(out, g.suppressed);
+  putU64(out, g.active ? 1 : 0);
+  putU64(out, g.entries.size());
+  for (const Entry& e : g.entries) {
+    putU64(out, static_cast<uint64_t>(e.time));
+    putU64(out, e.value);
+    putU64(out, e.id);
+    putU64(out, e.input);
+  }
+  putStr(out, g.sampleBytes());
+}
+
+std::vector<std::string> CorrelationState::stableKeys() const {
+  std::vector<std::string> keys(rules_->size());
+  for (uint32_t i = 0; i < rules_->size(); ++i) keys[i] = stateKey(*rules_, i);
+  return keys;
+}
+
 void CorrelationState::save(std::string& out) const {
+  const std::vector<std::string> stable = stableKeys();
   out.append(kMagic);
   putU64(out, static_cast<uint64_t>(clock_));
   putU64(out, groups_.size());
-  for (const auto& [key, g] : groups_) {
-    putStr(out, stateKey(*rules_, g.rule));
-    putStr(out, groupOf(key));
-    putU64(out, static_cast<uint64_t>(g.touched));
-    putU64(out, static_cast<uint64_t>(g.first_seen));
-    putU64(out, static_cast<uint64_t>(g.last_seen));
-    putU64(out, g.suppressed);
-    putU64(out, g.active ? 1 : 0);
-    putU64(out, g.entries.size());
-    for (const Entry& e : g.entries) {
-      putU64(out, static_cast<uint64_t>(e.time));
-      putU64(out, e.value);
-      putU64(out, e.id);
-      putU64(out, e.input);
+  for (const auto& [key, g] : groups_) saveGroup(out, g, stable[g.rule]);
+}
+
+size_t CorrelationState::savedBytesEstimate() const {
+  // Per group: 8 length or number fields, its rule's key (at most the
+  // longest) and its group key (short ones live in the string, uncounted
+  // by key_bytes_); per event 4 numbers.
+  size_t longest = 0;
+  for (uint32_t i = 0; i < rules_->size(); ++i)
+    longest = std::max(longest, stateKey(*rules_, i).size());
+  return kMagic.size() + 16 + groups_.size() * (8 * 8 + longest + 16) + key_bytes_ +
+         entries_ * 4 * sizeof(uint64_t) + sample_bytes_;
+}
+
+void CorrelationState::beginSnapshot(std::string& out) {
+  finishSnapshot();
+  out.append(kMagic);
+  putU64(out, static_cast<uint64_t>(clock_));
+  putU64(out, groups_.size());
+  if (groups_.empty()) return;
+  snapshot_stable_ = stableKeys();
+  snapshot_parity_ = !snapshot_parity_;  // every group is now still to be written
+  snapshot_left_ = groups_.size();
+  snapshot_rule_ = 0;
+  snapshot_next_ = lists_.empty() ? nullptr : lists_[0].head;
+  snapshot_out_ = &out;
+}
+
+void CorrelationState::preserve(Group& g) {
+  if (snapshot_out_ == nullptr || g.snapshot_parity == snapshot_parity_) return;
+  saveGroup(*snapshot_out_, g, snapshot_stable_[g.rule]);
+  g.snapshot_parity = snapshot_parity_;
+  if (--snapshot_left_ == 0) {
+    snapshot_out_ = nullptr;
+    snapshot_next_ = nullptr;
+  }
+}
+
+bool CorrelationState::continueSnapshot(size_t budget_bytes) {
+  if (snapshot_out_ == nullptr) return true;
+  const size_t start = snapshot_out_->size();
+  // Groups passed over (written already by preserve()) count for a little.
+  constexpr size_t kVisitBytes = 64;
+  size_t visited = 0;
+  while (snapshot_out_ != nullptr) {
+    while (snapshot_next_ == nullptr) {
+      // Every group of the snapshot is in a list until it is written: a
+      // walk that ends with groups left means a change that bypassed
+      // preserve(), and the saved state would be wrong.
+      if (++snapshot_rule_ >= lists_.size()) {
+        std::fputs("trailwatch: correlation state snapshot lost track of groups\n", stderr);
+        std::abort();
+      }
+      snapshot_next_ = lists_[snapshot_rule_].head;
     }
-    putStr(out, g.sampleBytes());
+    Group& g = *snapshot_next_;
+    snapshot_next_ = g.next;
+    preserve(g);  // ends the snapshot with the last group
+    if (snapshot_out_ != nullptr &&
+        snapshot_out_->size() - start + ++visited * kVisitBytes >= budget_bytes) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void CorrelationState::finishSnapshot() {
+  while (!continueSnapshot(SIZE_MAX)) {
   }
 }
 
 Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t shards) {
+  finishSnapshot();
   if (!data.starts_with(kMagic)) return Error{"not a trailwatch correlation state file"};
   Reader in{data.substr(kMagic.size())};
   const int64_t clock = static_cast<int64_t>(in.u64());
@@ -774,6 +864,7 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
     auto it = index.find(std::string(stable));
     if (it == index.end() || groupHash(group) % shards != shard) continue;
     g.rule = it->second;
+    g.snapshot_parity = snapshot_parity_;
     entries_ += g.entries.size();
     sample_bytes_ += g.samples_size;
     std::string key = makeKey(g.rule, group);

@@ -147,7 +147,28 @@ class CorrelationState {
   void save(std::string& out) const;
   // Adds the groups of `data` (written by save()) whose groupHash() %
   // `shards` == `shard`; groups of rules no longer loaded are skipped.
+  // Finishes a snapshot in progress first.
   Status load(std::string_view data, uint64_t shard, uint64_t shards);
+
+  // A save() taken in slices, so that a large state is saved without
+  // holding its owner thread for the whole of it. beginSnapshot() fixes the
+  // moment: what the snapshot holds in the end is the state (clock and
+  // groups) as it was at that call, in save()'s format (groups in another
+  // order), whatever observe(), advance(), setRules() etc. do meanwhile. It
+  // costs O(1): the groups are written by continueSnapshot(), and a group
+  // about to change or go is written first, as it was (copy on write).
+  //
+  // `out` is appended to and must stay alive (and untouched by others)
+  // until snapshotPending() is false. A snapshot in progress is finished
+  // before the next one begins.
+  void beginSnapshot(std::string& out);
+  // Writes groups until about `budget_bytes` were appended; true when the
+  // snapshot is complete (then `out` holds all of it).
+  bool continueSnapshot(size_t budget_bytes);
+  void finishSnapshot();
+  bool snapshotPending() const { return snapshot_out_ != nullptr; }
+  // About how many bytes save() would write now: to size a buffer once.
+  size_t savedBytesEstimate() const;
 
  private:
   // 24 bytes: a million groups hold at least one each.
@@ -163,7 +184,17 @@ class CorrelationState {
     Group* tail = nullptr;
   };
 
+  // The one way to a group that is about to change: writes the group's
+  // pre-image to a snapshot in progress first (see preserve()).
   Group& findOrCreate(uint32_t rule, std::string_view group);
+  // Writes `g` as it is now to the snapshot in progress, if it belongs to
+  // the snapshot and is not written yet. Every change of an existing group
+  // goes through findOrCreate() or erase(), which call this; setRules() and
+  // load(), which rebuild the map, finish the snapshot instead.
+  void preserve(Group& g);
+  // One group in save()'s format; `stable` is stateKey() of its rule.
+  void saveGroup(std::string& out, const Group& g, std::string_view stable) const;
+  std::vector<std::string> stableKeys() const;  // stateKey() by rule index
   void touch(Group& g);
   void unlink(Group& g);
   void erase(Group& g);
@@ -192,6 +223,18 @@ class CorrelationState {
   size_t sample_bytes_ = 0;     // sample heap bytes held, all groups
   size_t key_bytes_ = 0;        // heap bytes of keys too long to live inside the string
   size_t distinct_values_ = 0;  // values counted in value_count groups' DistinctCounts
+  // Snapshot in progress (see beginSnapshot()). A group belongs to it and
+  // is still to be written while its `snapshot_parity` differs from
+  // snapshot_parity_: beginSnapshot() flips the state's parity, writing a
+  // group (or creating one) sets the group's to it. The remaining groups
+  // are walked along lists_, head to tail: a group that changes moves to
+  // the head (behind the walk) only after preserve() wrote it.
+  std::string* snapshot_out_ = nullptr;
+  bool snapshot_parity_ = false;
+  uint32_t snapshot_rule_ = 0;                // the list being walked
+  Group* snapshot_next_ = nullptr;            // the walk's next group in it
+  uint64_t snapshot_left_ = 0;                // groups still to be written
+  std::vector<std::string> snapshot_stable_;  // stableKeys() at beginSnapshot()
   std::vector<uint64_t> scratch_;
   std::vector<double> scratch_values_;
   std::vector<bool> scratch_keep_;

@@ -273,6 +273,12 @@ Metrics::Metrics()
                                 .Help("Events dropped from a group that reached "
                                       "correlation.max_events_per_group.")
                                 .Register(*registry_)),
+      correlation_checkpoint_write_(
+          BuildHistogram()
+              .Name("trailwatch_correlation_checkpoint_write_seconds")
+              .Help("Seconds a shard spent writing its correlation state for one checkpoint "
+                    "(in slices, between the observations it goes on processing).")
+              .Register(*registry_)),
       correlation_skipped_(BuildCounter()
                                .Name("trailwatch_correlation_skipped_events_total")
                                .Help("Matches of correlated rules that could not enter "
@@ -452,9 +458,10 @@ LookupMetrics Metrics::lookup(const std::string& name) {
 
 CorrelationMetrics Metrics::correlation(size_t shard) {
   const prometheus::Labels l{{"shard", std::to_string(shard)}};
-  return CorrelationMetrics{correlation_keys_.Add(l), correlation_bytes_.Add(l),
-                            correlation_evictions_.Add(l), correlation_late_.Add(l),
-                            correlation_overflow_.Add(l)};
+  return CorrelationMetrics{
+      correlation_keys_.Add(l),      correlation_bytes_.Add(l),
+      correlation_evictions_.Add(l), correlation_late_.Add(l),
+      correlation_overflow_.Add(l),  correlation_checkpoint_write_.Add(l, alertLatencyBuckets())};
 }
 
 prometheus::Counter& Metrics::correlationSkipped(const std::string& reason) {

@@ -82,6 +82,9 @@ struct CorrelationMetrics {
   prometheus::Counter& evictions;        // groups dropped at max_keys
   prometheus::Counter& late_events;      // observations older than the watermark, left out
   prometheus::Counter& overflow_events;  // events dropped at max_events_per_group
+  // Seconds the shard spent writing one checkpoint's state (its slices
+  // together; they are interleaved with the shard's other work).
+  prometheus::Histogram& checkpoint_write_seconds;
 };
 
 // A network sink's spool and delivery (label `sink`).
@@ -217,6 +220,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& correlation_evictions_;
   prometheus::Family<prometheus::Counter>& correlation_late_;
   prometheus::Family<prometheus::Counter>& correlation_overflow_;
+  prometheus::Family<prometheus::Histogram>& correlation_checkpoint_write_;
   prometheus::Family<prometheus::Counter>& correlation_skipped_;
   prometheus::Family<prometheus::Counter>& suppressed_;
   prometheus::Gauge& rules_loaded_;

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -49,10 +50,38 @@ struct Correlator::Barrier {
   }
 };
 
+// A shard's state buffers, reused from one checkpoint to the next so that
+// a large state is not a large allocation (and release) every interval.
+// Two: the committer may still write one while the shard fills the next.
+struct Correlator::BufferPool {
+  std::mutex mu;
+  std::vector<std::string> spare;  // guarded by mu
+
+  std::string take() {
+    std::lock_guard lock(mu);
+    if (spare.empty()) return {};
+    std::string buffer = std::move(spare.back());
+    spare.pop_back();
+    return buffer;
+  }
+  void give(std::string&& buffer) {
+    if (buffer.capacity() == 0) return;
+    buffer.clear();
+    std::lock_guard lock(mu);
+    if (spare.size() < 2) spare.push_back(std::move(buffer));
+  }
+};
+
 struct Correlator::Ticket {
   uint64_t number = 0;
   std::shared_ptr<Barrier> barrier = std::make_shared<Barrier>();
-  std::vector<std::string> saved;  // by shard (kSave)
+  std::vector<std::string> saved;                  // by shard (kSave)
+  std::vector<std::shared_ptr<BufferPool>> pools;  // by shard: where `saved` goes back
+
+  ~Ticket() {
+    for (size_t i = 0; i < pools.size() && i < saved.size(); ++i)
+      pools[i]->give(std::move(saved[i]));
+  }
 };
 
 struct Correlator::Message {
@@ -81,8 +110,14 @@ struct Correlator::Shard {
   std::vector<engine::StateOutput> outputs;
   std::string alert;
   metrics::CorrelationMetrics metrics;
+  // The kSave being written (state->snapshotPending()), and the time spent
+  // writing it so far.
+  std::optional<Message> saving;
+  std::chrono::steady_clock::duration save_time{};
   engine::StateCounters published;
   std::atomic<uint64_t> alerts{0};
+
+  std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();
 
   explicit Shard(metrics::CorrelationMetrics m) : metrics(m) {}
 
@@ -174,6 +209,9 @@ std::shared_ptr<Correlator::Ticket> Correlator::requestCheckpoint() {
   if (stopped_) return ticket;
   const bool save = !options_.state_file.empty();
   ticket->saved.resize(shards_.size());
+  if (save) {
+    for (auto& shard : shards_) ticket->pools.push_back(shard->pool);
+  }
   ticket->barrier->remaining = shards_.size();
   std::lock_guard lock(request_mu_);
   ticket->number = ++requested_;
@@ -258,13 +296,19 @@ void Correlator::runShard(Shard& shard) {
     Message m;
     {
       std::unique_lock lock(shard.mu);
-      if (options_.follow_wall_clock) {
+      if (shard.saving) {
+        // A checkpoint's state is being written: no waiting while some is left.
+      } else if (options_.follow_wall_clock) {
         shard.ready.wait_for(lock, kIdleTick, [&] { return !shard.queue.empty(); });
       } else {
         shard.ready.wait(lock, [&] { return !shard.queue.empty(); });
       }
       if (shard.queue.empty()) {
         lock.unlock();
+        if (shard.saving) {
+          writeSave(shard, 4 * options_.save_slice_bytes);
+          continue;
+        }
         // Idle: the clock runs on from the latest event time at the wall
         // clock's pace, so silence is noticed with no input at all, while
         // a replay of old records is not made late by a pause.
@@ -307,11 +351,12 @@ void Correlator::runShard(Shard& shard) {
         m.barrier->done();
         break;
       case kSave:
-        shard.state->save(*m.saved);
-        publish(shard);
-        m.barrier->done();
+        // One checkpoint's state at a time: the one before is finished first.
+        writeSave(shard, SIZE_MAX);
+        beginSave(shard, std::move(m));
         break;
       case kStop:
+        writeSave(shard, SIZE_MAX);
         // A scan's input has ended: what the last event time makes due is
         // emitted. A daemon keeps its open windows in the saved state.
         if (options_.state_file.empty()) {
@@ -323,7 +368,36 @@ void Correlator::runShard(Shard& shard) {
         shard.heartbeat.finish();
         return;
     }
+    // A slice between batches; a reload (setRules) may have finished it.
+    if (shard.saving) writeSave(shard, options_.save_slice_bytes);
   }
+}
+
+void Correlator::beginSave(Shard& shard, Message&& m) {
+  const auto start = std::chrono::steady_clock::now();
+  // The state at this message (everything submitted before the request,
+  // nothing after) is what the snapshot holds, however long writing takes.
+  std::string& out = *m.saved;
+  out = shard.pool->take();
+  if (const size_t estimate = shard.state->savedBytesEstimate(); out.capacity() < estimate) {
+    out.reserve(estimate + estimate / 4);
+  }
+  shard.state->beginSnapshot(out);
+  shard.save_time = std::chrono::steady_clock::now() - start;
+  shard.saving = std::move(m);
+}
+
+void Correlator::writeSave(Shard& shard, size_t budget_bytes) {
+  if (!shard.saving) return;
+  const auto start = std::chrono::steady_clock::now();
+  const bool done = shard.state->continueSnapshot(budget_bytes);
+  shard.save_time += std::chrono::steady_clock::now() - start;
+  if (!done) return;
+  shard.metrics.checkpoint_write_seconds.Observe(
+      std::chrono::duration<double>(shard.save_time).count());
+  publish(shard);
+  shard.saving->barrier->done();
+  shard.saving.reset();
 }
 
 void Correlator::flushSinks() {

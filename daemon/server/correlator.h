@@ -15,6 +15,10 @@
 // restart resumes the windows with the source offsets committed next. A
 // restart therefore alerts on a burst that straddles it once: events before
 // the committed offsets are in the saved state, events after are re-read.
+// A shard does not stop for the save: it takes a copy-on-write snapshot at
+// the request and writes it in slices between the batches that follow (a
+// group about to change is written first, as it was), and the checkpoint
+// completes when the snapshot is written.
 // Events re-read after a crash between a state save and a source commit are
 // recognised by their identity (source, file, offset) while their window is
 // open and not counted twice.
@@ -49,6 +53,10 @@ struct CorrelatorOptions {
   // latest event time at the wall clock's pace, so absence and suppression
   // windows close when nothing arrives at all.
   bool follow_wall_clock = false;
+  // A checkpoint's state is written in slices of about this many bytes
+  // between batches (four times as many while the queue is empty): small
+  // enough to keep a shard's pause to a millisecond or two.
+  size_t save_slice_bytes = size_t{1} << 20;
 };
 
 class Correlator {
@@ -108,8 +116,15 @@ class Correlator {
   struct Shard;
   struct Message;
   struct Barrier;
+  struct BufferPool;
 
   void runShard(Shard& shard);
+  // A kSave reached the shard: its snapshot begins (see
+  // engine::CorrelationState::beginSnapshot()).
+  void beginSave(Shard& shard, Message&& m);
+  // Writes about `budget_bytes` more of the state being saved; when it is
+  // complete, releases the checkpoint waiting for it.
+  void writeSave(Shard& shard, size_t budget_bytes);
   void translate(Shard& shard, Message& m);
   void flushSinks();
   void emit(Shard& shard, std::vector<engine::StateOutput>& outputs);

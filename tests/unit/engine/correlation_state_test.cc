@@ -6,13 +6,17 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "daemon/engine/rule_set.h"
+#include "tests/unit/engine/saved_state.h"
 
 namespace trailwatch::engine {
 namespace {
@@ -1201,6 +1205,229 @@ TEST(CorrelationState, SetRulesDropsTheStateOfAChangedOrRemovedRule) {
   removed.observe(obs(removed.c, 0, "alice"));
   removed.state().setRules(build(kBase));
   EXPECT_EQ(removed.state().keys(), 0u);
+}
+
+// --- snapshots (beginSnapshot / continueSnapshot) ---
+
+// One correlation of every kind, a chain and a suppressed rule, over kBase.
+std::string everyKind(bool with_distinct = true) {
+  std::string yaml = std::string(kBase) + R"(---
+title: Count
+name: count
+correlation: {type: event_count, rules: failed_login, group-by: user, timespan: 10m, condition: {gte: 30}}
+---
+title: Seq
+name: seq
+correlation: {type: temporal, rules: [failed_login, successful_login], group-by: user, timespan: 2m}
+---
+title: Ordered
+name: ordered
+correlation: {type: temporal_ordered, rules: [failed_login, successful_login, export], group-by: user, timespan: 3m}
+---
+title: Quiet
+name: quiet
+correlation: {type: absence, rules: export, group-by: user, timespan: 2m}
+---
+title: Sum
+name: sum
+correlation: {type: value_sum, rules: export, group-by: user, timespan: 2m, condition: {field: bytes, gte: 5000}}
+)";
+  if (with_distinct) {
+    yaml += R"(---
+title: Distinct
+name: distinct
+correlation: {type: value_count, rules: export, group-by: user, timespan: 5m, condition: {field: patient, gte: 6}}
+)";
+  }
+  return yaml + kChain + kSuppressed;
+}
+
+// Drives a state with random observations (out of order, late, repeated,
+// over the group and event caps), clock moves and reloads.
+class RandomDriver {
+ public:
+  RandomDriver(uint32_t seed, CorrelationState& state)
+      : random_(seed), state_(state), rules_(variants()[0]) {
+    state_.setRules(rules_);
+  }
+
+  void step(std::vector<StateOutput>& out) {
+    const int dice = pick(0, 99);
+    if (dice < 80) {
+      observe(out);
+    } else if (dice < 94) {
+      now_ += pick(0, 30);
+      state_.advance(sec(now_), out);
+    } else if (dice < 98) {
+      // Reload: the same rules in front of another (indices move), or
+      // without one correlation (its groups go).
+      rules_ = variants()[pick(0, 2)];
+      state_.setRules(rules_);
+    } else {
+      state_.closeSuppressionWindows(out);
+    }
+  }
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+
+  // The rule sets a reload swaps between, compiled once for all seeds.
+  static const std::vector<std::shared_ptr<const RuleSet>>& variants() {
+    static const std::vector<std::shared_ptr<const RuleSet>> sets{
+        build(everyKind()),
+        build("title: New\nlogsource: {}\ndetection: {s: {f: x}, condition: s}\n---\n" +
+              everyKind()),
+        build(everyKind(false))};
+    return sets;
+  }
+
+ private:
+  void observe(std::vector<StateOutput>& out) {
+    static constexpr const char* kTargets[] = {"Count",
+                                               "Seq",
+                                               "Ordered",
+                                               "Quiet",
+                                               "Sum",
+                                               "Distinct",
+                                               "Noisy",
+                                               "Many failed logins",
+                                               "Success after many failed logins"};
+    const std::string_view title = kTargets[pick(0, std::size(kTargets) - 1)];
+    uint32_t rule = static_cast<uint32_t>(rules_->size());
+    for (uint32_t i = 0; i < rules_->size(); ++i) {
+      if (rules_->rule(i).title == title) rule = i;
+    }
+    if (rule == rules_->size()) return;  // not in this reload
+    now_ += pick(0, 4);
+    // Mostly in order; some within the allowance, some late. Half go to
+    // three busy users (their groups overflow, events repeat).
+    const int64_t at = now_ - (pick(0, 9) == 0 ? pick(0, 90) : 0);
+    Observation o =
+        obs(rule, at, "user" + std::to_string(pick(0, 1) == 0 ? pick(0, 2) : pick(0, 40)),
+            static_cast<uint32_t>(pick(0, 2)));
+    if (title == "Success after many failed logins") o.input = 1;
+    o.event_id = static_cast<uint64_t>(pick(0, 3) == 0 ? 0 : pick(1, 5));
+    o.value_hash = static_cast<uint64_t>(pick(0, 12));
+    o.value = pick(0, 3000);
+    if (pick(0, 1) == 0) o.sample = "{\"n\":" + std::to_string(pick(0, 999)) + "}";
+    state_.observe(std::move(o), out);
+  }
+
+  std::mt19937 random_;
+  CorrelationState& state_;
+  std::shared_ptr<const RuleSet> rules_;
+  int64_t now_ = 1000;
+};
+
+StateLimits tightLimits() {
+  StateLimits limits;
+  limits.max_keys = 25;             // below the groups the driver makes: evictions happen
+  limits.max_events_per_group = 5;  // below Count's condition: overflows happen
+  limits.late_allowance_nanos = sec(30);
+  return limits;
+}
+
+// The snapshot holds exactly the state at beginSnapshot(), however the
+// state changes while it is written: every way a group changes or goes
+// (observe, compact, expiry, absence, eviction, suppression windows,
+// reloads) must write the group's pre-image first.
+TEST(CorrelationState, SnapshotHoldsTheStateAtItsBeginWhateverHappensMeanwhile) {
+  StateCounters seen;   // over all seeds: every way a group changes happened
+  int interleaved = 0;  // snapshots that spanned ten changes or more
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    CorrelationState state(build(kBase), tightLimits());
+    RandomDriver driver(seed, state);
+    std::vector<StateOutput> out;
+    const int before = driver.pick(0, 400);
+    for (int i = 0; i < before; ++i) driver.step(out);
+
+    std::string expected;
+    state.save(expected);
+    std::string snapshot = "kept";  // appended to
+    state.beginSnapshot(snapshot);
+    const int during = driver.pick(0, 300);
+    for (int i = 0; i < during && state.snapshotPending(); ++i) {
+      driver.step(out);
+      state.continueSnapshot(static_cast<size_t>(driver.pick(1, 400)));
+      if (i == 10) ++interleaved;
+    }
+    state.finishSnapshot();
+    EXPECT_FALSE(state.snapshotPending());
+    ASSERT_TRUE(snapshot.starts_with("kept"));
+    const SavedState want = parseSaved(expected);
+    const SavedState got = parseSaved(std::string_view(snapshot).substr(4));
+    ASSERT_EQ(got, want) << "snapshot: " << describe(got) << "\nstate at begin: " << describe(want);
+
+    // The next snapshot, begun with nothing pending, sees the state as it is now.
+    std::string now;
+    state.save(now);
+    std::string again;
+    state.beginSnapshot(again);
+    driver.step(out);
+    state.finishSnapshot();
+    ASSERT_EQ(parseSaved(again), parseSaved(now));
+    const StateCounters& c = state.counters();
+    seen.evicted += c.evicted;
+    seen.overflow += c.overflow;
+    seen.late += c.late;
+    seen.fired += c.fired;
+    seen.suppressed += c.suppressed;
+    seen.duplicates += c.duplicates;
+  }
+  EXPECT_GT(seen.evicted, 0u);
+  EXPECT_GT(seen.overflow, 0u);
+  EXPECT_GT(seen.late, 0u);
+  EXPECT_GT(seen.fired, 0u);
+  EXPECT_GT(seen.suppressed, 0u);
+  EXPECT_GT(seen.duplicates, 0u);
+  EXPECT_GT(interleaved, 50);
+}
+
+TEST(CorrelationState, SnapshotLoadsLikeASave) {
+  Harness before(eventCount("{gte: 3}"));
+  for (int i = 0; i < 50; ++i) before.observe(obs(before.c, i, "user" + std::to_string(i % 10)));
+  std::string snapshot;
+  before.state().beginSnapshot(snapshot);
+  before.observe(obs(before.c, 60, "user1"));  // fires user1 and starts it over
+  before.state().finishSnapshot();
+
+  Harness after(eventCount("{gte: 3}"));
+  ASSERT_TRUE(after.state().load(snapshot, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 10u);
+  EXPECT_EQ(after.state().clock(), sec(49));
+  // user1 held two events (31s, 41s) at the snapshot, none after the firing.
+  const auto out = after.observe(obs(after.c, 61, "user1"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first_seen, sec(31));
+}
+
+TEST(CorrelationState, SnapshotIsWrittenInSlicesOfAboutTheBudget) {
+  Harness h(eventCount("{gte: 1000}"));
+  for (int i = 0; i < 400; ++i) h.observe(obs(h.c, i % 50, "user" + std::to_string(i % 100)));
+  std::string snapshot;
+  h.state().beginSnapshot(snapshot);
+  const size_t header = snapshot.size();
+  ASSERT_TRUE(h.state().snapshotPending());
+  EXPECT_FALSE(h.state().continueSnapshot(1000));
+  // A slice stops at the first group that reaches the budget.
+  EXPECT_GE(snapshot.size() - header, 500u);
+  EXPECT_LT(snapshot.size() - header, 1400u);
+  int slices = 1;
+  while (!h.state().continueSnapshot(1000)) ++slices;
+  EXPECT_GT(slices, 10);
+  std::string full;
+  h.state().save(full);
+  EXPECT_EQ(parseSaved(snapshot), parseSaved(full));
+  EXPECT_LE(full.size(), h.state().savedBytesEstimate());
+}
+
+TEST(CorrelationState, SnapshotOfAnEmptyStateIsCompleteAtOnce) {
+  Harness h(eventCount("{gte: 3}"));
+  std::string snapshot;
+  h.state().beginSnapshot(snapshot);
+  EXPECT_FALSE(h.state().snapshotPending());
+  h.observe(obs(h.c, 1, "alice"));  // after the snapshot's moment
+  EXPECT_EQ(parseSaved(snapshot).groups, 0u);
 }
 
 }  // namespace
