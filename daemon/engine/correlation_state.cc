@@ -278,36 +278,43 @@ std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
 void CorrelationState::observe(Observation&& observation, std::vector<StateOutput>& out) {
   const bool state_only = observation.state_only;
   const size_t emitted = out.size();
+  // The observation is handled in place; only firings that feed chained
+  // correlations fill `chained`, so the usual observation allocates nothing
+  // here. A firing can feed chained correlations, which can fire in turn;
+  // the rule set has no cycles, so this ends.
   std::vector<Observation> chained;
-  chained.push_back(std::move(observation));
-  Group* first = nullptr;
-  // A firing can feed chained correlations, which can fire in turn; the
-  // rule set has no cycles, so this ends.
+  Group* first = observeOne(observation, out, chained);
   for (size_t i = 0; i < chained.size(); ++i) {
+    // Moved out first: observing may queue more and reallocate the queue.
     Observation o = std::move(chained[i]);
     o.state_only = state_only;  // what a state-only event causes is state only too
-    if (o.rule >= rules_->size()) continue;
-    if (o.time < watermark() && !o.state_only) {
-      ++counters_.late;
-      continue;
-    }
-    if (rules_->rule(o.rule).correlation < 0 && !rules_->rule(o.rule).suppress) continue;
-    clock_ = std::max(clock_, o.time);
-    const RuleInfo& info = rules_->rule(o.rule);
-    Group& g = findOrCreate(o.rule, o.group);
-    touch(g);
-    if (first == nullptr) first = &g;
-    if (info.correlation >= 0) {
-      observeCorrelation(g, o, out, chained);
-    } else if (info.suppress) {
-      observeSuppressed(g, o, out);
-    }
+    observeOne(o, out, chained);
   }
   evictBeyondLimit(first);
   if (state_only) {
     counters_.state_only_dropped += out.size() - emitted;
     out.resize(emitted);
   }
+}
+
+CorrelationState::Group* CorrelationState::observeOne(Observation& o, std::vector<StateOutput>& out,
+                                                      std::vector<Observation>& chained) {
+  if (o.rule >= rules_->size()) return nullptr;
+  if (o.time < watermark() && !o.state_only) {
+    ++counters_.late;
+    return nullptr;
+  }
+  if (rules_->rule(o.rule).correlation < 0 && !rules_->rule(o.rule).suppress) return nullptr;
+  clock_ = std::max(clock_, o.time);
+  const RuleInfo& info = rules_->rule(o.rule);
+  Group& g = findOrCreate(o.rule, o.group);
+  touch(g);
+  if (info.correlation >= 0) {
+    observeCorrelation(g, o, out, chained);
+  } else if (info.suppress) {
+    observeSuppressed(g, o, out);
+  }
+  return &g;
 }
 
 void CorrelationState::observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out) {

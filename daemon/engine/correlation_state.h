@@ -199,6 +199,10 @@ class CorrelationState {
   void unlink(Group& g);
   void erase(Group& g);
   void evictBeyondLimit(const Group* keep);
+  // One observation, or one a firing fed to a chained correlation; returns
+  // its group, or nullptr when it was left out (late, unknown rule).
+  Group* observeOne(Observation& o, std::vector<StateOutput>& out,
+                    std::vector<Observation>& chained);
   void observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out);
   void observeCorrelation(Group& g, Observation& o, std::vector<StateOutput>& out,
                           std::vector<Observation>& chained);

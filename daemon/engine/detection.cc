@@ -119,26 +119,33 @@ bool ValueTest::matches(std::span<const FieldValue> values, const Event& event) 
   return false;
 }
 
-bool FieldTest::matches(const Event& event) const {
-  FieldValue raw_value;
-  std::span<const FieldValue> field_values;
-  if (raw) {
-    raw_value.type = FieldValue::Type::kString;
-    raw_value.text = event.raw();
-    field_values = std::span<const FieldValue>(&raw_value, 1);
-  } else {
-    field_values = event.values(field);
-  }
-  if (all) {
-    for (const ValueTest& v : values) {
-      if (!v.matches(field_values, event)) return false;
+namespace {
+
+bool matchesValues(const FieldTest& test, std::span<const FieldValue> values, const Event& event) {
+  if (test.all) {
+    for (const ValueTest& v : test.values) {
+      if (!v.matches(values, event)) return false;
     }
     return true;
   }
-  for (const ValueTest& v : values) {
-    if (v.matches(field_values, event)) return true;
+  for (const ValueTest& v : test.values) {
+    if (v.matches(values, event)) return true;
   }
   return false;
+}
+
+}  // namespace
+
+bool FieldTest::matches(const Event& event) const {
+  // Keyword searches (rare) build their one value apart, so the usual
+  // field test carries no stack value to set up.
+  if (raw) {
+    FieldValue raw_value;
+    raw_value.type = FieldValue::Type::kString;
+    raw_value.text = event.raw();
+    return matchesValues(*this, std::span<const FieldValue>(&raw_value, 1), event);
+  }
+  return matchesValues(*this, event.values(field), event);
 }
 
 bool Search::matches(const Event& event) const {

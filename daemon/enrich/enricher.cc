@@ -40,6 +40,8 @@ Enricher::Enricher(std::shared_ptr<const LookupSet> set, std::span<const std::st
   }
   provider_begin_[paths.size()] = static_cast<uint32_t>(providers_.size());
   event_.enricher_ = this;
+  event_.resolved_at_.assign(paths.size(), 0);
+  event_.resolved_.assign(paths.size(), {});
 }
 
 const Event& Enricher::enrich(const Event& event) {
@@ -61,6 +63,12 @@ const Event& Enricher::enrich(const Event& event) {
     }
   }
   event_.base_ = &event;
+  if (++event_.generation_ == 0) {
+    // Wrapped after 2^32 events: stamps from the previous round could look
+    // current, so forget them all once.
+    std::fill(event_.resolved_at_.begin(), event_.resolved_at_.end(), 0);
+    event_.generation_ = 1;
+  }
   return event_;
 }
 
@@ -70,6 +78,15 @@ void Enricher::takeCounts(std::vector<LookupCounts>& out) {
 }
 
 std::span<const FieldValue> EnrichedEvent::values(FieldId id) const {
+  if (id >= resolved_at_.size()) return base_->values(id);
+  if (resolved_at_[id] != generation_) {
+    resolved_[id] = resolve(id);
+    resolved_at_[id] = generation_;
+  }
+  return resolved_[id];
+}
+
+std::span<const FieldValue> EnrichedEvent::resolve(FieldId id) const {
   const auto own = base_->values(id);
   if (!own.empty()) return own;
   const Enricher& e = *enricher_;

@@ -15,6 +15,13 @@
 // hits (a row was found) and misses (the match field had a value, no row
 // had that key) accumulate per table until takeCounts().
 //
+// Rules ask for the same fields many times per event (every field test and
+// the rule index read them), so the EnrichedEvent resolves a field once per
+// event (the base event's values, else the providing cell) and answers
+// later asks from a per-field cache. The cache is stamped with the event's
+// generation, which enrich() advances: nothing is cleared per event, and a
+// value resolved for one event is never seen by the next.
+//
 // Lifetime: the EnrichedEvent returned by enrich() is reused by the next
 // call; its views point into the base Event (valid as event.h says) and
 // into the tables (valid while the Enricher, which holds the snapshot,
@@ -59,8 +66,15 @@ class EnrichedEvent : public Event {
 
  private:
   friend class Enricher;
+  std::span<const FieldValue> resolve(FieldId id) const;
+
   const Event* base_ = nullptr;
   const Enricher* enricher_ = nullptr;
+  // Per FieldId of the field list: the values resolved for the current
+  // event, valid where resolved_at_[id] == generation_ (0 is never current).
+  uint32_t generation_ = 0;
+  mutable std::vector<uint32_t> resolved_at_;
+  mutable std::vector<std::span<const FieldValue>> resolved_;
 };
 
 struct LookupCounts {

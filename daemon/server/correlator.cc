@@ -21,6 +21,11 @@ namespace {
 // Batches a shard may have queued before producers wait: enough to ride
 // out a burst, small enough that back-pressure reaches the sources quickly.
 constexpr size_t kQueueDepth = 64;
+// Processed batch vectors a shard keeps for producers to reuse, and the
+// largest capacity worth keeping (~7 MiB of observations): a burst's
+// outsized vector is freed, not held.
+constexpr size_t kSpentVectors = 2;
+constexpr size_t kMaxRecycledObservations = 65536;
 // An idle shard follows the wall clock after this long without input.
 constexpr std::chrono::milliseconds kIdleTick{1000};
 
@@ -100,6 +105,9 @@ struct Correlator::Shard {
   std::mutex mu;
   std::condition_variable ready, space;
   std::deque<Message> queue;  // guarded by mu
+  // Emptied observation vectors of processed batches, their capacity kept
+  // for submit() to hand back to producers (at most kSpentVectors).
+  std::vector<std::vector<engine::Observation>> spent;  // guarded by mu
   std::thread thread;
   Heartbeat heartbeat;  // beaten by the thread, read by the watchdog
 
@@ -121,11 +129,25 @@ struct Correlator::Shard {
 
   explicit Shard(metrics::CorrelationMetrics m) : metrics(m) {}
 
-  void push(Message&& message) {
+  // Queues `message`; `refill` (if given, and empty) receives a spent
+  // vector when there is one.
+  void push(Message&& message, std::vector<engine::Observation>* refill = nullptr) {
     std::unique_lock lock(mu);
     space.wait(lock, [&] { return queue.size() < kQueueDepth || message.kind != kBatch; });
     queue.push_back(std::move(message));
     ready.notify_one();
+    if (refill != nullptr && refill->empty() && !spent.empty()) {
+      refill->swap(spent.back());
+      spent.pop_back();
+    }
+  }
+
+  // Shard thread: keeps a processed batch's vector (emptied here) for reuse.
+  void recycle(std::vector<engine::Observation>&& observations) {
+    if (observations.capacity() == 0 || observations.capacity() > kMaxRecycledObservations) return;
+    observations.clear();
+    std::lock_guard lock(mu);
+    if (spent.size() < kSpentVectors) spent.push_back(std::move(observations));
   }
 };
 
@@ -197,8 +219,12 @@ void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard
     m.clock = clock;
     m.rules = rules;
     m.generation = generation;
-    if (i < per_shard.size()) m.observations.swap(per_shard[i]);
-    shards_[i]->push(std::move(m));
+    if (i < per_shard.size()) {
+      m.observations.swap(per_shard[i]);
+      shards_[i]->push(std::move(m), &per_shard[i]);
+    } else {
+      shards_[i]->push(std::move(m));
+    }
   }
 }
 
@@ -345,6 +371,7 @@ void Correlator::runShard(Shard& shard) {
         for (auto& o : m.observations) shard.state->observe(std::move(o), shard.outputs);
         shard.state->advance(m.clock, shard.outputs);
         emit(shard, shard.outputs);
+        shard.recycle(std::move(m.observations));
         break;
       case kSync:
         publish(shard);

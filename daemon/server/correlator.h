@@ -74,7 +74,9 @@ class Correlator {
 
   size_t shards() const { return shards_.size(); }
 
-  // Hands over observations, one vector per shard (emptied by the call),
+  // Hands over observations, one vector per shard (emptied by the call;
+  // it comes back holding the capacity of a batch a shard has finished
+  // with, so a steady producer does not regrow its vectors every batch),
   // and the latest event time the producer has seen (moves every shard's
   // clock, so absence notices silence seen from other groups). `rules` is
   // the set whose indices the observations use, of holder generation

@@ -545,7 +545,10 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
         o.value = number;
       }
     }
-    appendSample(o.sample, c, input, event, event_time);
+    // Written in the lane's scratch (its capacity kept), then copied at its
+    // final size: one allocation per sample instead of one per growth.
+    appendSample(lane.scratch, c, input, event, event_time);
+    o.sample.assign(lane.scratch);
     const size_t shard = engine::groupHash(o.group) % shards;
     lane.per_shard[shard].push_back(std::move(o));
   }

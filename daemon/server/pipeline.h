@@ -109,7 +109,7 @@ class SourcePipeline {
     std::unique_ptr<enrich::Enricher> enricher;
     std::vector<uint32_t> candidates, matched;
     alert::AlertRenderer renderer;
-    std::string scratch;
+    std::string scratch;           // the alert or correlation sample being written
     std::span<const Record> work;  // this round's records (lane threads)
     int64_t read_nanos = 0;
     // Output of the run.

@@ -77,6 +77,32 @@ TEST(Enricher, RecordValueWinsOverLookup) {
   EXPECT_EQ(texts(enricher.enrich(e).values(1)), std::vector<std::string>{"on-leave"});
 }
 
+TEST(Enricher, ResolvedFieldsFollowEachNewEvent) {
+  // The enriched event caches what it resolved per field; the next event
+  // must not see the previous one's values, own or looked up.
+  Enricher enricher(twoTables(), kPaths);
+  StubEvent first(kPaths.size());
+  first.set(0, "u8");
+  const Event& a = enricher.enrich(first);
+  EXPECT_EQ(texts(a.values(1)), std::vector<std::string>{"active"});
+  EXPECT_EQ(texts(a.values(1)), std::vector<std::string>{"active"});  // from the cache
+  EXPECT_TRUE(a.values(4).empty());
+
+  StubEvent second(kPaths.size());
+  second.set(0, "u7").set(3, "p-1");
+  const Event& b = enricher.enrich(second);
+  EXPECT_EQ(texts(b.values(0)), std::vector<std::string>{"u7"});
+  EXPECT_EQ(texts(b.values(1)), std::vector<std::string>{"terminated"});
+  EXPECT_EQ(texts(b.values(4)), std::vector<std::string>{"true"});
+
+  StubEvent third(kPaths.size());
+  third.set(1, "on-leave");
+  const Event& c = enricher.enrich(third);
+  EXPECT_TRUE(c.values(0).empty());
+  EXPECT_EQ(texts(c.values(1)), std::vector<std::string>{"on-leave"});
+  EXPECT_TRUE(c.values(4).empty());
+}
+
 TEST(Enricher, MissAndEmptyCellLeaveFieldAbsent) {
   Enricher enricher(twoTables(), kPaths);
   StubEvent miss(kPaths.size());
