@@ -231,6 +231,14 @@ void PartitionedNatsSource::releaseLease(const Partition& p) {
 }
 
 bool PartitionedNatsSource::startReplay(std::size_t k) {
+  // Without a replay the partition is read on as before: its windows open
+  // at the takeover start over.
+  auto noReplay = [&](const std::string& why) {
+    spdlog::warn(
+        "nats source {}: partition {}: no takeover replay, correlation windows start over: {}",
+        options_.name, k, why);
+    return false;
+  };
   Partition& p = partitions_[k];
   const std::chrono::nanoseconds span =
       options_.replay_span ? options_.replay_span() : std::chrono::nanoseconds(0);
@@ -241,11 +249,7 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
   natsStatus s =
       js_GetConsumerInfo(&ci, js, options_.stream.c_str(), p.consumer.c_str(), nullptr, &jerr);
   if (s != NATS_OK) {
-    spdlog::warn(
-        "nats source {}: partition {}: no takeover replay, correlation windows start "
-        "over: {}",
-        options_.name, k, nats::natsError("reading consumer " + p.consumer, s, jerr));
-    return false;
+    return noReplay(nats::natsError("reading consumer " + p.consumer, s, jerr));
   }
   const uint64_t floor = ci->AckFloor.Stream;
   const int64_t acknowledged_at = ci->AckFloor.Last;
@@ -269,14 +273,9 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
         "acknowledged instead",
         options_.name, k, nats::natsError("reading message " + std::to_string(floor), s, jerr));
   } else {
-    spdlog::warn(
-        "nats source {}: partition {}: no takeover replay, correlation windows start "
-        "over: {}",
-        options_.name, k,
-        nats::natsError(
-            "reading message " + std::to_string(floor) + " (removed by the stream's limits?)", s,
-            jerr));
-    return false;
+    return noReplay(nats::natsError(
+        "reading message " + std::to_string(floor) + " (removed by the stream's limits?)", s,
+        jerr));
   }
   const int64_t start = floor_time - span.count();
 
@@ -293,11 +292,7 @@ bool PartitionedNatsSource::startReplay(std::size_t k) {
   jerr = static_cast<jsErrCode>(0);
   s = js_PullSubscribe(&sub, js, p.subject.c_str(), nullptr, nullptr, &so, &jerr);
   if (s != NATS_OK) {
-    spdlog::warn(
-        "nats source {}: partition {}: no takeover replay, correlation windows start "
-        "over: {}",
-        options_.name, k, nats::natsError("replay consumer on " + p.subject, s, jerr));
-    return false;
+    return noReplay(nats::natsError("replay consumer on " + p.subject, s, jerr));
   }
   p.replay = sub;
   p.replay_to = floor;
@@ -351,25 +346,13 @@ void PartitionedNatsSource::replayInto(RecordBatch& batch, std::size_t k,
     if (p.replay_from == 0) p.replay_from = sequence;
     p.replay_last = sequence;
     reached = sequence == p.replay_to || pending == 0;
-    std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
-    if (text.ends_with('\n')) text.remove_suffix(1);
-    if (text.ends_with('\r')) text.remove_suffix(1);
-    if (text.size() > options_.max_line_bytes) continue;  // skipped (and counted) before
-    spans_.emplace_back(arena_.size(), text.size());
-    sequences_.push_back(sequence);
-    arena_.append(text);
+    // An oversized payload was skipped (and counted) when first read.
+    records_.add(m, sequence, options_.max_line_bytes);
   }
   natsMsgList_Destroy(&list);  // no acknowledgements: the consumer takes none
-  arena_.append(kRecordPadding, '\0');
-  batch.records.reserve(spans_.size());
-  for (std::size_t i = 0; i < spans_.size(); ++i) {
-    Record r{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin_,
-             sequences_[i]};
-    r.state_only = true;
-    batch.records.push_back(r);
-  }
-  p.replayed += spans_.size();
-  stats_.replayed += spans_.size();
+  const std::size_t replayed = records_.emit(batch, origin_, true);
+  p.replayed += replayed;
+  stats_.replayed += replayed;
   if (reached) finishReplay(k, "done");
 }
 
@@ -405,9 +388,7 @@ Status PartitionedNatsSource::ensureConsumer(const Partition& p) {
 
 bool PartitionedNatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   batch.clear();
-  arena_.clear();
-  spans_.clear();
-  sequences_.clear();
+  records_.clear();
   maintainLeases(false);
 
   // A partition taken over is replayed before anything else is read, so
@@ -469,8 +450,7 @@ void PartitionedNatsSource::fetchInto(RecordBatch& batch, natsMsg** messages, in
     natsMsg* m = messages[i];
     messages[i] = nullptr;
     taken.push_back(m);
-    std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
-    stats_.bytes_read += text.size();
+    stats_.bytes_read += static_cast<uint64_t>(natsMsg_GetDataLength(m));
     uint64_t sequence = 0;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
@@ -478,24 +458,9 @@ void PartitionedNatsSource::fetchInto(RecordBatch& batch, natsMsg** messages, in
       if (meta->NumDelivered > 1) ++redelivered;
       jsMsgMetaData_Destroy(meta);
     }
-    if (text.ends_with('\n')) text.remove_suffix(1);
-    if (text.ends_with('\r')) text.remove_suffix(1);
-    if (text.size() > options_.max_line_bytes) {
-      ++stats_.oversized_skipped;
-      continue;
-    }
-    spans_.emplace_back(arena_.size(), text.size());
-    sequences_.push_back(sequence);
-    arena_.append(text);
+    if (!records_.add(m, sequence, options_.max_line_bytes)) ++stats_.oversized_skipped;
   }
-  arena_.append(kRecordPadding, '\0');
-  batch.records.reserve(spans_.size());
-  for (std::size_t i = 0; i < spans_.size(); ++i) {
-    batch.records.push_back(
-        Record{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin_,
-               sequences_[i]});
-  }
-  stats_.records += spans_.size();
+  stats_.records += records_.emit(batch, origin_, false);
   fetched_ += taken.size();
   {
     std::lock_guard lock(mu_);
@@ -574,14 +539,7 @@ void PartitionedNatsSource::reportOwned() {
 }
 
 void PartitionedNatsSource::logLimited(const std::string& message) {
-  uint64_t held_back = 0;
-  if (!log_limiter_.allow(held_back)) return;
-  if (held_back > 0) {
-    spdlog::warn("nats source {}: {} ({} similar messages held back)", options_.name, message,
-                 held_back);
-  } else {
-    spdlog::warn("nats source {}: {}", options_.name, message);
-  }
+  logNatsWarning(log_limiter_, options_.name, message);
 }
 
 }  // namespace trailwatch::source

@@ -155,9 +155,7 @@ class PartitionedNatsSource final : public Source {
   std::size_t rotation_ = 0;           // next partition to fetch from first
   std::chrono::steady_clock::time_point next_maintenance_{};
 
-  std::string arena_;
-  std::vector<std::pair<std::size_t, std::size_t>> spans_;
-  std::vector<uint64_t> sequences_;
+  NatsRecords records_;  // the current batch
 
   std::mutex mu_;
   // Fetched and not yet acknowledged, oldest first, with their partition;

@@ -19,6 +19,45 @@ constexpr std::chrono::seconds kPendingCheckInterval{5};
 
 }  // namespace
 
+void NatsRecords::clear() {
+  arena_.clear();
+  spans_.clear();
+  sequences_.clear();
+}
+
+bool NatsRecords::add(natsMsg* m, uint64_t sequence, std::size_t max_bytes) {
+  std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+  if (text.ends_with('\n')) text.remove_suffix(1);
+  if (text.ends_with('\r')) text.remove_suffix(1);
+  if (text.size() > max_bytes) return false;
+  spans_.emplace_back(arena_.size(), text.size());
+  sequences_.push_back(sequence);
+  arena_.append(text);
+  return true;
+}
+
+std::size_t NatsRecords::emit(RecordBatch& batch, std::string_view origin, bool state_only) {
+  arena_.append(kRecordPadding, '\0');
+  batch.records.reserve(batch.records.size() + spans_.size());
+  for (std::size_t i = 0; i < spans_.size(); ++i) {
+    Record r{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin,
+             sequences_[i]};
+    r.state_only = state_only;
+    batch.records.push_back(r);
+  }
+  return spans_.size();
+}
+
+void logNatsWarning(LogLimiter& limiter, const std::string& source, const std::string& message) {
+  uint64_t held_back = 0;
+  if (!limiter.allow(held_back)) return;
+  if (held_back > 0) {
+    spdlog::warn("nats source {}: {} ({} similar messages held back)", source, message, held_back);
+  } else {
+    spdlog::warn("nats source {}: {}", source, message);
+  }
+}
+
 NatsSource::NatsSource(NatsSourceOptions options)
     : options_(std::move(options)), origin_("nats:" + options_.stream) {}
 
@@ -74,9 +113,7 @@ Status NatsSource::ensureConsumer() {
 
 bool NatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   batch.clear();
-  arena_.clear();
-  spans_.clear();
-  sequences_.clear();
+  records_.clear();
   natsMsgList list{};
   jsErrCode jerr = static_cast<jsErrCode>(0);
   const int64_t wait_ms = std::max<int64_t>(1, timeout.count());
@@ -103,8 +140,7 @@ bool NatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
     natsMsg* m = list.Msgs[i];
     list.Msgs[i] = nullptr;  // ours now
     taken.push_back(m);
-    std::string_view text(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
-    stats_.bytes_read += text.size();
+    stats_.bytes_read += static_cast<uint64_t>(natsMsg_GetDataLength(m));
     uint64_t sequence = 0;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
@@ -113,25 +149,10 @@ bool NatsSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
       lag_.store(meta->NumPending, std::memory_order_relaxed);
       jsMsgMetaData_Destroy(meta);
     }
-    if (text.ends_with('\n')) text.remove_suffix(1);
-    if (text.ends_with('\r')) text.remove_suffix(1);
-    if (text.size() > options_.max_line_bytes) {
-      ++stats_.oversized_skipped;
-      continue;
-    }
-    spans_.emplace_back(arena_.size(), text.size());
-    sequences_.push_back(sequence);
-    arena_.append(text);
+    if (!records_.add(m, sequence, options_.max_line_bytes)) ++stats_.oversized_skipped;
   }
   natsMsgList_Destroy(&list);
-  arena_.append(kRecordPadding, '\0');
-  batch.records.reserve(spans_.size());
-  for (std::size_t i = 0; i < spans_.size(); ++i) {
-    batch.records.push_back(
-        Record{std::string_view(arena_).substr(spans_[i].first, spans_[i].second), origin_,
-               sequences_[i]});
-  }
-  stats_.records += spans_.size();
+  stats_.records += records_.emit(batch, origin_, false);
   fetched_ += taken.size();
   {
     std::lock_guard lock(mu_);
@@ -189,14 +210,7 @@ Status NatsSource::acknowledgeThrough(uint64_t count) {
 SourceStats NatsSource::stats() const { return stats_; }
 
 void NatsSource::logLimited(const std::string& message) {
-  uint64_t held_back = 0;
-  if (!log_limiter_.allow(held_back)) return;
-  if (held_back > 0) {
-    spdlog::warn("nats source {}: {} ({} similar messages held back)", options_.name, message,
-                 held_back);
-  } else {
-    spdlog::warn("nats source {}: {}", options_.name, message);
-  }
+  logNatsWarning(log_limiter_, options_.name, message);
 }
 
 }  // namespace trailwatch::source

@@ -52,6 +52,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -114,6 +115,31 @@ struct NatsSourceOptions {
   std::function<std::chrono::nanoseconds()> replay_span;
 };
 
+// The records of one batch copied out of JetStream messages (both NATS
+// sources): payloads back to back in one buffer with kRecordPadding after
+// the last, so the views handed out stay valid until clear().
+// Thread-safety: none; the pipeline thread.
+class NatsRecords {
+ public:
+  void clear();
+  // Adds `m`'s payload (a trailing "\n" or "\r\n" dropped) as the record at
+  // stream `sequence`; false, and nothing added, when it is longer than
+  // `max_bytes`.
+  bool add(natsMsg* m, uint64_t sequence, std::size_t max_bytes);
+  // Appends the records added since clear() to `batch`, flagged
+  // `state_only`; returns how many.
+  std::size_t emit(RecordBatch& batch, std::string_view origin, bool state_only);
+
+ private:
+  std::string arena_;
+  std::vector<std::pair<std::size_t, std::size_t>> spans_;  // (begin, size) in arena_
+  std::vector<uint64_t> sequences_;                         // stream sequence per span
+};
+
+// Logs `message` as a warning of nats source `source`, at most once per
+// interval of `limiter` (saying how many were held back).
+void logNatsWarning(LogLimiter& limiter, const std::string& source, const std::string& message);
+
 class NatsSource final : public Source {
  public:
   explicit NatsSource(NatsSourceOptions options);
@@ -145,10 +171,7 @@ class NatsSource final : public Source {
   std::unique_ptr<nats::NatsConnection> connection_;
   natsSubscription* subscription_ = nullptr;
 
-  // The current batch: record texts back to back, then padding.
-  std::string arena_;
-  std::vector<std::pair<std::size_t, std::size_t>> spans_;  // (begin, size) in arena_
-  std::vector<uint64_t> sequences_;                         // stream sequence per span
+  NatsRecords records_;  // the current batch
 
   std::mutex mu_;
   // Messages handed out and not yet acknowledged, oldest first; the first
