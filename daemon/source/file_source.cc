@@ -23,7 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often next() re-resolves the patterns even without an inotify event:
+// How often the patterns are re-resolved even without an inotify event:
 // covers directories that did not exist yet and events lost to overflow.
 constexpr auto kRescanInterval = std::chrono::seconds(1);
 
@@ -190,6 +190,15 @@ FileSource::FileSource(FileSourceOptions options) : options_(std::move(options))
 }
 
 FileSource::~FileSource() {
+  if (scanner_.joinable()) {
+    {
+      std::lock_guard lock(scan_mu_);
+      scanner_stop_ = true;
+    }
+    scan_cv_.notify_one();
+    scanner_.join();
+  }
+  if (scan_fd_ >= 0) ::close(scan_fd_);
   for (auto& f : files_) closeFile(*f);
   for (auto& f : graveyard_) closeFile(*f);
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -299,10 +308,70 @@ Status FileSource::open() {
   if (inotify_fd_ < 0) {
     return Error{"source " + options_.name + ": inotify_init1 failed: " + strerror(errno)};
   }
+  scan_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (scan_fd_ < 0) {
+    return Error{"source " + options_.name + ": eventfd failed: " + strerror(errno)};
+  }
   opened_ = true;
-  refresh(/*first=*/true);
+  watchDirectories();
+  applyMatches(resolvePatterns(), /*first=*/true);
   restored_.clear();
+  scanner_ = std::thread([this] { scanLoop(); });
   return Status::Ok();
+}
+
+void FileSource::scanLoop() {
+  std::unique_lock lock(scan_mu_);
+  for (;;) {
+    // A request, or the safety rescan when none came for a while.
+    scan_cv_.wait_for(lock, kRescanInterval, [&] { return scan_wanted_ || scanner_stop_; });
+    if (scanner_stop_) return;
+    scan_wanted_ = false;  // a request arriving during the scan asks for another
+    std::vector<std::pair<int, bool>> forget = std::move(forget_watches_);
+    forget_watches_.clear();
+    lock.unlock();
+    for (const auto& [wd, moved] : forget) {
+      // The directory is gone or moved: forget the watch so that this scan
+      // watches whatever now has that name.
+      for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+        if (it->second == wd) {
+          if (moved) ::inotify_rm_watch(inotify_fd_, wd);
+          watches_.erase(it);
+          break;
+        }
+      }
+    }
+    if (options_.before_scan) options_.before_scan();
+    watchDirectories();
+    std::vector<Match> matches = resolvePatterns();
+    lock.lock();
+    scanned_ = std::move(matches);
+    scanned_ready_ = true;
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(scan_fd_, &one, sizeof(one));
+  }
+}
+
+void FileSource::requestScan(std::vector<std::pair<int, bool>> forget) {
+  {
+    std::lock_guard lock(scan_mu_);
+    scan_wanted_ = true;
+    forget_watches_.insert(forget_watches_.end(), forget.begin(), forget.end());
+  }
+  scan_cv_.notify_one();
+}
+
+bool FileSource::takeScan() {
+  std::vector<Match> matches;
+  {
+    std::lock_guard lock(scan_mu_);
+    if (!scanned_ready_) return false;
+    scanned_ready_ = false;
+    matches = std::move(scanned_);
+    scanned_.clear();
+  }
+  applyMatches(std::move(matches), /*first=*/false);
+  return true;
 }
 
 void FileSource::watchDirectories() {
@@ -327,7 +396,7 @@ void FileSource::watchDirectories() {
     int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kWatchMask);
     if (wd >= 0) {
       watches_.emplace(dir, wd);
-    } else if (errno != ENOENT && warned_paths_.insert(dir).second) {
+    } else if (errno != ENOENT && watch_warned_.insert(dir).second) {
       spdlog::warn("source {}: cannot watch {}: {} (rescanning every {}s instead)", options_.name,
                    dir, strerror(errno), kRescanInterval.count());
     }
@@ -337,35 +406,26 @@ void FileSource::watchDirectories() {
 void FileSource::drainInotify() {
   if (inotify_fd_ < 0) return;
   alignas(inotify_event) char buf[16 * 1024];
+  bool rescan = false;
+  std::vector<std::pair<int, bool>> forget;
   for (;;) {
     ssize_t n = ::read(inotify_fd_, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) break;
     for (ssize_t pos = 0; pos < n;) {
       inotify_event event;
       std::memcpy(&event, buf + pos, sizeof(event));
       pos += static_cast<ssize_t>(sizeof(inotify_event) + event.len);
-      if ((event.mask & kRescanMask) != 0) need_rescan_ = true;
+      if ((event.mask & kRescanMask) != 0) rescan = true;
       if ((event.mask & (IN_IGNORED | IN_MOVE_SELF)) != 0) {
-        // The directory is gone or moved: forget the watch so the next
-        // rescan watches whatever now has that name.
-        for (auto it = watches_.begin(); it != watches_.end(); ++it) {
-          if (it->second == event.wd) {
-            if ((event.mask & IN_MOVE_SELF) != 0) ::inotify_rm_watch(inotify_fd_, event.wd);
-            watches_.erase(it);
-            break;
-          }
-        }
+        forget.emplace_back(event.wd, (event.mask & IN_MOVE_SELF) != 0);
       }
     }
   }
+  if (rescan) requestScan(std::move(forget));
 }
 
-void FileSource::refresh(bool first) {
-  need_rescan_ = false;
-  last_rescan_ = Clock::now();
-  watchDirectories();
-  std::vector<Match> matches = resolvePatterns();
+void FileSource::applyMatches(std::vector<Match> matches, bool first) {
   std::map<std::pair<uint64_t, uint64_t>, std::size_t> by_id;
   for (std::size_t i = 0; i < matches.size(); ++i) {
     by_id.emplace(std::make_pair(matches[i].dev, matches[i].ino), i);
@@ -415,6 +475,12 @@ void FileSource::refresh(bool first) {
     }
     auto f = openFile(m.path, start);
     if (!f) continue;
+    if (!first && (f->dev != m.dev || f->ino != m.ino)) {
+      // Replaced since the scan: the next scan tells what the name holds now.
+      closeFile(*f);
+      requestScan();
+      continue;
+    }
     if (cp != nullptr && (f->dev != cp->dev || f->ino != cp->ino)) {
       f->buf.restartAt(0);  // replaced between glob and open
     } else if (cp != nullptr) {
@@ -678,17 +744,20 @@ bool FileSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     drainInotify();
-    if (need_rescan_ || Clock::now() - last_rescan_ >= kRescanInterval) refresh(/*first=*/false);
+    takeScan();
     checkFiles();
     if (fill(batch)) return true;
     auto now = Clock::now();
     if (now >= deadline) return true;
     auto wait = std::min<Clock::duration>(deadline - now, kRescanInterval);
     auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int rc = ::poll(fds, wake_fd_ >= 0 ? 2 : 1, static_cast<int>(wait_ms));
-    if (rc > 0 && wake_fd_ >= 0 && (fds[1].revents & POLLIN) != 0) {
-      uint64_t value = 0;
+    pollfd fds[3] = {{inotify_fd_, POLLIN, 0}, {scan_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int rc = ::poll(fds, wake_fd_ >= 0 ? 3 : 2, static_cast<int>(wait_ms));
+    uint64_t value = 0;
+    if (rc > 0 && (fds[1].revents & POLLIN) != 0) {
+      [[maybe_unused]] ssize_t n = ::read(scan_fd_, &value, sizeof(value));
+    }
+    if (rc > 0 && wake_fd_ >= 0 && (fds[2].revents & POLLIN) != 0) {
       [[maybe_unused]] ssize_t n = ::read(wake_fd_, &value, sizeof(value));
       return true;
     }

@@ -3,9 +3,13 @@
 //
 // What it promises:
 //  - Follow mode (`run`) tails the files forever. Patterns are re-resolved
-//    when inotify reports a change in a pattern's directory (and at most once
-//    a second as a safety net, when next() is called); next() otherwise
-//    sleeps in poll(2), never busy-polls.
+//    when inotify reports a change in a pattern's directory (and once a
+//    second as a safety net); next() otherwise sleeps in poll(2), never
+//    busy-polls. The re-resolving (glob, stat, inotify watches) runs on a
+//    thread of its own: a directory can be locked for a second by a rename
+//    or create waiting on the filesystem journal under heavy writeback (a
+//    log rotation on a busy host), and files already open keep being read
+//    meanwhile.
 //  - Scan mode (follow = false) reads each matched file once, in pattern
 //    order and sorted within a pattern, to its end; the last line ends at
 //    end of file even without a newline; then next() returns false.
@@ -34,10 +38,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -61,6 +69,9 @@ struct FileSourceOptions {
   std::string checkpoint_path;  // empty: no checkpoints
   std::size_t read_size = 1 << 20;
   std::size_t max_batch_records = 4096;
+  // Called on the scanning thread before each re-resolution after open()
+  // (follow mode); tests hold a scan with it.
+  std::function<void()> before_scan;
 };
 
 class FileSource final : public Source {
@@ -93,8 +104,11 @@ class FileSource final : public Source {
 
   std::string_view intern(const std::string& path);
   std::vector<Match> resolvePatterns() const;
-  void refresh(bool first);
+  void applyMatches(std::vector<Match> matches, bool first);
   void watchDirectories();
+  void scanLoop();
+  void requestScan(std::vector<std::pair<int, bool>> forget = {});
+  bool takeScan();
   void drainInotify();
   void checkFiles();
   void handleTruncation(TrackedFile& f);
@@ -118,10 +132,21 @@ class FileSource final : public Source {
   // Follow mode.
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
-  std::unordered_map<std::string, int> watches_;  // directory -> watch descriptor
-  bool need_rescan_ = false;
-  std::chrono::steady_clock::time_point last_rescan_{};
   std::unordered_set<std::string> warned_paths_;  // open failures logged once
+
+  // Follow mode, the scanning thread (see the top). watches_ and
+  // watch_warned_ are its own once it runs; the rest is guarded by scan_mu_.
+  std::thread scanner_;
+  std::mutex scan_mu_;
+  std::condition_variable scan_cv_;
+  bool scan_wanted_ = false;
+  bool scanner_stop_ = false;
+  bool scanned_ready_ = false;
+  std::vector<Match> scanned_;                        // the newest finished scan
+  std::vector<std::pair<int, bool>> forget_watches_;  // (wd, moved): gone, per inotify
+  int scan_fd_ = -1;                                  // eventfd: a scan finished
+  std::unordered_map<std::string, int> watches_;      // directory -> watch descriptor
+  std::unordered_set<std::string> watch_warned_;      // watch failures logged once
 
   // Scan mode.
   std::vector<std::string> scan_queue_;

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <set>
 
 #include "daemon/source/checkpoint_store.h"
@@ -205,6 +207,50 @@ TEST(FileSourceFollow, PicksUpNewFileMatchingGlob) {
   EXPECT_EQ(got.lines, (Lines{"hello"}));
   EXPECT_EQ(got.origins, (Lines{dir.file("new.log")}));
   EXPECT_EQ(src->stats().files_open, 1u);
+}
+
+// A directory can stay locked for a second while a rename or create in it
+// waits on the filesystem journal (log rotation under heavy writeback): the
+// scan that re-resolves the patterns then blocks. Files already open must
+// keep being read meanwhile, and the scan's result still arrives after.
+TEST(FileSourceFollow, OpenFilesAreReadWhileAScanIsHeld) {
+  TempDir dir;
+  writeFile(dir.file("a.log"), "one\n");
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false, held = false, release = false, timed_out = false;
+  auto o = followOptions(dir);
+  o.before_scan = [&] {
+    std::unique_lock lock(mu);
+    if (!hold) return;
+    held = true;
+    cv.notify_all();
+    timed_out = !cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+  };
+  auto src = openSource(o);
+  EXPECT_EQ(collect(*src).lines, (Lines{"one"}));
+  {
+    std::lock_guard lock(mu);
+    hold = true;
+  }
+  writeFile(dir.file("b.log"), "b\n");  // a scan starts and is held
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held; }));
+  }
+  appendFile(dir.file("a.log"), "two\n");
+  Lines got;
+  for (int i = 0; i < 10 && got.empty(); ++i) got = collect(*src).lines;
+  {
+    std::lock_guard lock(mu);
+    EXPECT_FALSE(timed_out) << "reading waited for the held scan";
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(got, (Lines{"two"}));
+  Lines after;
+  for (int i = 0; i < 10 && after.empty(); ++i) after = collect(*src).lines;
+  EXPECT_EQ(after, (Lines{"b"}));
 }
 
 TEST(FileSourceFollow, WatchesDirectoryCreatedLater) {
