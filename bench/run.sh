@@ -221,7 +221,7 @@ yq -y --arg dir "$root/deploy" --arg state "$run_dir/state" --arg live "$run_dir
 daemon_pid=$!
 "$latency" --corpus "$ehr" --live "$run_dir/live/ehr.ndjson" --alerts "$run_dir/alerts.jsonl" \
   --pid "$daemon_pid" --rate "$run_rate" --seconds "$run_seconds" \
-  --rss-log "$run_dir/rss.tsv" >"$run_dir/latency.json" ||
+  --rss-log "$run_dir/rss.tsv" --probe-log "$run_dir/probes.tsv" >"$run_dir/latency.json" ||
   say "run_latency reported a problem (see below)"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || die "trailwatch run exited with $?: $(tail -3 "$run_dir/trailwatch.err")"

@@ -4,6 +4,7 @@
 //   run_latency --corpus FILE --live FILE --alerts FILE --pid PID
 //               [--rate 100000] [--seconds 30] [--probe-every 100]
 //               [--drain-seconds 30] [--rotate-bytes 1073741824] [--rss-log FILE]
+//               [--probe-log FILE]
 //
 // It appends to --live (the file trailwatch tails) at a fixed rate: lines
 // of the corpus, replayed in order and cycled, their leading @timestamp
@@ -28,6 +29,11 @@
 // it is rotated as logrotate does by default (renamed to FILE.1, replacing
 // the previous one, and created anew), so long runs keep a bounded disk
 // footprint and the daemon follows rotations as it would in production.
+// As with logrotate and a logging program, the rename and create happen
+// beside the writer (on a thread of their own), which keeps appending to
+// the renamed file until the new one exists: under heavy writeback a
+// rename can wait most of a second for the filesystem journal, and a
+// writer stopped for it would hand the daemon a second's events at once.
 // Prints one JSON line on stdout.
 #include <fcntl.h>
 #include <poll.h>
@@ -54,7 +60,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 struct Options {
-  std::string corpus, live, alerts, rss_log;
+  std::string corpus, live, alerts, rss_log, probe_log;
   long pid = 0;
   uint64_t rate = 100'000;
   double seconds = 30;
@@ -244,7 +250,7 @@ int usage(const char* why) {
                "usage: run_latency --corpus FILE --live FILE --alerts FILE --pid PID\n"
                "       [--rate 100000] [--seconds 30] [--probe-every 100] [--drain-seconds 30]\n"
                "       [--replay-lines 200000] [--rotate-bytes 1073741824] [--restamp yes|no]\n"
-               "       [--rss-log FILE]\n");
+               "       [--rss-log FILE] [--probe-log FILE]\n");
   return 2;
 }
 
@@ -263,6 +269,8 @@ int main(int argc, char** argv) {
       o.live = v;
     } else if (arg == "--alerts") {
       o.alerts = v;
+    } else if (arg == "--probe-log") {
+      o.probe_log = v;
     } else if (arg == "--rss-log") {
       o.rss_log = v;
     } else if (arg == "--pid") {
@@ -373,6 +381,9 @@ int main(int argc, char** argv) {
   timespec tick{};
   clock_gettime(CLOCK_MONOTONIC, &tick);
   bool write_failed = false;
+  constexpr int kRotating = -2, kRotateFailed = -1;
+  std::atomic<int> rotated_fd{kRotating};
+  std::thread rotator;
   while (sent < total) {
     const double elapsed = static_cast<double>(steadyNanos() - start) / 1e9;
     const uint64_t due =
@@ -407,20 +418,38 @@ int main(int argc, char** argv) {
       bytes += batch.size();
       live_bytes += batch.size();
     }
-    if (o.rotate_bytes > 0 && live_bytes >= o.rotate_bytes) {
-      ::close(live);
-      const std::string rotated = o.live + ".1";
-      live = ::rename(o.live.c_str(), rotated.c_str()) == 0
-                 ? ::open(o.live.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
-                 : -1;
-      if (live < 0) {
-        std::fprintf(stderr, "run_latency: rotating %s: %s\n", o.live.c_str(),
-                     std::strerror(errno));
+    if (rotator.joinable() && rotated_fd.load() != kRotating) {
+      rotator.join();
+      const int fd = rotated_fd.load();
+      if (fd < 0) {
         write_failed = true;
         break;
       }
+      ::close(live);
+      live = fd;
       live_bytes = 0;
       ++rotations;
+    }
+    if (o.rotate_bytes > 0 && live_bytes >= o.rotate_bytes && !rotator.joinable()) {
+      rotated_fd.store(kRotating);
+      rotator = std::thread([&] {
+        const std::string rotated = o.live + ".1";
+        // logrotate removes the oldest file before renaming onto its name:
+        // a rename that replaces a file makes ext4 (auto_da_alloc) write
+        // out the renamed file's data first, a second or more at this rate.
+        if (::unlink(rotated.c_str()) != 0 && errno != ENOENT) {
+          std::fprintf(stderr, "run_latency: removing %s: %s\n", rotated.c_str(),
+                       std::strerror(errno));
+        }
+        const int fd = ::rename(o.live.c_str(), rotated.c_str()) == 0
+                           ? ::open(o.live.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
+                           : -1;
+        if (fd < 0) {
+          std::fprintf(stderr, "run_latency: rotating %s: %s\n", o.live.c_str(),
+                       std::strerror(errno));
+        }
+        rotated_fd.store(fd < 0 ? kRotateFailed : fd);
+      });
     }
     tick.tv_nsec += 1'000'000;
     if (tick.tv_nsec >= 1'000'000'000) {
@@ -428,6 +457,10 @@ int main(int argc, char** argv) {
       ++tick.tv_sec;
     }
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, nullptr);
+  }
+  if (rotator.joinable()) {
+    rotator.join();
+    if (rotated_fd.load() >= 0) ::close(rotated_fd.load());
   }
   const int64_t paced_end = steadyNanos();
   const uint64_t last_probe = next_probe - 1;
@@ -454,6 +487,19 @@ int main(int argc, char** argv) {
       ++lost;
     } else {
       latencies.push_back(t - appended[p]);
+    }
+  }
+  if (!o.probe_log.empty()) {
+    // One line per probe: when it was appended (seconds into the paced run)
+    // and its latency, to see when the slow ones happen.
+    if (std::FILE* f = std::fopen(o.probe_log.c_str(), "w")) {
+      std::fprintf(f, "seconds\tlatency_ms\n");
+      for (uint64_t p = 1; p <= last_probe; ++p) {
+        const int64_t t = seen[p].load();
+        std::fprintf(f, "%.3f\t%.3f\n", static_cast<double>(appended[p] - start) / 1e9,
+                     t == 0 ? -1.0 : static_cast<double>(t - appended[p]) / 1e6);
+      }
+      std::fclose(f);
     }
   }
   std::sort(latencies.begin(), latencies.end());
