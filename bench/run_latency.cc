@@ -26,9 +26,9 @@
 //
 // Before pacing starts it appends one probe and waits for its alert, so the
 // daemon is known to be tailing the file. Once --live reaches --rotate-bytes
-// it is rotated as logrotate does by default (renamed to FILE.1, replacing
-// the previous one, and created anew), so long runs keep a bounded disk
-// footprint and the daemon follows rotations as it would in production.
+// it is rotated as logrotate does by default (the previous FILE.1 removed,
+// the file renamed to FILE.1 and created anew), so long runs keep a bounded
+// disk footprint and the daemon follows rotations as it would in production.
 // As with logrotate and a logging program, the rename and create happen
 // beside the writer (on a thread of their own), which keeps appending to
 // the renamed file until the new one exists: under heavy writeback a
@@ -50,6 +50,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -381,9 +382,7 @@ int main(int argc, char** argv) {
   timespec tick{};
   clock_gettime(CLOCK_MONOTONIC, &tick);
   bool write_failed = false;
-  constexpr int kRotating = -2, kRotateFailed = -1;
-  std::atomic<int> rotated_fd{kRotating};
-  std::thread rotator;
+  std::future<int> rotated;  // the new file's descriptor, or -1
   while (sent < total) {
     const double elapsed = static_cast<double>(steadyNanos() - start) / 1e9;
     const uint64_t due =
@@ -418,9 +417,8 @@ int main(int argc, char** argv) {
       bytes += batch.size();
       live_bytes += batch.size();
     }
-    if (rotator.joinable() && rotated_fd.load() != kRotating) {
-      rotator.join();
-      const int fd = rotated_fd.load();
+    if (rotated.valid() && rotated.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      const int fd = rotated.get();
       if (fd < 0) {
         write_failed = true;
         break;
@@ -430,25 +428,23 @@ int main(int argc, char** argv) {
       live_bytes = 0;
       ++rotations;
     }
-    if (o.rotate_bytes > 0 && live_bytes >= o.rotate_bytes && !rotator.joinable()) {
-      rotated_fd.store(kRotating);
-      rotator = std::thread([&] {
-        const std::string rotated = o.live + ".1";
+    if (o.rotate_bytes > 0 && live_bytes >= o.rotate_bytes && !rotated.valid()) {
+      rotated = std::async(std::launch::async, [&] {
+        const std::string old = o.live + ".1";
         // logrotate removes the oldest file before renaming onto its name:
         // a rename that replaces a file makes ext4 (auto_da_alloc) write
         // out the renamed file's data first, a second or more at this rate.
-        if (::unlink(rotated.c_str()) != 0 && errno != ENOENT) {
-          std::fprintf(stderr, "run_latency: removing %s: %s\n", rotated.c_str(),
-                       std::strerror(errno));
+        if (::unlink(old.c_str()) != 0 && errno != ENOENT) {
+          std::fprintf(stderr, "run_latency: removing %s: %s\n", old.c_str(), std::strerror(errno));
         }
-        const int fd = ::rename(o.live.c_str(), rotated.c_str()) == 0
+        const int fd = ::rename(o.live.c_str(), old.c_str()) == 0
                            ? ::open(o.live.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
                            : -1;
         if (fd < 0) {
           std::fprintf(stderr, "run_latency: rotating %s: %s\n", o.live.c_str(),
                        std::strerror(errno));
         }
-        rotated_fd.store(fd < 0 ? kRotateFailed : fd);
+        return fd;
       });
     }
     tick.tv_nsec += 1'000'000;
@@ -458,9 +454,8 @@ int main(int argc, char** argv) {
     }
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, nullptr);
   }
-  if (rotator.joinable()) {
-    rotator.join();
-    if (rotated_fd.load() >= 0) ::close(rotated_fd.load());
+  if (rotated.valid()) {
+    if (const int fd = rotated.get(); fd >= 0) ::close(fd);
   }
   const int64_t paced_end = steadyNanos();
   const uint64_t last_probe = next_probe - 1;

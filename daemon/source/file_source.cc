@@ -361,17 +361,16 @@ void FileSource::requestScan(std::vector<std::pair<int, bool>> forget) {
   scan_cv_.notify_one();
 }
 
-bool FileSource::takeScan() {
+void FileSource::takeScan() {
   std::vector<Match> matches;
   {
     std::lock_guard lock(scan_mu_);
-    if (!scanned_ready_) return false;
+    if (!scanned_ready_) return;
     scanned_ready_ = false;
     matches = std::move(scanned_);
     scanned_.clear();
   }
   applyMatches(std::move(matches), /*first=*/false);
-  return true;
 }
 
 void FileSource::watchDirectories() {

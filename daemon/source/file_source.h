@@ -108,7 +108,7 @@ class FileSource final : public Source {
   void watchDirectories();
   void scanLoop();
   void requestScan(std::vector<std::pair<int, bool>> forget = {});
-  bool takeScan();
+  void takeScan();
   void drainInotify();
   void checkFiles();
   void handleTruncation(TrackedFile& f);
