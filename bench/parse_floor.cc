@@ -32,9 +32,7 @@
 
 #include <simdjson.h>
 
-#include "daemon/config/config.h"
-#include "daemon/engine/rule_set.h"
-#include "daemon/server/lookup_loader.h"
+#include "bench/shipped_rules.h"
 
 namespace {
 
@@ -152,28 +150,10 @@ int main(int argc, char** argv) {
     config_file = TRAILWATCH_SOURCE_DIR "/deploy/trailwatch.yaml";
   }
 
-  trailwatch::Diagnostics diags;
-  trailwatch::config::Config config;
-  if (!config_file.empty()) {
-    auto loaded = trailwatch::config::loadConfig(config_file, diags);
-    if (!loaded) {
-      for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-      return 2;
-    }
-    config = std::move(*loaded);
-  }
-  rule_paths.insert(rule_paths.begin(), config.rules.begin(), config.rules.end());
-  trailwatch::server::LookupLoader lookups(config, nullptr);
-  std::vector<std::string> load_errors;
-  if (!lookups.loadAll(load_errors)) {
-    for (const auto& e : load_errors) std::fprintf(stderr, "%s\n", e.c_str());
-    return 2;
-  }
-  auto rules = trailwatch::engine::RuleSet::load(rule_paths, diags, &lookups.placeholders());
-  if (!rules || !diags.empty()) {
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-    return 2;
-  }
+  auto loaded = trailwatch::bench::loadShippedRules(config_file, rule_paths);
+  if (!loaded) return 2;
+  const auto& rules = loaded->rules;
+  const auto& lookups = *loaded->lookups;
   std::vector<std::string> paths = rules->fieldPaths();
   const auto want = [&paths](const std::string& path) {
     for (const auto& p : paths) {

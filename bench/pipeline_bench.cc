@@ -3,6 +3,7 @@
 // fields, nothing else), trailwatch's JSON decoder, and decode + evaluation
 // of the shipped rule packs. Run: build/bench/pipeline_bench
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include "bench/shipped_rules.h"
 #include "daemon/decode/json_decoder.h"
 #include "daemon/engine/rule_set.h"
 #include "trailwatch/source.h"
@@ -51,14 +53,13 @@ const Corpus& corpus() {
   return c;
 }
 
+// Every shipped pack, compiled with the default configuration's
+// placeholders, as `trailwatch scan -c deploy/trailwatch.yaml` does.
 std::shared_ptr<const trailwatch::engine::RuleSet> shippedRules() {
-  trailwatch::Diagnostics diags;
-  auto rules = trailwatch::engine::RuleSet::load({TRAILWATCH_SOURCE_DIR "/rules"}, diags);
-  if (!rules) {
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-    std::abort();
-  }
-  return rules;
+  static const auto loaded =
+      trailwatch::bench::loadShippedRules(TRAILWATCH_SOURCE_DIR "/deploy/trailwatch.yaml", {});
+  if (!loaded) std::abort();
+  return loaded->rules;
 }
 
 void setCounters(benchmark::State& state, size_t events) {
