@@ -55,10 +55,27 @@ class KeyTable {
     std::string key;
   };
 
+  // The key's first eight bytes (fewer: zero-filled), read as a word. Built
+  // from fixed-size loads in registers: a variable-length memcpy into a
+  // stack word stalls the word's load behind the byte stores (no store
+  // forwarding), which cost more than the rest of the lookup.
   static uint64_t head(std::string_view key) {
-    uint64_t h = 0;
-    std::memcpy(&h, key.data(), key.size() < 8 ? key.size() : 8);
-    return h;
+    const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+    const size_t n = key.size();
+    if (n >= 8) return load<uint64_t>(p);
+    if (n >= 4) {
+      // Two overlapping 4-byte loads; the overlap holds the same bytes.
+      return uint64_t{load<uint32_t>(p)} | (uint64_t{load<uint32_t>(p + n - 4)} << (8 * (n - 4)));
+    }
+    if (n == 0) return 0;
+    return uint64_t{p[0]} | (uint64_t{p[n / 2]} << (8 * (n / 2))) |
+           (uint64_t{p[n - 1]} << (8 * (n - 1)));
+  }
+  template <typename T>
+  static T load(const unsigned char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
   }
   size_t slotOf(uint64_t h, size_t size) const {
     const uint64_t x = (h ^ (size * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL;
