@@ -30,12 +30,14 @@
 // Thread-safety: none; one owner thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "daemon/engine/rule_set.h"
@@ -77,6 +79,58 @@ struct Observation {
   // watermark does not apply (what lies outside every window still to be
   // judged is dropped at once, as usual).
   bool state_only = false;
+};
+
+// Observations on their way to a shard, in slots that are reused: clear()
+// keeps the observations with their strings' capacity, and take() swaps
+// one in, handing back the slot's old one to be written over. A producer
+// that writes each observation into one it got back from take(), in a
+// batch the shard returns after use, allocates nothing per observation,
+// and no string allocated by one thread is freed by another.
+class ObservationBatch {
+ public:
+  ObservationBatch() = default;
+  ObservationBatch(ObservationBatch&& other) noexcept
+      : slots_(std::move(other.slots_)), size_(std::exchange(other.size_, 0)) {}
+  ObservationBatch& operator=(ObservationBatch&& other) noexcept {
+    slots_ = std::move(other.slots_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Slots held, in use or not.
+  size_t slots() const { return slots_.size(); }
+  Observation* begin() { return slots_.data(); }
+  Observation* end() { return slots_.data() + size_; }
+  Observation& operator[](size_t i) { return slots_[i]; }
+
+  // Adds `o` by swapping it with the next free slot; `o` is left holding
+  // that slot's old observation, reset (reset()) for reuse.
+  void take(Observation& o) {
+    if (size_ == slots_.size()) slots_.emplace_back();
+    std::swap(slots_[size_++], o);
+    reset(o);
+  }
+  void push_back(Observation&& o) { take(o); }
+
+  // Keeps the first `n` observations; the rest become free slots.
+  void truncate(size_t n) { size_ = std::min(n, size_); }
+  void clear() { size_ = 0; }
+  void swap(ObservationBatch& other) {
+    slots_.swap(other.slots_);
+    std::swap(size_, other.size_);
+  }
+
+  // A default observation, its strings emptied but their capacity kept
+  // (up to kKeptCapacity, so one outsized alert does not stay in a slot).
+  static void reset(Observation& o);
+  static constexpr size_t kKeptCapacity = 4096;
+
+ private:
+  std::vector<Observation> slots_;
+  size_t size_ = 0;
 };
 
 struct StateOutput {

@@ -21,9 +21,9 @@ namespace {
 // Batches a shard may have queued before producers wait: enough to ride
 // out a burst, small enough that back-pressure reaches the sources quickly.
 constexpr size_t kQueueDepth = 64;
-// Processed batch vectors a shard keeps for producers to reuse, and the
-// largest capacity worth keeping (~7 MiB of observations): a burst's
-// outsized vector is freed, not held.
+// Processed batches a shard keeps for producers to reuse, and the most
+// slots worth keeping (~7 MiB of observations, more with their strings): a
+// burst's outsized batch is freed, not held.
 constexpr size_t kSpentVectors = 2;
 constexpr size_t kMaxRecycledObservations = 65536;
 // An idle shard follows the wall clock after this long without input.
@@ -91,7 +91,7 @@ struct Correlator::Ticket {
 
 struct Correlator::Message {
   int kind = kBatch;
-  std::vector<engine::Observation> observations;
+  engine::ObservationBatch observations;
   int64_t clock = 0;
   std::shared_ptr<const engine::RuleSet> rules;  // kBatch: the set the observations index
   uint64_t generation = 0;
@@ -105,9 +105,9 @@ struct Correlator::Shard {
   std::mutex mu;
   std::condition_variable ready, space;
   std::deque<Message> queue;  // guarded by mu
-  // Emptied observation vectors of processed batches, their capacity kept
-  // for submit() to hand back to producers (at most kSpentVectors).
-  std::vector<std::vector<engine::Observation>> spent;  // guarded by mu
+  // Emptied batches, their slots kept for submit() to hand back to
+  // producers (at most kSpentVectors).
+  std::vector<engine::ObservationBatch> spent;  // guarded by mu
   std::thread thread;
   Heartbeat heartbeat;  // beaten by the thread, read by the watchdog
 
@@ -129,22 +129,22 @@ struct Correlator::Shard {
 
   explicit Shard(metrics::CorrelationMetrics m) : metrics(m) {}
 
-  // Queues `message`; `refill` (if given, and empty) receives a spent
-  // vector when there is one.
-  void push(Message&& message, std::vector<engine::Observation>* refill = nullptr) {
+  // Queues `message`; `refill` (if given, and without slots) receives a
+  // spent batch when there is one.
+  void push(Message&& message, engine::ObservationBatch* refill = nullptr) {
     std::unique_lock lock(mu);
     space.wait(lock, [&] { return queue.size() < kQueueDepth || message.kind != kBatch; });
     queue.push_back(std::move(message));
     ready.notify_one();
-    if (refill != nullptr && refill->empty() && !spent.empty()) {
+    if (refill != nullptr && refill->slots() == 0 && !spent.empty()) {
       refill->swap(spent.back());
       spent.pop_back();
     }
   }
 
-  // Shard thread: keeps a processed batch's vector (emptied here) for reuse.
-  void recycle(std::vector<engine::Observation>&& observations) {
-    if (observations.capacity() == 0 || observations.capacity() > kMaxRecycledObservations) return;
+  // Shard thread: keeps a processed batch (emptied here) for reuse.
+  void recycle(engine::ObservationBatch&& observations) {
+    if (observations.slots() == 0 || observations.slots() > kMaxRecycledObservations) return;
     observations.clear();
     std::lock_guard lock(mu);
     if (spent.size() < kSpentVectors) spent.push_back(std::move(observations));
@@ -211,7 +211,7 @@ Status Correlator::start() {
   return Status::Ok();
 }
 
-void Correlator::submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock,
+void Correlator::submit(std::vector<engine::ObservationBatch>& per_shard, int64_t clock,
                         const std::shared_ptr<const engine::RuleSet>& rules, uint64_t generation) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     Message m;
@@ -443,15 +443,16 @@ void Correlator::translate(Shard& shard, Message& m) {
   for (uint32_t i = 0; i < shard.rules->size(); ++i) {
     if (std::string key = engine::stateKey(*shard.rules, i); !key.empty()) current.emplace(key, i);
   }
-  std::vector<engine::Observation> kept;
+  size_t kept = 0;
   for (auto& o : m.observations) {
     if (o.rule >= m.rules->size()) continue;
     auto it = current.find(engine::stateKey(*m.rules, o.rule));
     if (it == current.end()) continue;
     o.rule = it->second;
-    kept.push_back(std::move(o));
+    if (&m.observations[kept] != &o) std::swap(m.observations[kept], o);
+    ++kept;
   }
-  m.observations.swap(kept);
+  m.observations.truncate(kept);
 }
 
 void Correlator::emit(Shard& shard, std::vector<engine::StateOutput>& outputs) {

@@ -74,15 +74,16 @@ class Correlator {
 
   size_t shards() const { return shards_.size(); }
 
-  // Hands over observations, one vector per shard (emptied by the call;
-  // it comes back holding the capacity of a batch a shard has finished
-  // with, so a steady producer does not regrow its vectors every batch),
+  // Hands over observations, one batch per shard (emptied by the call;
+  // it comes back holding the slots of a batch a shard has finished with,
+  // so a steady producer neither regrows its batches nor allocates the
+  // observations' strings every batch),
   // and the latest event time the producer has seen (moves every shard's
   // clock, so absence notices silence seen from other groups). `rules` is
   // the set whose indices the observations use, of holder generation
   // `generation`: around a reload, producers and shards may briefly differ,
   // and a shard translates (by state key) what an older set produced.
-  void submit(std::vector<std::vector<engine::Observation>>& per_shard, int64_t clock,
+  void submit(std::vector<engine::ObservationBatch>& per_shard, int64_t clock,
               const std::shared_ptr<const engine::RuleSet>& rules, uint64_t generation);
 
   // Waits until everything submitted before the call was processed, then

@@ -352,7 +352,7 @@ void SourcePipeline::merge(Lane& lane) {
     if (to.empty()) {
       to.swap(from);
     } else {
-      std::move(from.begin(), from.end(), std::back_inserter(to));
+      for (auto& o : from) to.take(o);
     }
     from.clear();
   }
@@ -507,7 +507,10 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
   for (const auto& [k, input] : info.feeds) {
     const engine::Correlation& c = rules_->correlations()[k];
     const engine::CorrelationInput& in = c.inputs[input];
-    engine::Observation o;
+    // Written into the lane's observation, which keeps the capacity of the
+    // strings of one the correlator has finished with (ObservationBatch).
+    engine::Observation& o = lane.observation;
+    engine::ObservationBatch::reset(o);
     o.rule = c.rule_index;
     o.input = input;
     o.time = event_time;
@@ -545,15 +548,13 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
         o.value = number;
       }
     }
-    // Written in the lane's scratch (its capacity kept), then copied at its
-    // final size: one allocation per sample instead of one per growth.
-    appendSample(lane.scratch, c, input, event, event_time);
-    o.sample.assign(lane.scratch);
+    appendSample(o.sample, c, input, event, event_time);
     const size_t shard = engine::groupHash(o.group) % shards;
-    lane.per_shard[shard].push_back(std::move(o));
+    lane.per_shard[shard].take(o);
   }
   if (info.suppress && info.alerts) {
-    engine::Observation o;
+    engine::Observation& o = lane.observation;
+    engine::ObservationBatch::reset(o);
     o.rule = rule_index;
     o.time = event_time;
     o.state_only = record.state_only;
@@ -563,14 +564,14 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
     }
     const size_t shard = engine::groupHash(o.group) % shards;
     if (o.state_only) {  // opens or extends the window; its alert is never let through
-      lane.per_shard[shard].push_back(std::move(o));
+      lane.per_shard[shard].take(o);
       return;
     }
     alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                           &info.controls, &info.fields, &info.field_ids};
     alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
     lane.renderer.render(rule, event, timestamp_field_, origin, lane.read_nanos, o.sample);
-    lane.per_shard[shard].push_back(std::move(o));
+    lane.per_shard[shard].take(o);
   }
 }
 

@@ -119,7 +119,8 @@ class SourcePipeline {
     std::string alerts;                                   // rendered, back to back
     std::vector<std::pair<uint32_t, size_t>> alert_ends;  // (rule index, end in alerts)
     std::vector<uint64_t> matches;                        // by rule index
-    std::vector<std::vector<engine::Observation>> per_shard;
+    std::vector<engine::ObservationBatch> per_shard;
+    engine::Observation observation;  // the one being written; its strings' capacity is reused
     struct Failure {
       const Record* record;
       std::string_view reason;
@@ -215,7 +216,7 @@ class SourcePipeline {
   prometheus::Histogram& alert_latency_;
   Correlator* correlator_;
   const std::string timestamp_path_;
-  std::vector<std::vector<engine::Observation>> per_shard_;
+  std::vector<engine::ObservationBatch> per_shard_;
   Record last_record_;     // the last record decoded (views valid until the next batch)
   bool stateful_ = false;  // the rule set needs the correlator
   int64_t last_event_time_ = INT64_MIN;  // latest believable event time of this source

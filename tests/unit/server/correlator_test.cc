@@ -140,6 +140,7 @@ class Feed {
   // checkpoint request being checked.
   void submit(Correlator& correlator, int64_t seconds, int users, bool apply_to_reference) {
     std::vector<std::vector<engine::Observation>> per_shard(reference_.size());
+    std::vector<engine::ObservationBatch> batches(reference_.size());
     for (int u = 0; u < users; ++u) {
       engine::Observation o;
       o.rule = correlation_;
@@ -147,11 +148,13 @@ class Feed {
       o.group = "user" + std::to_string(u);
       o.event_id = static_cast<uint64_t>(seconds * 1000 + u + 1);
       o.sample = std::string(40, static_cast<char>('a' + u % 26));
-      per_shard[engine::groupHash(o.group) % per_shard.size()].push_back(std::move(o));
+      const size_t shard = engine::groupHash(o.group) % per_shard.size();
+      per_shard[shard].push_back(o);
+      batches[shard].take(o);
     }
-    deferred_.push_back({per_shard, seconds * kSecond});
+    deferred_.push_back({std::move(per_shard), seconds * kSecond});
     if (apply_to_reference) catchUp();
-    correlator.submit(per_shard, seconds * kSecond, rules_, 0);
+    correlator.submit(batches, seconds * kSecond, rules_, 0);
   }
 
   void catchUp() {
@@ -269,17 +272,20 @@ TEST(Correlator, CheckpointsReuseTheirBuffersAndKeepSaving) {
   EXPECT_EQ(readStateFile(file.path), feed.referenceSaved());
 }
 
-// Observations of the correlation (rule 1) for 7 users, one a second.
-std::vector<engine::Observation> failedLogins(const engine::RuleSet& set, size_t n) {
+// Observations of the correlation (rule 1) for 7 users, one a second from
+// `first`, each with a sample of `sample_size` bytes, added to `batch`.
+void failedLogins(const engine::RuleSet& set, size_t n, engine::ObservationBatch& batch,
+                  size_t first = 1, size_t sample_size = 0) {
   EXPECT_GE(set.rule(1).correlation, 0);
-  std::vector<engine::Observation> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    out[i].rule = 1;  // the correlation
-    out[i].time = static_cast<int64_t>(i + 1) * kSecond;
-    out[i].group = "u" + std::to_string(i % 7);
-    out[i].event_id = i + 1;
+  engine::Observation o;
+  for (size_t i = first; i < first + n; ++i) {
+    o.rule = 1;  // the correlation
+    o.time = static_cast<int64_t>(i) * kSecond;
+    o.group = "u" + std::to_string(i % 7);
+    o.event_id = i;
+    o.sample.assign(sample_size, 's');
+    batch.take(o);
   }
-  return out;
 }
 
 TEST(Correlator, SubmitHandsBackTheCapacityOfAProcessedBatch) {
@@ -290,22 +296,37 @@ TEST(Correlator, SubmitHandsBackTheCapacityOfAProcessedBatch) {
   Correlator correlator(CorrelatorOptions{}, holder, {}, metrics);
   ASSERT_TRUE(correlator.start().ok());
 
-  std::vector<std::vector<engine::Observation>> per_shard(1);
-  per_shard[0] = failedLogins(*set, 500);
+  std::vector<engine::ObservationBatch> per_shard(1);
+  failedLogins(*set, 500, per_shard[0], 1, 200);
   correlator.submit(per_shard, 500 * kSecond, set, holder.generation());
   // Nothing was processed yet that could be handed back.
   EXPECT_TRUE(per_shard[0].empty());
-  EXPECT_EQ(per_shard[0].capacity(), 0u);
+  EXPECT_EQ(per_shard[0].slots(), 0u);
   ASSERT_TRUE(correlator.checkpoint().ok());  // the batch has been processed
 
-  per_shard[0] = failedLogins(*set, 1);
+  failedLogins(*set, 1, per_shard[0], 501);
   correlator.submit(per_shard, 501 * kSecond, set, holder.generation());
   EXPECT_TRUE(per_shard[0].empty());
-  EXPECT_GE(per_shard[0].capacity(), 500u);
+  ASSERT_GE(per_shard[0].slots(), 500u);
 
-  // What comes back is empty storage: filling it makes a batch like any other.
+  // What comes back is empty storage, and taking an observation into it
+  // hands back an emptied one that keeps a sample's capacity: filling the
+  // batch again allocates no strings.
+  engine::Observation o;
+  o.rule = 1;
+  o.time = 502 * kSecond;
+  o.group = "u0";
+  o.event_id = 502;
+  o.sample = "x";
+  per_shard[0].take(o);
+  EXPECT_EQ(per_shard[0].size(), 1u);
+  EXPECT_EQ(o.rule, 0u);
+  EXPECT_EQ(o.time, 0);
+  EXPECT_EQ(o.event_id, 0u);
+  EXPECT_TRUE(o.group.empty());
+  EXPECT_TRUE(o.sample.empty());
+  EXPECT_GE(o.sample.capacity(), 200u);
   ASSERT_TRUE(correlator.checkpoint().ok());
-  per_shard[0].push_back(failedLogins(*set, 1)[0]);
   correlator.submit(per_shard, 502 * kSecond, set, holder.generation());
   EXPECT_TRUE(per_shard[0].empty());
   ASSERT_TRUE(correlator.checkpoint().ok());
@@ -320,13 +341,13 @@ TEST(Correlator, OutsizedBatchesAreNotKeptForReuse) {
   Correlator correlator(CorrelatorOptions{}, holder, {}, metrics);
   ASSERT_TRUE(correlator.start().ok());
 
-  std::vector<std::vector<engine::Observation>> per_shard(1);
-  per_shard[0] = failedLogins(*set, 70000);  // beyond the ~64 Ki observations kept
+  std::vector<engine::ObservationBatch> per_shard(1);
+  failedLogins(*set, 70000, per_shard[0]);  // beyond the ~64 Ki observations kept
   correlator.submit(per_shard, 70000 * kSecond, set, holder.generation());
   ASSERT_TRUE(correlator.checkpoint().ok());
-  per_shard[0] = failedLogins(*set, 1);
+  failedLogins(*set, 1, per_shard[0], 70001);
   correlator.submit(per_shard, 70001 * kSecond, set, holder.generation());
-  EXPECT_EQ(per_shard[0].capacity(), 0u);
+  EXPECT_EQ(per_shard[0].slots(), 0u);
   ASSERT_TRUE(correlator.checkpoint().ok());
   correlator.stop();
 }
