@@ -1,5 +1,8 @@
 #include "daemon/decode/json_decoder.h"
 
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "trailwatch/source.h"
@@ -15,6 +18,43 @@ static_assert(kRecordPadding >= simdjson::SIMDJSON_PADDING,
               "records must carry the padding simdjson reads past their end");
 
 bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Bit 7 of each byte of `word` that equals `c`. Exact for the lowest such
+// byte; bytes above it may show falsely (a borrow), which callers ignore.
+inline uint64_t bytesEqual(uint64_t word, char c) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  const uint64_t x = word ^ (kOnes * static_cast<unsigned char>(c));
+  return (x - kOnes) & ~x & (kOnes << 7);
+}
+
+// Where a key that starts at `begin` ends: its closing quote or its first
+// backslash, or `end` when there is neither before it. `dotted` tells
+// whether the key has a '.' before that point. Reads eight bytes at a time
+// (the record is followed by kRecordPadding readable bytes), which keeps
+// the scan of an object's keys off the byte-at-a-time path.
+inline const char* keyEnd(const char* begin, const char* end, bool& dotted) {
+  if constexpr (std::endian::native == std::endian::little) {
+    for (const char* p = begin; p < end; p += 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      const uint64_t stop = bytesEqual(word, '"') | bytesEqual(word, '\\');
+      const uint64_t dots = bytesEqual(word, '.');
+      if (stop == 0) {
+        dotted |= dots != 0;
+        continue;
+      }
+      const int at = std::countr_zero(stop);
+      dotted |= dots != 0 && std::countr_zero(dots) < at;
+      const char* found = p + at / 8;
+      return found < end ? found : end;
+    }
+    return end;
+  } else {
+    const char* p = begin;
+    while (p < end && *p != '"' && *p != '\\') dotted |= *p++ == '.';
+    return p;
+  }
+}
 
 std::string_view typeName(od::json_type type) {
   switch (type) {
@@ -126,18 +166,17 @@ const Event* JsonDecoder::decode(std::string_view record, DecodeError& error) {
   return &event_;
 }
 
-simdjson::error_code JsonDecoder::walkObject(od::object object, uint32_t node, int depth) {
+simdjson::error_code JsonDecoder::walkObject(od::object& object, uint32_t node, int depth) {
   const char* const end = raw_.data() + raw_.size();
   for (auto field_result : object) {
-    od::field field;
-    if (auto err = std::move(field_result).get(field)) return err;
+    if (auto err = field_result.error()) return err;
+    od::field& field = field_result.value_unsafe();
     // Fast path: an unescaped key is the raw bytes up to the closing quote
     // (the string was validated when the record was indexed). A key with a
     // backslash is unescaped into the parser's buffer instead.
     const char* const key_begin = field.key().raw();
-    const char* key_end = key_begin;
     bool dotted = false;
-    while (key_end < end && *key_end != '"' && *key_end != '\\') dotted |= *key_end++ == '.';
+    const char* const key_end = keyEnd(key_begin, end, dotted);
     std::string_view key;
     if (key_end < end && *key_end == '"') {
       key = std::string_view(key_begin, static_cast<std::size_t>(key_end - key_begin));
@@ -154,7 +193,7 @@ simdjson::error_code JsonDecoder::walkObject(od::object object, uint32_t node, i
   return simdjson::SUCCESS;
 }
 
-simdjson::error_code JsonDecoder::walkValue(Value value, uint32_t node, int depth) {
+simdjson::error_code JsonDecoder::walkValue(Value& value, uint32_t node, int depth) {
   od::json_type type{};
   if (auto err = value.type().get(type)) return err;
   const TrieNode& n = trie_[node];
@@ -164,9 +203,8 @@ simdjson::error_code JsonDecoder::walkValue(Value value, uint32_t node, int dept
       od::array array;
       if (auto err = value.get_array().get(array)) return err;
       for (auto element_result : array) {
-        Value element;
-        if (auto err = std::move(element_result).get(element)) return err;
-        if (auto err = walkValue(element, node, depth + 1)) return err;
+        if (auto err = element_result.error()) return err;
+        if (auto err = walkValue(element_result.value_unsafe(), node, depth + 1)) return err;
       }
       return simdjson::SUCCESS;
     }

@@ -75,8 +75,11 @@ class JsonDecoder final : public Decoder {
 
   using Value = simdjson::ondemand::value;
 
-  simdjson::error_code walkObject(simdjson::ondemand::object object, uint32_t node, int depth);
-  simdjson::error_code walkValue(Value value, uint32_t node, int depth);
+  // The iterators are passed by reference: passed by value, each call
+  // copied them through the stack with a load that waited on the stores
+  // (no store forwarding), a stall per key of every record.
+  simdjson::error_code walkObject(simdjson::ondemand::object& object, uint32_t node, int depth);
+  simdjson::error_code walkValue(Value& value, uint32_t node, int depth);
   simdjson::error_code recordLeaf(Value& value, simdjson::ondemand::json_type type,
                                   const TrieNode& node);
   // The trie node reached from `node` by `key`, splitting a dotted key
