@@ -144,15 +144,6 @@ std::string stateKey(const RuleSet& rules, uint32_t index) {
 
 uint64_t groupHash(std::string_view group) { return std::hash<std::string_view>{}(group); }
 
-void ObservationBatch::reset(Observation& o) {
-  std::string group = std::move(o.group), sample = std::move(o.sample);
-  o = Observation{};
-  group.clear();
-  sample.clear();
-  if (group.capacity() <= kKeptCapacity) o.group = std::move(group);
-  if (sample.capacity() <= kKeptCapacity) o.sample = std::move(sample);
-}
-
 CorrelationState::CorrelationState(std::shared_ptr<const RuleSet> rules, StateLimits limits)
     : rules_(std::move(rules)), limits_(limits) {
   lists_.assign(rules_->size(), List{});

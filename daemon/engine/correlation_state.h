@@ -79,14 +79,14 @@ struct Observation {
   // watermark does not apply (what lies outside every window still to be
   // judged is dropped at once, as usual).
   bool state_only = false;
+  // (ObservationBatch::reset() resets each field.)
 };
 
 // Observations on their way to a shard, in slots that are reused: clear()
-// keeps the observations with their strings' capacity, and take() swaps
-// one in, handing back the slot's old one to be written over. A producer
-// that writes each observation into one it got back from take(), in a
-// batch the shard returns after use, allocates nothing per observation,
-// and no string allocated by one thread is freed by another.
+// keeps the observations with their strings' capacity, and add() hands out
+// the next slot, reset. A producer that writes each observation into a
+// slot of a batch the shard returns after use allocates nothing per
+// observation, and no string allocated by one thread is freed by another.
 class ObservationBatch {
  public:
   ObservationBatch() = default;
@@ -106,14 +106,15 @@ class ObservationBatch {
   Observation* end() { return slots_.data() + size_; }
   Observation& operator[](size_t i) { return slots_[i]; }
 
-  // Adds `o` by swapping it with the next free slot; `o` is left holding
-  // that slot's old observation, reset (reset()) for reuse.
-  void take(Observation& o) {
-    if (size_ == slots_.size()) slots_.emplace_back();
-    std::swap(slots_[size_++], o);
+  // The next slot, reset(): every field as in a default Observation, the
+  // strings empty with their capacity kept.
+  Observation& add() {
+    if (size_ == slots_.size()) return slots_.emplace_back(), slots_[size_++];
+    Observation& o = slots_[size_++];
     reset(o);
+    return o;
   }
-  void push_back(Observation&& o) { take(o); }
+  void push_back(const Observation& o) { add() = o; }
 
   // Keeps the first `n` observations; the rest become free slots.
   void truncate(size_t n) { size_ = std::min(n, size_); }
@@ -123,9 +124,22 @@ class ObservationBatch {
     std::swap(size_, other.size_);
   }
 
-  // A default observation, its strings emptied but their capacity kept
-  // (up to kKeptCapacity, so one outsized alert does not stay in a slot).
-  static void reset(Observation& o);
+  // Field by field, so that the strings keep their buffers (up to
+  // kKeptCapacity, so one outsized alert does not stay in a slot). A field
+  // added to Observation must be reset here too.
+  static void reset(Observation& o) {
+    o.rule = 0;
+    o.input = 0;
+    o.time = 0;
+    o.event_id = 0;
+    o.value_hash = 0;
+    o.value = 0;
+    o.state_only = false;
+    if (o.group.capacity() > kKeptCapacity) std::string().swap(o.group);
+    if (o.sample.capacity() > kKeptCapacity) std::string().swap(o.sample);
+    o.group.clear();
+    o.sample.clear();
+  }
   static constexpr size_t kKeptCapacity = 4096;
 
  private:

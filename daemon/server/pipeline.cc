@@ -352,7 +352,7 @@ void SourcePipeline::merge(Lane& lane) {
     if (to.empty()) {
       to.swap(from);
     } else {
-      for (auto& o : from) to.take(o);
+      for (const auto& o : from) to.add() = o;  // copies into kept capacity
     }
     from.clear();
   }
@@ -500,22 +500,23 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
   const auto& info = rules_->rule(rule_index);
   const size_t shards = per_shard_.size();
   // The event's identity: a record read again after a restart has the same.
-  uint64_t event_id = std::hash<std::string_view>{}(record.origin) * 0x9E3779B97F4A7C15ULL ^
-                      (record.offset + 1) ^ source_hash_ ^
-                      (static_cast<uint64_t>(ordinal) * 0xC2B2AE3D27D4EB4FULL);
+  // The records of a run mostly share their origin, so its hash is kept.
+  if (record.origin != lane.origin || lane.origin_hash == 0) {
+    lane.origin.assign(record.origin);
+    lane.origin_hash = std::hash<std::string_view>{}(record.origin);
+  }
+  uint64_t event_id = lane.origin_hash * 0x9E3779B97F4A7C15ULL ^ (record.offset + 1) ^
+                      source_hash_ ^ (static_cast<uint64_t>(ordinal) * 0xC2B2AE3D27D4EB4FULL);
   if (event_id == 0) event_id = 1;
+  // Each observation is written in place into a slot of its shard's batch,
+  // which keeps the capacity of the strings of one the correlator has
+  // finished with (ObservationBatch); the group, which picks the shard, is
+  // put together first in the lane's scratch.
+  std::string& group = lane.group;
   for (const auto& [k, input] : info.feeds) {
     const engine::Correlation& c = rules_->correlations()[k];
     const engine::CorrelationInput& in = c.inputs[input];
-    // Written into the lane's observation, which keeps the capacity of the
-    // strings of one the correlator has finished with (ObservationBatch).
-    engine::Observation& o = lane.observation;
-    engine::ObservationBatch::reset(o);
-    o.rule = c.rule_index;
-    o.input = input;
-    o.time = event_time;
-    o.event_id = event_id;
-    o.state_only = record.state_only;
+    group.clear();
     bool missing = false;
     for (size_t g = 0; g < in.group_fields.size(); ++g) {
       auto text = firstText(event, in.group_fields[g]);
@@ -523,13 +524,15 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
         missing = true;
         break;
       }
-      if (g > 0) o.group.push_back(engine::kGroupSeparator);
-      o.group.append(*text);
+      if (g > 0) group.push_back(engine::kGroupSeparator);
+      group.append(*text);
     }
     if (missing) {
       skipObservation(lane, "missing_group_field");
       continue;
     }
+    uint64_t value_hash = 0;
+    double value = 0;
     if (!c.field.empty()) {
       auto text = firstText(event, c.field_ids[input]);
       if (!text) {
@@ -537,41 +540,44 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
         continue;
       }
       if (c.type == engine::CorrelationType::kValueCount) {
-        o.value_hash = std::hash<std::string_view>{}(*text);
+        value_hash = std::hash<std::string_view>{}(*text);
       } else {
-        double number = 0;
-        auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
+        auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
         if (ec != std::errc() || ptr != text->data() + text->size()) {
           skipObservation(lane, "not_a_number");
           continue;
         }
-        o.value = number;
       }
     }
+    engine::Observation& o = lane.per_shard[engine::groupHash(group) % shards].add();
+    o.rule = c.rule_index;
+    o.input = input;
+    o.time = event_time;
+    o.event_id = event_id;
+    o.state_only = record.state_only;
+    o.value_hash = value_hash;
+    o.value = value;
+    o.group.assign(group);
     appendSample(o.sample, c, input, event, event_time);
-    const size_t shard = engine::groupHash(o.group) % shards;
-    lane.per_shard[shard].take(o);
   }
   if (info.suppress && info.alerts) {
-    engine::Observation& o = lane.observation;
-    engine::ObservationBatch::reset(o);
+    group.clear();
+    for (size_t g = 0; g < info.suppress->by_ids.size(); ++g) {
+      if (g > 0) group.push_back(engine::kGroupSeparator);
+      group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
+    }
+    engine::Observation& o = lane.per_shard[engine::groupHash(group) % shards].add();
     o.rule = rule_index;
     o.time = event_time;
     o.state_only = record.state_only;
-    for (size_t g = 0; g < info.suppress->by_ids.size(); ++g) {
-      if (g > 0) o.group.push_back(engine::kGroupSeparator);
-      o.group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
-    }
-    const size_t shard = engine::groupHash(o.group) % shards;
-    if (o.state_only) {  // opens or extends the window; its alert is never let through
-      lane.per_shard[shard].take(o);
-      return;
-    }
+    o.group.assign(group);
+    // A state-only observation opens or extends the window; its alert is
+    // never let through, so it carries none.
+    if (o.state_only) return;
     alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
                           &info.controls, &info.fields, &info.field_ids};
     alert::AlertOrigin origin{source_->name(), record.origin, record.offset};
     lane.renderer.render(rule, event, timestamp_field_, origin, lane.read_nanos, o.sample);
-    lane.per_shard[shard].take(o);
   }
 }
 

@@ -109,7 +109,7 @@ class SourcePipeline {
     std::unique_ptr<enrich::Enricher> enricher;
     std::vector<uint32_t> candidates, matched;
     alert::AlertRenderer renderer;
-    std::string scratch;           // the alert or correlation sample being written
+    std::string scratch;           // the alert being written
     std::span<const Record> work;  // this round's records (lane threads)
     int64_t read_nanos = 0;
     // Output of the run.
@@ -120,7 +120,9 @@ class SourcePipeline {
     std::vector<std::pair<uint32_t, size_t>> alert_ends;  // (rule index, end in alerts)
     std::vector<uint64_t> matches;                        // by rule index
     std::vector<engine::ObservationBatch> per_shard;
-    engine::Observation observation;  // the one being written; its strings' capacity is reused
+    std::string group;         // the group of the observation being written
+    std::string origin;        // the last observed record's origin,
+    uint64_t origin_hash = 0;  // and its hash (0: none yet)
     struct Failure {
       const Record* record;
       std::string_view reason;

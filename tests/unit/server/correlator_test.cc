@@ -150,7 +150,7 @@ class Feed {
       o.sample = std::string(40, static_cast<char>('a' + u % 26));
       const size_t shard = engine::groupHash(o.group) % per_shard.size();
       per_shard[shard].push_back(o);
-      batches[shard].take(o);
+      batches[shard].push_back(o);
     }
     deferred_.push_back({std::move(per_shard), seconds * kSecond});
     if (apply_to_reference) catchUp();
@@ -277,14 +277,13 @@ TEST(Correlator, CheckpointsReuseTheirBuffersAndKeepSaving) {
 void failedLogins(const engine::RuleSet& set, size_t n, engine::ObservationBatch& batch,
                   size_t first = 1, size_t sample_size = 0) {
   EXPECT_GE(set.rule(1).correlation, 0);
-  engine::Observation o;
   for (size_t i = first; i < first + n; ++i) {
+    engine::Observation& o = batch.add();
     o.rule = 1;  // the correlation
     o.time = static_cast<int64_t>(i) * kSecond;
     o.group = "u" + std::to_string(i % 7);
     o.event_id = i;
     o.sample.assign(sample_size, 's');
-    batch.take(o);
   }
 }
 
@@ -309,16 +308,10 @@ TEST(Correlator, SubmitHandsBackTheCapacityOfAProcessedBatch) {
   EXPECT_TRUE(per_shard[0].empty());
   ASSERT_GE(per_shard[0].slots(), 500u);
 
-  // What comes back is empty storage, and taking an observation into it
-  // hands back an emptied one that keeps a sample's capacity: filling the
-  // batch again allocates no strings.
-  engine::Observation o;
-  o.rule = 1;
-  o.time = 502 * kSecond;
-  o.group = "u0";
-  o.event_id = 502;
-  o.sample = "x";
-  per_shard[0].take(o);
+  // What comes back is empty storage whose slots are reset observations
+  // that keep their samples' capacity: filling the batch again allocates
+  // no strings.
+  engine::Observation& o = per_shard[0].add();
   EXPECT_EQ(per_shard[0].size(), 1u);
   EXPECT_EQ(o.rule, 0u);
   EXPECT_EQ(o.time, 0);
@@ -326,6 +319,11 @@ TEST(Correlator, SubmitHandsBackTheCapacityOfAProcessedBatch) {
   EXPECT_TRUE(o.group.empty());
   EXPECT_TRUE(o.sample.empty());
   EXPECT_GE(o.sample.capacity(), 200u);
+  o.rule = 1;
+  o.time = 502 * kSecond;
+  o.group = "u0";
+  o.event_id = 502;
+  o.sample = "x";
   ASSERT_TRUE(correlator.checkpoint().ok());
   correlator.submit(per_shard, 502 * kSecond, set, holder.generation());
   EXPECT_TRUE(per_shard[0].empty());
