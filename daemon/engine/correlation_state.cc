@@ -23,20 +23,66 @@ namespace trailwatch::engine {
 // front erase before `begin` (a late event, a firing, an overflow), and
 // rebuilt by the next in-order event.
 struct DistinctCounts {
-  std::unordered_map<uint64_t, uint32_t> counts;
   size_t begin = 0;  // index of the first entry counted
   size_t distinct = 0;
 
   void add(uint64_t value) {
-    if (counts[value]++ == 0) ++distinct;
-  }
-  void remove(uint64_t value) {
-    auto it = counts.find(value);
-    if (--it->second == 0) {
-      counts.erase(it);
-      --distinct;
+    if ((distinct + 1) * 2 > slots_.size()) grow();
+    Slot& s = slots_[find(value)];
+    if (s.count++ == 0) {
+      s.value = value;
+      ++distinct;
     }
   }
+  void remove(uint64_t value) {
+    if (slots_.empty()) return;
+    size_t i = find(value);
+    if (slots_[i].count == 0 || --slots_[i].count > 0) return;
+    --distinct;
+    // Backward-shift deletion: every slot after the hole that would not be
+    // found past it moves into it, so probes never need tombstones.
+    const size_t mask = slots_.size() - 1;
+    for (size_t j = (i + 1) & mask; slots_[j].count != 0; j = (j + 1) & mask) {
+      const size_t home = slotOf(slots_[j].value);
+      const bool stays = i <= j ? (i < home && home <= j) : (home > i || home <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      slots_[j].count = 0;
+      i = j;
+    }
+  }
+
+ private:
+  // Open addressing with linear probing, at most half full: a count
+  // changes in the slot's cache line, and dropping the table frees one
+  // block, where std::unordered_map freed a node per value (a cache miss
+  // each, when a group's window starts over).
+  struct Slot {
+    uint64_t value = 0;
+    uint32_t count = 0;  // 0: empty
+  };
+  size_t slotOf(uint64_t value) const {
+    value ^= value >> 33;
+    value *= 0xFF51AFD7ED558CCDULL;
+    value ^= value >> 33;
+    return static_cast<size_t>(value) & (slots_.size() - 1);
+  }
+  // The slot holding `value`, else the empty slot where it would go.
+  size_t find(uint64_t value) const {
+    const size_t mask = slots_.size() - 1;
+    size_t i = slotOf(value);
+    while (slots_[i].count != 0 && slots_[i].value != value) i = (i + 1) & mask;
+    return i;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 8 : old.size() * 2, Slot{});
+    for (const Slot& s : old) {
+      if (s.count != 0) slots_[find(s.value)] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;  // power of two
 };
 
 struct CorrelationState::Group {
@@ -404,7 +450,11 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
   if (id == 0 && o.event_id != 0) id = 1;
   Entry entry{o.time, numeric ? std::bit_cast<uint64_t>(o.value) : o.value_hash, id, o.input};
   auto byTime = [](int64_t t, const Entry& e) { return t < e.time; };
-  auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), o.time, byTime);
+  // Events mostly arrive in time order: then the new entry goes last, and
+  // only the last entry's cache line is read, not a binary search's.
+  auto pos = g.entries.empty() || g.entries.back().time <= o.time
+                 ? g.entries.end()
+                 : std::upper_bound(g.entries.begin(), g.entries.end(), o.time, byTime);
   if (id != 0) {
     // An event read again after a restart has the same time and identity.
     for (auto same = pos; same != g.entries.begin() && (same - 1)->time == o.time; --same) {
