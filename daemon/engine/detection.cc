@@ -119,22 +119,18 @@ bool ValueTest::matches(std::span<const FieldValue> values, const Event& event) 
   return false;
 }
 
-namespace {
-
-bool matchesValues(const FieldTest& test, std::span<const FieldValue> values, const Event& event) {
-  if (test.all) {
-    for (const ValueTest& v : test.values) {
-      if (!v.matches(values, event)) return false;
+bool FieldTest::matchesValues(std::span<const FieldValue> field_values, const Event& event) const {
+  if (all) {
+    for (const ValueTest& v : values) {
+      if (!v.matches(field_values, event)) return false;
     }
     return true;
   }
-  for (const ValueTest& v : test.values) {
-    if (v.matches(values, event)) return true;
+  for (const ValueTest& v : values) {
+    if (v.matches(field_values, event)) return true;
   }
   return false;
 }
-
-}  // namespace
 
 bool FieldTest::matches(const Event& event) const {
   // Keyword searches (rare) build their one value apart, so the usual
@@ -143,9 +139,9 @@ bool FieldTest::matches(const Event& event) const {
     FieldValue raw_value;
     raw_value.type = FieldValue::Type::kString;
     raw_value.text = event.raw();
-    return matchesValues(*this, std::span<const FieldValue>(&raw_value, 1), event);
+    return matchesValues(std::span<const FieldValue>(&raw_value, 1), event);
   }
-  return matchesValues(*this, event.values(field), event);
+  return matchesValues(event.values(field), event);
 }
 
 bool Search::matches(const Event& event) const {
@@ -156,6 +152,55 @@ bool Search::matches(const Event& event) const {
         all = false;
         break;
       }
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// An event with no fields: what a test decides when its field is absent.
+class NoFields final : public Event {
+ public:
+  std::span<const FieldValue> values(FieldId) const override { return {}; }
+  std::string_view raw() const override { return {}; }
+};
+
+}  // namespace
+
+FlatDetections::FlatDetections(std::span<const Detection> detections) : detections_(detections) {
+  const NoFields none;
+  for (const Detection& d : detections) {
+    first_search_.push_back(static_cast<uint32_t>(searches_.size()));
+    for (const Search& search : d.searches) {
+      searches_.push_back({static_cast<uint32_t>(alternatives_.size()),
+                           static_cast<uint32_t>(search.alternatives.size())});
+      for (const auto& alternative : search.alternatives) {
+        alternatives_.push_back(
+            {static_cast<uint32_t>(tests_.size()), static_cast<uint32_t>(alternative.size())});
+        for (const FieldTest& test : alternative) {
+          tests_.push_back(
+              {test.field, test.raw, !test.raw && test.matchesValues({}, none), &test});
+        }
+      }
+    }
+  }
+}
+
+bool FlatDetections::searchMatches(uint32_t search, const Event& event) const {
+  const Range alternatives = searches_[search];
+  for (uint32_t a = alternatives.first; a < alternatives.first + alternatives.count; ++a) {
+    const Range tests = alternatives_[a];
+    bool all = true;
+    for (uint32_t t = tests.first; t < tests.first + tests.count && all; ++t) {
+      const Test& test = tests_[t];
+      if (test.raw) {
+        all = test.test->matches(event);
+        continue;
+      }
+      const auto values = event.values(test.field);
+      all = values.empty() ? test.on_absent : test.test->matchesValues(values, event);
     }
     if (all) return true;
   }

@@ -77,6 +77,9 @@ struct FieldTest {
   std::vector<ValueTest> values;
 
   bool matches(const Event& event) const;
+  // The test over `values`: the field's values, or for a keyword search
+  // the raw record as one value.
+  bool matchesValues(std::span<const FieldValue> values, const Event& event) const;
 };
 
 struct Search {
@@ -93,6 +96,47 @@ struct Detection {
   bool matches(const Event& event) const {
     return condition.evaluate([&](uint32_t search) { return searches[search].matches(event); });
   }
+};
+
+// The searches of many detections laid out for evaluation: every search,
+// alternative and field test in one contiguous array each, in rule order,
+// where a Detection holds each level in a vector of its own. Evaluating a
+// rule then walks a few adjacent cache lines instead of a chain of heap
+// blocks, and a test of a field the event lacks is decided from the flat
+// entry alone (its outcome on no values is worked out here), without
+// reading the test's values. Same results as Detection::matches().
+//
+// Thread-safety: immutable once built. It points into `detections`, which
+// must outlive it unchanged.
+class FlatDetections {
+ public:
+  FlatDetections() = default;
+  explicit FlatDetections(std::span<const Detection> detections);
+
+  // Detection::matches() of detections[index].
+  bool matches(size_t index, const Event& event) const {
+    const uint32_t first = first_search_[index];
+    return detections_[index].condition.evaluate(
+        [&](uint32_t search) { return searchMatches(first + search, event); });
+  }
+
+ private:
+  struct Range {
+    uint32_t first = 0, count = 0;
+  };
+  struct Test {
+    FieldId field = 0;
+    bool raw = false;
+    bool on_absent = false;  // the outcome when the field has no values
+    const FieldTest* test = nullptr;
+  };
+  bool searchMatches(uint32_t search, const Event& event) const;
+
+  std::span<const Detection> detections_;
+  std::vector<uint32_t> first_search_;  // per detection
+  std::vector<Range> searches_;         // alternatives of each search
+  std::vector<Range> alternatives_;     // tests of each alternative
+  std::vector<Test> tests_;
 };
 
 }  // namespace trailwatch::engine

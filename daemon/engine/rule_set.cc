@@ -93,7 +93,8 @@ RuleSet::RuleSet(std::vector<RuleInfo> infos, std::vector<Detection> detections,
     : infos_(std::move(infos)),
       detections_(std::move(detections)),
       field_paths_(std::move(field_paths)),
-      correlations_(std::move(correlations)) {}
+      correlations_(std::move(correlations)),
+      flat_(std::make_unique<const FlatDetections>(detections_)) {}
 
 bool RuleSet::stateful() const {
   return !correlations_.empty() ||
@@ -118,7 +119,7 @@ const Detection& RuleSet::detection(size_t index) const { return detections_[ind
 void RuleSet::evaluate(const Event& event, std::span<const uint32_t> rules,
                        std::vector<uint32_t>& matched) const {
   for (const uint32_t index : rules) {
-    if (detections_[index].matches(event)) matched.push_back(index);
+    if (flat_->matches(index, event)) matched.push_back(index);
   }
 }
 

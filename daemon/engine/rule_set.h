@@ -39,6 +39,7 @@
 namespace trailwatch::engine {
 
 struct Detection;
+class FlatDetections;
 
 // Named value lists for the `expand` modifier (`%name%` -> the list), from
 // the configuration's `placeholders:` files.
@@ -136,6 +137,7 @@ class RuleSet {
   std::vector<Detection> detections_;
   std::vector<std::string> field_paths_;
   std::vector<Correlation> correlations_;
+  std::unique_ptr<const FlatDetections> flat_;  // detections_, laid out for evaluate()
 };
 
 }  // namespace trailwatch::engine
