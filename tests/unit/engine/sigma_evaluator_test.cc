@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "daemon/engine/detection.h"
 #include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
 #include "tests/unit/engine/fake_event.h"
@@ -27,6 +29,12 @@ bool matches(const std::shared_ptr<const RuleSet>& set, FakeEvent& event) {
   std::vector<uint32_t> matched;
   const auto all = set->rulesFor(nullptr);
   set->evaluate(event, all, matched);
+  // evaluate() walks the flat layout (FlatDetections); each Detection's own
+  // matches() must agree with it, rule by rule.
+  for (uint32_t i : all) {
+    const bool flat = std::find(matched.begin(), matched.end(), i) != matched.end();
+    EXPECT_EQ(set->detection(i).matches(event), flat) << "rule " << i;
+  }
   // Every case here also checks the rule index: evaluating only the
   // candidates it admits must give the same matches (rule_index.h).
   const RuleIndex index(*set, all);
