@@ -79,6 +79,9 @@ void Enricher::takeCounts(std::vector<LookupCounts>& out) {
 
 std::span<const FieldValue> EnrichedEvent::values(FieldId id) const {
   if (id >= resolved_at_.size()) return base_->values(id);
+  // A field no table provides is the event's own: nothing to remember.
+  const auto& begin = enricher_->provider_begin_;
+  if (begin[id] == begin[id + 1]) return base_->values(id);
   if (resolved_at_[id] != generation_) {
     resolved_[id] = resolve(id);
     resolved_at_[id] = generation_;
