@@ -96,8 +96,9 @@ struct CorrelationState::Group {
   uint32_t suppressed = 0;     // suppression: matches held back in the window (saturates)
   std::vector<Entry> entries;  // sorted by time
   std::unique_ptr<DistinctCounts> distinct;  // value_count: see DistinctCounts
-  // Up to sample_size samples, each after its 2-byte length, in one
-  // exact-size block (a std::string would cost 32 bytes in every group).
+  // Up to sample_size samples, each after its 2-byte length, in one block
+  // of samplesBlock(samples_size) bytes (a std::string would cost 32 bytes
+  // in every group).
   std::unique_ptr<char[]> samples;
   uint32_t samples_size = 0;
   uint8_t sample_count = 0;
@@ -110,11 +111,14 @@ struct CorrelationState::Group {
   uint16_t compacted = 0;
 
   std::string_view sampleBytes() const { return {samples.get(), samples_size}; }
+  // Sizes are rounded up to 32 bytes, so that a new sample a few bytes
+  // longer or shorter than the one it replaces reuses the block.
+  static size_t samplesBlock(size_t size) { return (size + 31) & ~size_t{31}; }
   void setSamples(std::string_view bytes) {
     if (bytes.empty()) {
       samples.reset();
     } else {
-      auto block = std::make_unique_for_overwrite<char[]>(bytes.size());
+      auto block = std::make_unique_for_overwrite<char[]>(samplesBlock(bytes.size()));
       std::memcpy(block.get(), bytes.data(), bytes.size());
       samples = std::move(block);
     }
@@ -291,13 +295,13 @@ void CorrelationState::addSample(Group& g, std::string&& sample) {
     --count;
   }
   const uint16_t n = static_cast<uint16_t>(std::min<size_t>(sample.size(), UINT16_MAX));
-  // One exact-size block: the kept samples, then the new one. A window of
-  // samples of the same size (the usual case) is shifted in place.
+  // One block: the kept samples, then the new one. While the block size
+  // stays the same (the usual case) they are shifted in place.
   const size_t size = kept.size() + 2 + n;
   char* block = g.samples.get();
   std::unique_ptr<char[]> fresh;
-  if (size != g.samples_size) {
-    fresh = std::make_unique_for_overwrite<char[]>(size);
+  if (block == nullptr || Group::samplesBlock(size) != Group::samplesBlock(g.samples_size)) {
+    fresh = std::make_unique_for_overwrite<char[]>(Group::samplesBlock(size));
     block = fresh.get();
   }
   if (!kept.empty()) std::memmove(block, kept.data(), kept.size());
