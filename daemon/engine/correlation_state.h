@@ -109,10 +109,12 @@ class ObservationBatch {
   // The next slot, reset(): every field as in a default Observation, the
   // strings empty with their capacity kept.
   Observation& add() {
-    if (size_ == slots_.size()) return slots_.emplace_back(), slots_[size_++];
-    Observation& o = slots_[size_++];
-    reset(o);
-    return o;
+    if (size_ == slots_.size()) {
+      slots_.emplace_back();
+    } else {
+      reset(slots_[size_]);
+    }
+    return slots_[size_++];
   }
   void push_back(const Observation& o) { add() = o; }
 

@@ -511,7 +511,7 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
   // Each observation is written in place into a slot of its shard's batch,
   // which keeps the capacity of the strings of one the correlator has
   // finished with (ObservationBatch); the group, which picks the shard, is
-  // put together first in the lane's scratch.
+  // put together first in lane.group.
   std::string& group = lane.group;
   for (const auto& [k, input] : info.feeds) {
     const engine::Correlation& c = rules_->correlations()[k];
