@@ -98,9 +98,9 @@ struct Detection {
   }
 };
 
-// The searches of many detections laid out for evaluation: every search,
+// Many detections laid out for evaluation: every condition node, search,
 // alternative and field test in one contiguous array each, in rule order,
-// where a Detection holds each level in a vector of its own. Evaluating a
+// where a Detection holds each level in vectors of its own. Evaluating a
 // rule then walks a few adjacent cache lines instead of a chain of heap
 // blocks, and a test of a field the event lacks is decided from the flat
 // entry alone (its outcome on no values is worked out here), without
@@ -110,7 +110,6 @@ struct Detection {
 // field tests), which must outlive it unchanged.
 class FlatDetections {
  public:
-  FlatDetections() = default;
   explicit FlatDetections(std::span<const Detection> detections);
 
   // Detection::matches() of detections[index].
