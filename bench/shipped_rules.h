@@ -13,40 +13,41 @@
 
 #include "daemon/config/config.h"
 #include "daemon/engine/rule_set.h"
+#include "daemon/server/commands.h"
 #include "daemon/server/lookup_loader.h"
 
 namespace trailwatch::bench {
 
 struct ShippedRules {
-  config::Config config;
   std::unique_ptr<server::LookupLoader> lookups;  // loaded: tables and placeholders
   std::shared_ptr<const engine::RuleSet> rules;
 };
 
-// Loads `config_file` (none when empty), its lookups and the rules; on any
-// error prints every message to stderr and returns nullopt.
+// Loads `config_file` (none when empty; read as the daemon reads it), its
+// lookups and the rules; on any error prints every message to stderr and
+// returns nullopt.
 inline std::optional<ShippedRules> loadShippedRules(const std::string& config_file,
                                                     std::vector<std::string> rule_paths) {
-  ShippedRules out;
-  Diagnostics diags;
-  auto fail = [&diags] {
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-    return std::nullopt;
-  };
+  config::Config config;
   if (!config_file.empty()) {
-    auto loaded = config::loadConfig(config_file, diags);
-    if (!loaded) return fail();
-    out.config = std::move(*loaded);
+    auto loaded = server::loadConfigOrReport(config_file);
+    if (!loaded) return std::nullopt;
+    config = std::move(*loaded);
   }
-  rule_paths.insert(rule_paths.begin(), out.config.rules.begin(), out.config.rules.end());
-  out.lookups = std::make_unique<server::LookupLoader>(out.config, nullptr);
+  rule_paths.insert(rule_paths.begin(), config.rules.begin(), config.rules.end());
+  ShippedRules out;
+  out.lookups = std::make_unique<server::LookupLoader>(config, nullptr);
   std::vector<std::string> errors;
   if (!out.lookups->loadAll(errors)) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
     return std::nullopt;
   }
+  Diagnostics diags;
   out.rules = engine::RuleSet::load(rule_paths, diags, &out.lookups->placeholders());
-  if (!out.rules || !diags.empty()) return fail();
+  if (!out.rules || !diags.empty()) {
+    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
+    return std::nullopt;
+  }
   return out;
 }
 
