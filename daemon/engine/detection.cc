@@ -169,22 +169,10 @@ class NoFields final : public Event {
 
 }  // namespace
 
-FlatDetections::FlatDetections(std::span<const Detection> detections) {
+FlatDetections::FlatDetections(std::span<const Detection> detections) : detections_(detections) {
   const NoFields none;
   for (const Detection& d : detections) {
-    const auto first_search = static_cast<uint32_t>(searches_.size());
-    const auto first_node = static_cast<uint32_t>(nodes_.size());
-    for (size_t i = 0; i < d.condition.nodeCount(); ++i) {
-      const ConditionNode& n = d.condition.node(static_cast<uint32_t>(i));
-      Node node{n.op, {first_search + n.search, 0}};
-      if (n.op != ConditionNode::Op::kSearch) {
-        node.children = {static_cast<uint32_t>(children_.size()), n.child_count};
-        for (uint32_t c = 0; c < n.child_count; ++c)
-          children_.push_back(first_node + d.condition.child(n, c));
-      }
-      nodes_.push_back(node);
-    }
-    roots_.push_back(first_node + d.condition.root());
+    first_search_.push_back(static_cast<uint32_t>(searches_.size()));
     for (const Search& search : d.searches) {
       searches_.push_back({static_cast<uint32_t>(alternatives_.size()),
                            static_cast<uint32_t>(search.alternatives.size())});
@@ -198,28 +186,6 @@ FlatDetections::FlatDetections(std::span<const Detection> detections) {
       }
     }
   }
-}
-
-bool FlatDetections::nodeMatches(uint32_t index, const Event& event) const {
-  const Node& n = nodes_[index];
-  const Range c = n.children;
-  switch (n.op) {
-    case ConditionNode::Op::kSearch:
-      return searchMatches(c.first, event);
-    case ConditionNode::Op::kNot:
-      return !nodeMatches(children_[c.first], event);
-    case ConditionNode::Op::kAnd:
-      for (uint32_t i = c.first; i < c.first + c.count; ++i) {
-        if (!nodeMatches(children_[i], event)) return false;
-      }
-      return true;
-    case ConditionNode::Op::kOr:
-      for (uint32_t i = c.first; i < c.first + c.count; ++i) {
-        if (nodeMatches(children_[i], event)) return true;
-      }
-      return false;
-  }
-  return false;
 }
 
 bool FlatDetections::searchMatches(uint32_t search, const Event& event) const {

@@ -98,31 +98,32 @@ struct Detection {
   }
 };
 
-// Many detections laid out for evaluation: every condition node, search,
+// The searches of many detections laid out for evaluation: every search,
 // alternative and field test in one contiguous array each, in rule order,
-// where a Detection holds each level in vectors of its own. Evaluating a
+// where a Detection holds each level in a vector of its own. Evaluating a
 // rule then walks a few adjacent cache lines instead of a chain of heap
 // blocks, and a test of a field the event lacks is decided from the flat
 // entry alone (its outcome on no values is worked out here), without
-// reading the test's values. Same results as Detection::matches().
+// reading the test's values. The conditions are the detections' own.
+// Same results as Detection::matches(), which the evaluator tests hold it
+// to.
 //
-// Thread-safety: immutable once built. It points into `detections` (their
-// field tests), which must outlive it unchanged.
+// Thread-safety: immutable once built. It points into `detections`, which
+// must outlive it unchanged.
 class FlatDetections {
  public:
   explicit FlatDetections(std::span<const Detection> detections);
 
   // Detection::matches() of detections[index].
-  bool matches(size_t index, const Event& event) const { return nodeMatches(roots_[index], event); }
+  bool matches(size_t index, const Event& event) const {
+    const uint32_t first = first_search_[index];
+    return detections_[index].condition.evaluate(
+        [&](uint32_t search) { return searchMatches(first + search, event); });
+  }
 
  private:
   struct Range {
     uint32_t first = 0, count = 0;
-  };
-  // A condition node; kSearch: `children.first` is the search (in searches_).
-  struct Node {
-    ConditionNode::Op op = ConditionNode::Op::kSearch;
-    Range children;  // in children_
   };
   struct Test {
     FieldId field = 0;
@@ -130,14 +131,12 @@ class FlatDetections {
     bool on_absent = false;  // the outcome when the field has no values
     const FieldTest* test = nullptr;
   };
-  bool nodeMatches(uint32_t node, const Event& event) const;
   bool searchMatches(uint32_t search, const Event& event) const;
 
-  std::vector<uint32_t> roots_;      // per detection: its condition's root in nodes_
-  std::vector<Node> nodes_;          // every condition's nodes
-  std::vector<uint32_t> children_;   // nodes' children, as indices in nodes_
-  std::vector<Range> searches_;      // alternatives of each search
-  std::vector<Range> alternatives_;  // tests of each alternative
+  std::span<const Detection> detections_;
+  std::vector<uint32_t> first_search_;  // per detection
+  std::vector<Range> searches_;         // alternatives of each search
+  std::vector<Range> alternatives_;     // tests of each alternative
   std::vector<Test> tests_;
 };
 
