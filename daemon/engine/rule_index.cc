@@ -1,17 +1,15 @@
 #include "daemon/engine/rule_index.h"
 
 #include <algorithm>
-#include <optional>
+#include <bit>
+#include <map>
 #include <utility>
 
 namespace trailwatch::engine {
 namespace {
 
-// Values of uncased gates are folded into a buffer of this size; a rule
-// with a longer uncased literal is not gated (always a candidate).
-constexpr size_t kFoldBuffer = 256;
-
-char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+// Rules' positions go in bit sets of this many per word.
+constexpr uint32_t kWordBits = 64;
 
 // A disjunction of gates: the detection can only match if one of them
 // holds. Empty: no gate (every event is a candidate). Gates on the same
@@ -116,15 +114,16 @@ std::vector<Gate> gatesOf(const Detection& detection) {
   return gates;
 }
 
-RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules) : size_(rules.size()) {
-  for (const uint32_t rule : rules) {
-    auto gates = gatesOf(set.detection(rule));
-    const bool too_long = std::any_of(gates.begin(), gates.end(), [](const Gate& g) {
-      return !g.cased && std::any_of(g.literals.begin(), g.literals.end(),
-                                     [](const std::string& l) { return l.size() > kFoldBuffer; });
-    });
-    if (gates.empty() || too_long) {
-      always_.push_back(rule);
+RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
+    : rules_(rules.begin(), rules.end()) {
+  always_bits_.assign((rules_.size() + kWordBits - 1) / kWordBits, 0);
+  // Per field: each literal and the positions of the rules it admits.
+  std::vector<std::map<std::string, std::vector<uint32_t>>> admits;
+  for (uint32_t position = 0; position < rules_.size(); ++position) {
+    auto gates = gatesOf(set.detection(rules_[position]));
+    if (gates.empty()) {
+      always_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
+      ++ungated_;
       continue;
     }
     for (Gate& gate : gates) {
@@ -132,21 +131,31 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules) : size
         return f.field == gate.field && f.cased == gate.cased;
       });
       if (it == fields_.end()) {
-        fields_.push_back({gate.field, gate.cased, {}});
+        fields_.push_back({});
+        fields_.back().field = gate.field;
+        fields_.back().cased = gate.cased;
+        admits.emplace_back();
         it = fields_.end() - 1;
       }
-      for (auto& literal : gate.literals) {
-        it->longest = std::max(it->longest, literal.size());
-        it->rules_by_literal[std::move(literal)].push_back(rule);
-      }
+      auto& by_literal = admits[static_cast<size_t>(it - fields_.begin())];
+      for (auto& literal : gate.literals) by_literal[std::move(literal)].push_back(position);
     }
+  }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    Field& f = fields_[i];
+    std::vector<std::string> literals;
+    for (const auto& [literal, positions] : admits[i]) {
+      literals.push_back(literal);
+      f.admits.push_back(
+          {static_cast<uint32_t>(positions_.size()), static_cast<uint32_t>(positions.size())});
+      positions_.insert(positions_.end(), positions.begin(), positions.end());
+    }
+    f.literals = LiteralSet(literals, f.cased);
   }
 }
 
-void RuleIndex::candidates(const Event& event, std::vector<uint32_t>& out) const {
-  out.assign(always_.begin(), always_.end());
-  const size_t before = out.size();
-  char folded[kFoldBuffer];
+void RuleIndex::candidates(const Event& event, Candidates& out) const {
+  out.bits.assign(always_bits_.begin(), always_bits_.end());
   for (const Field& f : fields_) {
     for (const FieldValue& v : event.values(f.field)) {
       // The values a string test compares (detection.cc, isTextual).
@@ -154,22 +163,19 @@ void RuleIndex::candidates(const Event& event, std::vector<uint32_t>& out) const
           v.type != FieldValue::Type::kBool) {
         continue;
       }
-      if (v.text.size() > f.longest) continue;
-      std::string_view key = v.text;
-      if (!f.cased) {
-        if (key.size() > sizeof folded) continue;  // never: uncased literals fit (see above)
-        for (size_t i = 0; i < key.size(); ++i) folded[i] = fold(key[i]);
-        key = std::string_view(folded, key.size());
+      const int32_t literal = f.literals.find(v.text);
+      if (literal < 0) continue;
+      const Range admits = f.admits[static_cast<size_t>(literal)];
+      for (uint32_t i = admits.first; i < admits.first + admits.count; ++i) {
+        out.bits[positions_[i] / kWordBits] |= uint64_t{1} << (positions_[i] % kWordBits);
       }
-      auto it = f.rules_by_literal.find(key);
-      if (it != f.rules_by_literal.end())
-        out.insert(out.end(), it->second.begin(), it->second.end());
     }
   }
-  // always_ is ascending already; the gated rules join it out of order.
-  if (out.size() != before) {
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+  out.rules.clear();
+  for (size_t w = 0; w < out.bits.size(); ++w) {
+    for (uint64_t bits = out.bits[w]; bits != 0; bits &= bits - 1) {
+      out.rules.push_back(rules_[w * kWordBits + static_cast<size_t>(std::countr_zero(bits))]);
+    }
   }
 }
 

@@ -15,24 +15,25 @@
 //
 // Per event the index reads each gated field once, looks its values up
 // (folded like Sigma's case-insensitive equality unless the gate is cased)
-// and collects the rules they admit, then the ungated ones; candidates come
-// out in ascending rule order, so alerts keep the order full evaluation
-// gives. Full evaluation of the candidates still decides: the index only
-// leaves out rules that could not have matched.
+// and sets the bits of the rules they admit over those of the ungated ones;
+// candidates come out in ascending rule order, so alerts keep the order full
+// evaluation gives. Full evaluation of the candidates still decides: the
+// index only leaves out rules that could not have matched.
+//
+// Literals are looked up in a LiteralSet per field: one probe per value.
 //
 // Thread-safety: immutable after construction; candidates() may run
-// concurrently (the caller owns the output vector).
+// concurrently, each thread with Candidates of its own.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "daemon/engine/detection.h"
+#include "daemon/engine/literal_set.h"
 #include "daemon/engine/rule_set.h"
 #include "trailwatch/event.h"
 
@@ -51,33 +52,39 @@ std::vector<Gate> gatesOf(const Detection& detection);
 
 class RuleIndex {
  public:
+  // What candidates() gives, and its scratch: keep one per thread and reuse
+  // it, so that no event allocates.
+  struct Candidates {
+    std::vector<uint32_t> rules;  // ascending rule indices
+    std::vector<uint64_t> bits;   // by position in the indexed rules
+  };
+
   RuleIndex() = default;
   // Indexes `rules` of `set` (RuleSet::rulesFor(), ascending).
   RuleIndex(const RuleSet& set, std::span<const uint32_t> rules);
 
-  // Replaces `out` with the rules that may match `event`, ascending.
-  void candidates(const Event& event, std::vector<uint32_t>& out) const;
+  // Sets out.rules to the rules that may match `event`, ascending.
+  void candidates(const Event& event, Candidates& out) const;
 
-  size_t size() const { return size_; }                  // rules indexed
-  size_t ungated() const { return always_.size(); }      // always candidates
+  size_t size() const { return rules_.size(); }          // rules indexed
+  size_t ungated() const { return ungated_; }            // always candidates
   size_t gatedFields() const { return fields_.size(); }  // fields read per event
 
  private:
-  // Looks literals up by string_view, without making a string per value.
-  struct LiteralHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Range {
+    uint32_t first = 0, count = 0;
   };
   struct Field {
     FieldId field = 0;
     bool cased = false;
-    size_t longest = 0;  // the longest literal: a longer value cannot be one
-    std::unordered_map<std::string, std::vector<uint32_t>, LiteralHash, std::equal_to<>>
-        rules_by_literal;
+    LiteralSet literals;
+    std::vector<Range> admits;  // by literal: the positions (in positions_) it admits
   };
   std::vector<Field> fields_;
-  std::vector<uint32_t> always_;
-  size_t size_ = 0;
+  std::vector<uint32_t> rules_;        // indexed rules, ascending: position -> rule
+  std::vector<uint64_t> always_bits_;  // positions of the ungated rules
+  std::vector<uint32_t> positions_;
+  size_t ungated_ = 0;
 };
 
 }  // namespace trailwatch::engine

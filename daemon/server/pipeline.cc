@@ -420,7 +420,7 @@ void SourcePipeline::processEvent(Lane& lane, const Event& event, const Record& 
   const Event& enriched = lane.enricher ? lane.enricher->enrich(event) : event;
   lane.matched.clear();
   index_.candidates(enriched, lane.candidates);
-  rules_->evaluate(enriched, lane.candidates, lane.matched);
+  rules_->evaluate(enriched, lane.candidates.rules, lane.matched);
   int64_t event_time = 0;
   if (stateful_) {
     // Every event moves the correlation clock, matched or not.

@@ -107,7 +107,8 @@ class SourcePipeline {
     Decoder* decoder = nullptr;            // lane 0: the pipeline's own
     std::unique_ptr<Decoder> own_decoder;  // other lanes: a clone
     std::unique_ptr<enrich::Enricher> enricher;
-    std::vector<uint32_t> candidates, matched;
+    engine::RuleIndex::Candidates candidates;
+    std::vector<uint32_t> matched;
     alert::AlertRenderer renderer;
     std::string scratch;           // the alert being written
     std::span<const Record> work;  // this round's records (lane threads)

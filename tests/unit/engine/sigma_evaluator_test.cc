@@ -38,9 +38,10 @@ bool matches(const std::shared_ptr<const RuleSet>& set, FakeEvent& event) {
   // Every case here also checks the rule index: evaluating only the
   // candidates it admits must give the same matches (rule_index.h).
   const RuleIndex index(*set, all);
-  std::vector<uint32_t> candidates, via_index;
+  RuleIndex::Candidates candidates;
+  std::vector<uint32_t> via_index;
   index.candidates(event, candidates);
-  set->evaluate(event, candidates, via_index);
+  set->evaluate(event, candidates.rules, via_index);
   EXPECT_EQ(via_index, matched) << "the rule index left out a matching rule";
   return !matched.empty();
 }

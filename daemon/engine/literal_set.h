@@ -1,0 +1,55 @@
+// LiteralSet: a set of exact strings that a value is looked up in with one
+// probe, compared as Sigma compares a plain string value: ASCII
+// case-insensitively unless cased (sigma_pattern.h).
+//
+// The rule index keys its gates on it, and a field test whose values are
+// all exact strings (`event.action: [export, print, download]`) matches
+// through it, one lookup per field value instead of one comparison per
+// literal.
+//
+// A lookup reads no more than two words of the value: its first and last
+// eight bytes (overlapping; four and four below 8; first, middle and last
+// byte below 4), folded eight bytes at a time. Those words and the length
+// tell literals of up to 16 bytes apart exactly; longer ones are compared
+// in full, folded the same way, on a match of both words. Only bytes of the
+// value are read.
+//
+// Thread-safety: immutable after construction.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trailwatch::engine {
+
+class LiteralSet {
+ public:
+  LiteralSet() = default;
+  // `literals` are folded already unless `cased` (SigmaPattern::literal()),
+  // and distinct.
+  LiteralSet(std::span<const std::string> literals, bool cased);
+
+  // The index in `literals` of the one `value` equals, or -1.
+  int32_t find(std::string_view value) const;
+  bool contains(std::string_view value) const { return find(value) >= 0; }
+
+  bool cased() const { return cased_; }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    uint64_t head = 0, tail = 0;
+    uint32_t size = 0;
+    uint32_t text = 0;  // offset in text_ (longer than 16 bytes)
+  };
+  bool cased_ = false;
+  size_t longest_ = 0;           // a longer value is in no set
+  std::vector<Entry> entries_;   // by literal index
+  std::vector<uint32_t> slots_;  // open addressing: literal index + 1, 0 empty
+  std::string text_;             // the literals longer than 16 bytes
+};
+
+}  // namespace trailwatch::engine
