@@ -12,15 +12,14 @@ constexpr size_t kChunkBytes = 64 * 1024;
 
 void FieldTable::setFields(std::span<const std::string> paths) {
   index_.clear();
-  values_.assign(paths.size(), {});
   for (FieldId id = 0; id < paths.size(); ++id) index_.emplace(paths[id], id);
-  touched_.clear();
+  values_.reset(paths.size());
+  publish(values_.table());
   begin({});
 }
 
 void FieldTable::begin(std::string_view raw) {
-  for (FieldId id : touched_) values_[id].clear();
-  touched_.clear();
+  values_.clear();
   raw_ = raw;
   chunk_ = 0;
   used_ = 0;
@@ -30,9 +29,7 @@ void FieldTable::begin(std::string_view raw) {
 void FieldTable::add(std::string_view path, const FieldValue& value) {
   auto it = index_.find(path);
   if (it == index_.end()) return;
-  auto& slot = values_[it->second];
-  if (slot.empty()) touched_.push_back(it->second);
-  slot.push_back(value);
+  values_.add(it->second, value);
 }
 
 void FieldTable::addString(std::string_view path, std::string_view text) {
@@ -78,11 +75,6 @@ std::string_view FieldTable::keep(std::string_view text) {
   if (!text.empty()) std::memcpy(at, text.data(), text.size());
   used_ += text.size();
   return {at, text.size()};
-}
-
-std::span<const FieldValue> FieldTable::values(FieldId id) const {
-  if (id >= values_.size()) return {};
-  return values_[id];
 }
 
 }  // namespace trailwatch::decode

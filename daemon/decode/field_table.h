@@ -23,12 +23,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/decode/value_store.h"
 #include "trailwatch/event.h"
 
 namespace trailwatch::decode {
 
 class FieldTable final : public Event {
  public:
+  FieldTable() = default;
+  // values() reads the table of this table's store.
+  FieldTable(const FieldTable&) = delete;
+  FieldTable& operator=(const FieldTable&) = delete;
+
   void setFields(std::span<const std::string> paths);
 
   // Starts a new record: forgets every value and the scratch text.
@@ -47,7 +53,6 @@ class FieldTable final : public Event {
   // Copies `text` into the scratch arena; the view lives until begin().
   std::string_view keep(std::string_view text);
 
-  std::span<const FieldValue> values(FieldId id) const override;
   std::string_view raw() const override { return raw_; }
 
  private:
@@ -56,8 +61,7 @@ class FieldTable final : public Event {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, FieldId, Hash, std::equal_to<>> index_;
-  std::vector<std::vector<FieldValue>> values_;  // by FieldId; capacity kept across records
-  std::vector<FieldId> touched_;                 // ids with values in this record
+  ValueStore values_;
   std::string_view raw_;
   // Scratch arena: fixed-size chunks, so earlier views never move.
   std::vector<std::unique_ptr<char[]>> chunks_;

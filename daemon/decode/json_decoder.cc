@@ -78,16 +78,10 @@ std::string_view typeName(od::json_type type) {
 
 JsonDecoder::JsonDecoder() : trie_(1), event_(*this) {}
 
-std::span<const FieldValue> JsonDecoder::JsonEvent::values(FieldId id) const {
-  if (id >= decoder_.values_.size()) return {};
-  return decoder_.values_[id];
-}
-
 void JsonDecoder::setFields(std::span<const std::string> paths) {
   trie_.assign(1, TrieNode{});
-  for (auto& v : values_) v.clear();
-  touched_.clear();
-  values_.resize(paths.size());
+  values_.reset(paths.size());
+  event_.publish(values_.table());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     uint32_t node = 0;
     std::string_view rest = paths[i];
@@ -112,13 +106,11 @@ void JsonDecoder::setFields(std::span<const std::string> paths) {
 }
 
 const Event* JsonDecoder::decode(std::string_view record, DecodeError& error) {
-  for (FieldId id : touched_) values_[id].clear();
-  touched_.clear();
+  values_.clear();
   raw_ = record;
 
   auto fail = [&](std::string_view reason, std::string detail) -> const Event* {
-    for (FieldId id : touched_) values_[id].clear();
-    touched_.clear();
+    values_.clear();
     error.reason = reason;
     error.detail = std::move(detail);
     return nullptr;
@@ -292,10 +284,7 @@ uint32_t JsonDecoder::childFor(uint32_t node, std::string_view key, bool dotted)
 }
 
 void JsonDecoder::addValue(const TrieNode& node, const FieldValue& value) {
-  for (FieldId id : node.ids) {
-    if (values_[id].empty()) touched_.push_back(id);
-    values_[id].push_back(value);
-  }
+  for (FieldId id : node.ids) values_.add(id, value);
 }
 
 std::string_view JsonDecoder::trimTrailingSpace(const char* begin, const char* end) const {

@@ -38,6 +38,7 @@
 #include <simdjson.h>
 
 #include "daemon/decode/key_table.h"
+#include "daemon/decode/value_store.h"
 #include "trailwatch/decoder.h"
 #include "trailwatch/event.h"
 
@@ -66,7 +67,7 @@ class JsonDecoder final : public Decoder {
   class JsonEvent final : public Event {
    public:
     explicit JsonEvent(const JsonDecoder& decoder) : decoder_(decoder) {}
-    std::span<const FieldValue> values(FieldId id) const override;
+    using Event::publish;
     std::string_view raw() const override { return decoder_.raw_; }
 
    private:
@@ -90,9 +91,8 @@ class JsonDecoder final : public Decoder {
   std::string_view trimTrailingSpace(const char* begin, const char* end) const;
 
   simdjson::ondemand::parser parser_;
-  std::vector<TrieNode> trie_;                   // trie_[0] is the root
-  std::vector<std::vector<FieldValue>> values_;  // indexed by FieldId; capacity reused
-  std::vector<FieldId> touched_;                 // fields holding values from this record
+  std::vector<TrieNode> trie_;  // trie_[0] is the root
+  ValueStore values_;
   std::string_view raw_;
   JsonEvent event_;
 };

@@ -201,12 +201,16 @@ void SyslogDecoder::setFields(std::span<const std::string> paths) {
   body_wanted_ = body_ != nullptr && (body_wanted_ || auditd_body_);
 }
 
-std::span<const FieldValue> SyslogDecoder::Nested::values(FieldId id) const {
-  if (id < syslog_path->size() && !(*syslog_path)[id]) {
-    const auto own = body->values(id);
-    if (!own.empty()) return own;
+void SyslogDecoder::Nested::combine(const Event& envelope, const Event& body,
+                                    const std::vector<bool>& syslog_path) {
+  const auto envelope_fields = envelope.fields();
+  combined_.resize(envelope_fields.size());
+  for (FieldId id = 0; id < combined_.size(); ++id) {
+    const auto own = id < syslog_path.size() && !syslog_path[id] ? body.values(id)
+                                                                 : std::span<const FieldValue>();
+    combined_[id] = own.empty() ? envelope_fields[id] : own;
   }
-  return envelope->values(id);
+  publish(combined_);
 }
 
 int SyslogDecoder::currentYear() {
@@ -613,9 +617,7 @@ std::string_view SyslogDecoder::decodeAtna(std::string_view x) {
 }
 
 const Event* SyslogDecoder::wrap(const Event* body) {
-  nested_.envelope = &table_;
-  nested_.body = body;
-  nested_.syslog_path = &syslog_path_;
+  nested_.combine(table_, *body, syslog_path_);
   // A body decoder's raw text inside the record (a view of the body) stands
   // for the whole message; one of its own (records it joined) is its own.
   const std::string_view raw = body->raw();

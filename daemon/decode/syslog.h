@@ -114,13 +114,14 @@ class SyslogDecoder final : public Decoder {
   // values elsewhere, the envelope's where the body has none.
   class Nested final : public Event {
    public:
-    std::span<const FieldValue> values(FieldId id) const override;
     std::string_view raw() const override { return raw_; }
+    // Publishes, per field, the values it takes from `envelope` and `body`.
+    void combine(const Event& envelope, const Event& body, const std::vector<bool>& syslog_path);
 
-    const FieldTable* envelope = nullptr;
-    const Event* body = nullptr;
-    const std::vector<bool>* syslog_path = nullptr;  // by FieldId
     std::string_view raw_;
+
+   private:
+    std::vector<std::span<const FieldValue>> combined_;  // by FieldId
   };
 
   bool parse5424(std::string_view s, Envelope& env, DecodeError& error);

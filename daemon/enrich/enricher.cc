@@ -39,9 +39,10 @@ Enricher::Enricher(std::shared_ptr<const LookupSet> set, std::span<const std::st
     }
   }
   provider_begin_[paths.size()] = static_cast<uint32_t>(providers_.size());
-  event_.enricher_ = this;
-  event_.resolved_at_.assign(paths.size(), 0);
-  event_.resolved_.assign(paths.size(), {});
+  for (FieldId id = 0; id < paths.size(); ++id) {
+    if (provider_begin_[id] != provider_begin_[id + 1]) provided_.push_back(id);
+  }
+  event_.table_.assign(paths.size(), {});
 }
 
 const Event& Enricher::enrich(const Event& event) {
@@ -63,43 +64,31 @@ const Event& Enricher::enrich(const Event& event) {
     }
   }
   event_.base_ = &event;
-  if (++event_.generation_ == 0) {
-    // Wrapped after 2^32 events: stamps from the previous round could look
-    // current, so forget them all once.
-    std::fill(event_.resolved_at_.begin(), event_.resolved_at_.end(), 0);
-    event_.generation_ = 1;
+  // The record's own values, then the cells for the fields it lacks.
+  auto& fields = event_.table_;
+  const auto own = event.fields();
+  if (fields.size() < own.size()) fields.resize(own.size());
+  std::copy(own.begin(), own.end(), fields.begin());
+  std::fill(fields.begin() + static_cast<std::ptrdiff_t>(own.size()), fields.end(),
+            std::span<const FieldValue>());
+  for (const FieldId id : provided_) {
+    if (!fields[id].empty()) continue;
+    for (uint32_t i = provider_begin_[id]; i < provider_begin_[id + 1]; ++i) {
+      const Provider& p = providers_[i];
+      const FieldValue* row = rows_[p.table];
+      if (row != nullptr && !row[p.column].text.empty()) {
+        fields[id] = {row + p.column, 1};
+        break;
+      }
+    }
   }
+  event_.publish(fields);
   return event_;
 }
 
 void Enricher::takeCounts(std::vector<LookupCounts>& out) {
   out = counts_;
   std::fill(counts_.begin(), counts_.end(), LookupCounts{});
-}
-
-std::span<const FieldValue> EnrichedEvent::values(FieldId id) const {
-  if (id >= resolved_at_.size()) return base_->values(id);
-  // A field no table provides is the event's own: nothing to remember.
-  const auto& begin = enricher_->provider_begin_;
-  if (begin[id] == begin[id + 1]) return base_->values(id);
-  if (resolved_at_[id] != generation_) {
-    resolved_[id] = resolve(id);
-    resolved_at_[id] = generation_;
-  }
-  return resolved_[id];
-}
-
-std::span<const FieldValue> EnrichedEvent::resolve(FieldId id) const {
-  const auto own = base_->values(id);
-  if (!own.empty()) return own;
-  const Enricher& e = *enricher_;
-  if (id + 1 >= e.provider_begin_.size()) return {};
-  for (uint32_t i = e.provider_begin_[id]; i < e.provider_begin_[id + 1]; ++i) {
-    const auto& p = e.providers_[i];
-    const FieldValue* row = e.rows_[p.table];
-    if (row != nullptr && !row[p.column].text.empty()) return {row + p.column, 1};
-  }
-  return {};
 }
 
 }  // namespace trailwatch::enrich

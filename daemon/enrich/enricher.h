@@ -15,12 +15,11 @@
 // hits (a row was found) and misses (the match field had a value, no row
 // had that key) accumulate per table until takeCounts().
 //
-// Rules ask for the same fields many times per event (every field test and
-// the rule index read them), so the EnrichedEvent resolves a field once per
-// event (the base event's values, else the providing cell) and answers
-// later asks from a per-field cache. The cache is stamped with the event's
-// generation, which enrich() advances: nothing is cleared per event, and a
-// value resolved for one event is never seen by the next.
+// Rules ask for fields dozens of times per event (every field test and the
+// rule index read them), so the EnrichedEvent answers from a table it
+// publishes (event.h) rather than looking anything up per ask: enrich()
+// copies the base event's table and fills in, for each field some table
+// provides and the record lacks, the providing cell.
 //
 // Lifetime: the EnrichedEvent returned by enrich() is reused by the next
 // call; its views point into the base Event (valid as event.h says) and
@@ -61,20 +60,13 @@ class Enricher;
 
 class EnrichedEvent : public Event {
  public:
-  std::span<const FieldValue> values(FieldId id) const override;
   std::string_view raw() const override { return base_->raw(); }
 
  private:
   friend class Enricher;
-  std::span<const FieldValue> resolve(FieldId id) const;
-
   const Event* base_ = nullptr;
-  const Enricher* enricher_ = nullptr;
-  // Per FieldId of the field list: the values resolved for the current
-  // event, valid where resolved_at_[id] == generation_ (0 is never current).
-  uint32_t generation_ = 0;
-  mutable std::vector<uint32_t> resolved_at_;
-  mutable std::vector<std::span<const FieldValue>> resolved_;
+  // By FieldId: the base event's values, else the providing cell.
+  std::vector<std::span<const FieldValue>> table_;
 };
 
 struct LookupCounts {
@@ -98,7 +90,6 @@ class Enricher {
   void takeCounts(std::vector<LookupCounts>& out);
 
  private:
-  friend class EnrichedEvent;
   struct Provider {
     uint32_t table;
     uint32_t column;
@@ -108,6 +99,7 @@ class Enricher {
   std::vector<int64_t> match_ids_;        // per table; -1: not in the field list
   std::vector<uint32_t> provider_begin_;  // per FieldId, +1 sentinel
   std::vector<Provider> providers_;       // grouped by FieldId
+  std::vector<FieldId> provided_;         // the FieldIds that have providers
   std::vector<const FieldValue*> rows_;   // per table, for the current event
   std::vector<LookupCounts> counts_;      // per table
   EnrichedEvent event_;

@@ -41,16 +41,37 @@ struct FieldValue {
 
 class Event {
  public:
+  // Every field's values, by FieldId: fields()[id] is values(id).
+  using FieldTable = std::span<const std::span<const FieldValue>>;
+
+  Event() = default;
+  // A copy has no fields until it publishes a table of its own: the
+  // original's table belongs to the original.
+  Event(const Event&) noexcept {}
+  Event& operator=(const Event&) noexcept { return *this; }
   virtual ~Event() = default;
 
   // Every value of field `id`: one for a plain value, several where the path
   // crosses arrays (a rule matches when any of them matches), none when the
-  // field is absent.
-  virtual std::span<const FieldValue> values(FieldId id) const = 0;
+  // field is absent. Rules ask this dozens of times per event, so it is a
+  // read of the published table, not a virtual call.
+  std::span<const FieldValue> values(FieldId id) const {
+    return id < fields_.size() ? fields_[id] : std::span<const FieldValue>();
+  }
+  FieldTable fields() const { return fields_; }
 
   // The record as read, without its line terminator: what keyword
   // searches look through, and what alerts carry when a rule names no fields.
   virtual std::string_view raw() const = 0;
+
+ protected:
+  // Points values() at `table`, which the implementation keeps current for
+  // each record it decodes and publishes again whenever the table moves.
+  // Until then (and without one) the event has no fields.
+  void publish(FieldTable table) { fields_ = table; }
+
+ private:
+  FieldTable fields_;
 };
 
 }  // namespace trailwatch

@@ -22,7 +22,7 @@ using trailwatch::FieldValue;
 // sees input, and the rule text itself as the raw record.
 class FuzzEvent : public Event {
  public:
-  explicit FuzzEvent(std::string_view raw) : raw_(raw) {
+  FuzzEvent(std::string_view raw, size_t fields) : raw_(raw) {
     values_[0].type = FieldValue::Type::kString;
     values_[0].text = "Admin 10.1.2.3 C:\\Windows\\x.exe";
     values_[1].type = FieldValue::Type::kNumber;
@@ -35,16 +35,20 @@ class FuzzEvent : public Event {
     values_[3].text = "::ffff:192.168.0.1";
     values_[4].type = FieldValue::Type::kNull;
     values_[4].text = "null";
-  }
-  std::span<const FieldValue> values(FieldId id) const override {
     // Odd fields are absent so null/exists paths run too.
-    if (id % 2 == 1) return {};
-    return std::span<const FieldValue>(values_, 5);
+    for (size_t id = 0; id < fields; ++id) {
+      table_.push_back(id % 2 == 1 ? std::span<const FieldValue>()
+                                   : std::span<const FieldValue>(values_, 5));
+    }
+    publish(table_);
   }
+  FuzzEvent(const FuzzEvent&) = delete;
+  FuzzEvent& operator=(const FuzzEvent&) = delete;
   std::string_view raw() const override { return raw_; }
 
  private:
   FieldValue values_[5];
+  std::vector<std::span<const FieldValue>> table_;
   std::string_view raw_;
 };
 
@@ -55,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   trailwatch::Diagnostics diags;
   auto rules = trailwatch::engine::RuleSet::parse(text, "fuzz.yml", diags);
   if (!rules) return 0;
-  const FuzzEvent event(text);
+  const FuzzEvent event(text, rules->fieldPaths().size());
   const std::vector<uint32_t> all = rules->rulesFor(nullptr);
   std::vector<uint32_t> matched;
   rules->evaluate(event, all, matched);

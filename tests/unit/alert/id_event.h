@@ -18,16 +18,20 @@ namespace trailwatch::alert::testing {
 class IdEvent : public Event {
  public:
   explicit IdEvent(std::string raw) : raw_(std::move(raw)) {}
-  void set(FieldId id, std::vector<FieldValue> values) { fields_[id] = std::move(values); }
-  std::span<const FieldValue> values(FieldId id) const override {
-    auto it = fields_.find(id);
-    return it == fields_.end() ? std::span<const FieldValue>() : std::span(it->second);
+  IdEvent(const IdEvent&) = delete;
+  IdEvent& operator=(const IdEvent&) = delete;
+  void set(FieldId id, std::vector<FieldValue> values) {
+    by_id_[id] = std::move(values);
+    table_.assign(by_id_.rbegin()->first + 1, {});
+    for (const auto& [i, v] : by_id_) table_[i] = v;
+    publish(table_);
   }
   std::string_view raw() const override { return raw_; }
 
  private:
   std::string raw_;
-  std::map<FieldId, std::vector<FieldValue>> fields_;
+  std::map<FieldId, std::vector<FieldValue>> by_id_;
+  std::vector<std::span<const FieldValue>> table_;  // over by_id_
 };
 
 inline FieldValue str(std::string_view s) {

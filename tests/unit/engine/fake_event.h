@@ -40,6 +40,19 @@ class FakeEvent : public Event {
     return *this;
   }
 
+  FakeEvent() = default;
+  FakeEvent(const FakeEvent& other)
+      : Event(other), pending_(other.pending_), by_id_(other.by_id_), raw_(other.raw_) {
+    republish();
+  }
+  FakeEvent& operator=(const FakeEvent& other) {
+    pending_ = other.pending_;
+    by_id_ = other.by_id_;
+    raw_ = other.raw_;
+    republish();
+    return *this;
+  }
+
   // Must be called after the last value is added and before evaluation.
   const FakeEvent& bind(const std::vector<std::string>& paths) {
     by_id_.assign(paths.size(), {});
@@ -55,13 +68,10 @@ class FakeEvent : public Event {
         }
       }
     }
+    republish();
     return *this;
   }
 
-  std::span<const FieldValue> values(FieldId id) const override {
-    if (id >= by_id_.size()) return {};
-    return by_id_[id];
-  }
   std::string_view raw() const override { return raw_; }
 
  private:
@@ -78,8 +88,15 @@ class FakeEvent : public Event {
     return *this;
   }
 
+  // Points values() at by_id_ (event.h: the table an Event publishes).
+  void republish() {
+    table_.assign(by_id_.begin(), by_id_.end());
+    publish(table_);
+  }
+
   std::vector<Pending> pending_;
   std::vector<std::vector<FieldValue>> by_id_;
+  std::vector<std::span<const FieldValue>> table_;
   std::string raw_;
 };
 

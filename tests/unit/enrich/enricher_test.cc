@@ -12,19 +12,22 @@ namespace {
 // A decoded event with string values by FieldId.
 class StubEvent : public Event {
  public:
-  explicit StubEvent(size_t fields) : values_(fields) {}
+  explicit StubEvent(size_t fields) : values_(fields), table_(fields) { publish(table_); }
+  StubEvent(const StubEvent&) = delete;
+  StubEvent& operator=(const StubEvent&) = delete;
   StubEvent& set(FieldId id, std::string_view text) {
     FieldValue v;
     v.type = FieldValue::Type::kString;
     v.text = text;
     values_[id].push_back(v);
+    table_[id] = values_[id];
     return *this;
   }
-  std::span<const FieldValue> values(FieldId id) const override { return values_[id]; }
   std::string_view raw() const override { return "{}"; }
 
  private:
   std::vector<std::vector<FieldValue>> values_;
+  std::vector<std::span<const FieldValue>> table_;  // over values_
 };
 
 std::shared_ptr<const LookupTable> table(const std::string& csv, LookupSpec spec) {
