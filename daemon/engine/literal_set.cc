@@ -26,7 +26,7 @@ uint64_t fold8(uint64_t word) {
 }
 
 // The key words of `value` (literal_set.h), folded unless `cased`.
-void keyOf(std::string_view value, bool cased, uint64_t& head, uint64_t& tail) {
+inline void keyOf(std::string_view value, bool cased, uint64_t& head, uint64_t& tail) {
   const char* p = value.data();
   const size_t n = value.size();
   if (n >= 8) {
@@ -68,7 +68,7 @@ LiteralSet::LiteralSet(std::span<const std::string> literals, bool cased) : case
       e.text = static_cast<uint32_t>(text_.size());
       text_.append(literal);
     }
-    longest_ = std::max(longest_, literal.size());
+    lengths_ |= uint64_t{1} << lengthBit(literal.size());
     entries_.push_back(e);
     size_t at = slotOf(e.head, e.tail, e.size, slots - 1);
     while (slots_[at] != 0) at = (at + 1) & (slots - 1);
@@ -78,7 +78,7 @@ LiteralSet::LiteralSet(std::span<const std::string> literals, bool cased) : case
 
 int32_t LiteralSet::find(std::string_view value) const {
   const size_t n = value.size();
-  if (n > longest_ || entries_.empty()) return -1;
+  if ((lengths_ >> lengthBit(n) & 1) == 0) return -1;
   uint64_t head = 0, tail = 0;
   keyOf(value, cased_, head, tail);
   const size_t mask = slots_.size() - 1;

@@ -2,12 +2,11 @@
 // probe, compared as Sigma compares a plain string value: ASCII
 // case-insensitively unless cased (sigma_pattern.h).
 //
-// The rule index keys its gates on it, and a field test whose values are
-// all exact strings (`event.action: [export, print, download]`) matches
-// through it, one lookup per field value instead of one comparison per
-// literal.
+// The rule index keys its gates on it: one lookup per value of a gated
+// field, however many literals the rules compare it with.
 //
-// A lookup reads no more than two words of the value: its first and last
+// A value whose length no literal has is turned away at once. Otherwise a
+// lookup reads no more than two words of the value: its first and last
 // eight bytes (overlapping; four and four below 8; first, middle and last
 // byte below 4), folded eight bytes at a time. Those words and the length
 // tell literals of up to 16 bytes apart exactly; longer ones are compared
@@ -45,8 +44,11 @@ class LiteralSet {
     uint32_t size = 0;
     uint32_t text = 0;  // offset in text_ (longer than 16 bytes)
   };
+  // Bit n set: some literal has n bytes (bit 63: 63 or more). Most values
+  // looked up are of no literal's length, and this turns them away first.
+  static size_t lengthBit(size_t n) { return n < 63 ? n : 63; }
   bool cased_ = false;
-  size_t longest_ = 0;           // a longer value is in no set
+  uint64_t lengths_ = 0;
   std::vector<Entry> entries_;   // by literal index
   std::vector<uint32_t> slots_;  // open addressing: literal index + 1, 0 empty
   std::string text_;             // the literals longer than 16 bytes

@@ -71,6 +71,14 @@ TEST(LiteralSet, LongLiteralsSharingHeadAndTailAreToldApart) {
     EXPECT_EQ(set.find("PREFIX-" + std::to_string(1000 + i) + "-SUFFIX!!"), i);
   }
   EXPECT_EQ(set.find("prefix-2000-suffix!!"), -1);
+  // Lengths of 63 and more share one bit of the length mask.
+  const std::vector<std::string> longer{std::string(63, 'a'), std::string(64, 'b'),
+                                        std::string(100, 'c')};
+  const LiteralSet long_set(longer, /*cased=*/false);
+  EXPECT_EQ(long_set.find(std::string(64, 'B')), 1);
+  EXPECT_EQ(long_set.find(std::string(100, 'c')), 2);
+  EXPECT_EQ(long_set.find(std::string(70, 'c')), -1);
+  EXPECT_EQ(long_set.find(std::string(62, 'a')), -1);
   EXPECT_TRUE(LiteralSet().empty());
   EXPECT_EQ(LiteralSet().find("x"), -1);
 }

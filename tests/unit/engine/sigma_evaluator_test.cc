@@ -238,6 +238,32 @@ TEST(SigmaEvaluator, EmptyStringMatchesEmptyValueOnly) {
   EXPECT_FALSE(matches(d, null_field));
 }
 
+// A string is compared with string, number and boolean values only: a null
+// field's text "null" and an object's raw JSON are not strings, whether
+// the test has one string or a list of them (which the rule index keys on).
+TEST(SigmaEvaluator, StringsAreNotComparedWithNullOrObjectValues) {
+  for (const std::string list : {"'null'", "['null', x]"}) {
+    const std::string d = "  s:\n    f: " + list + "\n  condition: s\n";
+    FakeEvent null_field;
+    null_field.null("f");
+    EXPECT_FALSE(matches(d, null_field)) << list;
+    EXPECT_TRUE(matches(d, with("f", "NULL"))) << list;
+  }
+  for (const std::string list : {"'{\"a\":1}'", "['{\"a\":1}', x]"}) {
+    const std::string d = "  s:\n    f: " + list + "\n  condition: s\n";
+    FakeEvent object;
+    object.composite("f", "{\"a\":1}");
+    EXPECT_FALSE(matches(d, object)) << list;
+    EXPECT_TRUE(matches(d, with("f", "{\"a\":1}"))) << list;
+  }
+  FakeEvent number;
+  number.num("code", 403, "403");
+  EXPECT_TRUE(matches("  s:\n    code: ['403', '404']\n  condition: s\n", number));
+  FakeEvent flag;
+  flag.boolean("vip", true);
+  EXPECT_TRUE(matches("  s:\n    vip: ['TRUE', 'yes']\n  condition: s\n", flag));
+}
+
 TEST(SigmaEvaluator, AnyArrayElementMatches) {
   const std::string d = "  s:\n    user.roles: admin\n  condition: s\n";
   FakeEvent e;
