@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/common/literal_set.h"
 #include "daemon/engine/detection.h"
-#include "daemon/engine/literal_set.h"
 #include "daemon/engine/rule_set.h"
 #include "trailwatch/event.h"
 

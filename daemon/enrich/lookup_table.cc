@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 namespace trailwatch::enrich {
 namespace {
@@ -101,28 +102,7 @@ class CsvReader {
 
 }  // namespace
 
-size_t LookupTable::KeyHash::operator()(std::string_view s) const {
-  if (!fold) return std::hash<std::string_view>()(s);
-  size_t h = 1469598103934665603ull;  // FNV-1a over the folded bytes
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(foldAscii(c));
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-bool LookupTable::KeyEqual::operator()(std::string_view a, std::string_view b) const {
-  if (!fold) return a == b;
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (foldAscii(a[i]) != foldAscii(b[i])) return false;
-  }
-  return true;
-}
-
-LookupTable::LookupTable(LookupSpec spec)
-    : spec_(std::move(spec)),
-      index_(0, KeyHash{spec_.case_insensitive}, KeyEqual{spec_.case_insensitive}) {}
+LookupTable::LookupTable(LookupSpec spec) : spec_(std::move(spec)) {}
 
 std::vector<std::string> LookupTable::addedFields() const {
   std::vector<std::string> out;
@@ -133,8 +113,8 @@ std::vector<std::string> LookupTable::addedFields() const {
 }
 
 const FieldValue* LookupTable::find(std::string_view key) const {
-  const auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &cells_[size_t{it->second} * columns_.size()];
+  const int32_t row = index_.find(key);
+  return row < 0 ? nullptr : &cells_[static_cast<size_t>(row) * columns_.size()];
 }
 
 Result<std::shared_ptr<const LookupTable>> LookupTable::load(const LookupSpec& spec) {
@@ -188,6 +168,7 @@ Result<std::shared_ptr<const LookupTable>> LookupTable::parse(std::string_view c
   // can only be taken once it is complete.
   std::vector<std::pair<size_t, size_t>> spans;
   std::unordered_map<std::string, int> key_lines;  // folded key -> line, for duplicate messages
+  std::vector<std::string> keys;                   // by row, folded as key_lines
   const size_t width = fields.size();
   while (reader.next(fields)) {
     if (fields.size() != width) {
@@ -199,11 +180,12 @@ Result<std::shared_ptr<const LookupTable>> LookupTable::parse(std::string_view c
     if (spec.case_insensitive) {
       for (char& c : key) c = foldAscii(c);
     }
-    auto [it, inserted] = key_lines.emplace(std::move(key), reader.line());
+    auto [it, inserted] = key_lines.emplace(key, reader.line());
     if (!inserted) {
       return at(reader.line(), "duplicate key '" + fields[key_column] + "' (first on line " +
                                    std::to_string(it->second) + ")");
     }
+    keys.push_back(std::move(key));
     for (const auto& f : fields) {
       spans.emplace_back(table->text_.size(), f.size());
       table->text_ += f;
@@ -219,10 +201,7 @@ Result<std::shared_ptr<const LookupTable>> LookupTable::parse(std::string_view c
     v.text = std::string_view(table->text_).substr(offset, length);
     table->cells_.push_back(v);
   }
-  table->index_.reserve(table->rows_);
-  for (size_t row = 0; row < table->rows_; ++row) {
-    table->index_.emplace(table->cells_[row * width + key_column].text, static_cast<uint32_t>(row));
-  }
+  table->index_ = LiteralSet(keys, !spec.case_insensitive);
   return std::shared_ptr<const LookupTable>(std::move(table));
 }
 

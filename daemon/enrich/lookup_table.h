@@ -22,9 +22,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "daemon/common/literal_set.h"
 #include "trailwatch/event.h"
 #include "trailwatch/result.h"
 
@@ -59,15 +59,6 @@ class LookupTable {
   const FieldValue* find(std::string_view key) const;
 
  private:
-  struct KeyHash {
-    bool fold;
-    size_t operator()(std::string_view s) const;
-  };
-  struct KeyEqual {
-    bool fold;
-    bool operator()(std::string_view a, std::string_view b) const;
-  };
-
   explicit LookupTable(LookupSpec spec);
 
   LookupSpec spec_;
@@ -76,7 +67,7 @@ class LookupTable {
   size_t rows_ = 0;
   std::string text_;               // every cell's text, back to back
   std::vector<FieldValue> cells_;  // rows_ * columns_.size(), views into text_
-  std::unordered_map<std::string_view, uint32_t, KeyHash, KeyEqual> index_;  // key -> row
+  LiteralSet index_;               // the keys (folded if case-insensitive), by row
 };
 
 }  // namespace trailwatch::enrich

@@ -1,16 +1,18 @@
-// LiteralSet: a set of exact strings that a value is looked up in with one
-// probe, compared as Sigma compares a plain string value: ASCII
-// case-insensitively unless cased (sigma_pattern.h).
+// LiteralSet: a set of distinct strings that a value is looked up in with
+// one probe, ASCII case-insensitively unless cased (as Sigma compares a
+// plain string value, sigma_pattern.h, and as lookup tables compare keys
+// when told to).
 //
-// The rule index keys its gates on it: one lookup per value of a gated
-// field, however many literals the rules compare it with.
+// The rule index keys its gates on it (one lookup per value of a gated
+// field, however many literals the rules compare it with), and a lookup
+// table its rows' keys.
 //
 // A value whose length no literal has is turned away at once. Otherwise a
-// lookup reads no more than two words of the value: its first and last
-// eight bytes (overlapping; four and four below 8; first, middle and last
-// byte below 4), folded eight bytes at a time. Those words and the length
-// tell literals of up to 16 bytes apart exactly; longer ones are compared
-// in full, folded the same way, on a match of both words. Only bytes of the
+// lookup works from its first and last eight bytes (overlapping; four and
+// four below 8; first, middle and last byte below 4), folded eight bytes at
+// a time. Those words and the length tell literals of up to 16 bytes apart
+// exactly; a longer value's other words are mixed into the hash and
+// compared, folded the same way, on a match of both. Only bytes of the
 // value are read.
 //
 // Thread-safety: immutable after construction.
@@ -22,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-namespace trailwatch::engine {
+namespace trailwatch {
 
 class LiteralSet {
  public:
@@ -54,4 +56,4 @@ class LiteralSet {
   std::string text_;             // the literals longer than 16 bytes
 };
 
-}  // namespace trailwatch::engine
+}  // namespace trailwatch

@@ -1,9 +1,9 @@
-#include "daemon/engine/literal_set.h"
+#include "daemon/common/literal_set.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace trailwatch::engine {
+namespace trailwatch {
 namespace {
 
 template <typename T>
@@ -48,8 +48,18 @@ inline void keyOf(std::string_view value, bool cased, uint64_t& head, uint64_t& 
   }
 }
 
-size_t slotOf(uint64_t head, uint64_t tail, size_t size, size_t mask) {
-  uint64_t h = head * 0x9E3779B97F4A7C15ULL ^ tail * 0xC2B2AE3D27D4EB4FULL ^ size;
+// The slot a key starts probing at. Up to 16 bytes the key words are the
+// whole value; beyond, every further word is mixed in too (folded like the
+// key), so that values differing only in the middle (`employee-00017-active`)
+// spread over the table instead of piling onto one probe chain.
+size_t slotOf(std::string_view value, bool cased, uint64_t head, uint64_t tail, size_t mask) {
+  const size_t n = value.size();
+  uint64_t h = head * 0x9E3779B97F4A7C15ULL ^ tail * 0xC2B2AE3D27D4EB4FULL ^ n;
+  for (size_t at = 8; n > 16 && at < n - 8; at += 8) {
+    uint64_t word = load<uint64_t>(value.data() + std::min(at, n - 16));
+    if (!cased) word = fold8(word);
+    h = (h ^ word) * 0x9E3779B97F4A7C15ULL;
+  }
   h ^= h >> 32;
   return static_cast<size_t>(h) & mask;
 }
@@ -70,7 +80,7 @@ LiteralSet::LiteralSet(std::span<const std::string> literals, bool cased) : case
     }
     lengths_ |= uint64_t{1} << lengthBit(literal.size());
     entries_.push_back(e);
-    size_t at = slotOf(e.head, e.tail, e.size, slots - 1);
+    size_t at = slotOf(literal, cased, e.head, e.tail, slots - 1);
     while (slots_[at] != 0) at = (at + 1) & (slots - 1);
     slots_[at] = static_cast<uint32_t>(entries_.size());
   }
@@ -82,7 +92,7 @@ int32_t LiteralSet::find(std::string_view value) const {
   uint64_t head = 0, tail = 0;
   keyOf(value, cased_, head, tail);
   const size_t mask = slots_.size() - 1;
-  for (size_t i = slotOf(head, tail, n, mask);; i = (i + 1) & mask) {
+  for (size_t i = slotOf(value, cased_, head, tail, mask);; i = (i + 1) & mask) {
     const uint32_t s = slots_[i];
     if (s == 0) return -1;
     const Entry& e = entries_[s - 1];
@@ -100,4 +110,4 @@ int32_t LiteralSet::find(std::string_view value) const {
   }
 }
 
-}  // namespace trailwatch::engine
+}  // namespace trailwatch

@@ -1,11 +1,11 @@
-#include "daemon/engine/literal_set.h"
+#include "daemon/common/literal_set.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace trailwatch::engine {
+namespace trailwatch {
 namespace {
 
 // A value is looked up by its length and its first and last eight bytes,
@@ -84,4 +84,4 @@ TEST(LiteralSet, LongLiteralsSharingHeadAndTailAreToldApart) {
 }
 
 }  // namespace
-}  // namespace trailwatch::engine
+}  // namespace trailwatch
