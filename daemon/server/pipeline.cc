@@ -495,6 +495,15 @@ void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c
   }
 }
 
+namespace {
+
+// The shard a group's observations go to; with one shard, no hash.
+size_t shardOf(std::string_view group, size_t shards) {
+  return shards == 1 ? 0 : engine::groupHash(group) % shards;
+}
+
+}  // namespace
+
 void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event,
                              const Record& record, uint32_t ordinal, int64_t event_time) {
   const auto& info = rules_->rule(rule_index);
@@ -549,7 +558,7 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
         }
       }
     }
-    engine::Observation& o = lane.per_shard[engine::groupHash(group) % shards].add();
+    engine::Observation& o = lane.per_shard[shardOf(group, shards)].add();
     o.rule = c.rule_index;
     o.input = input;
     o.time = event_time;
@@ -566,7 +575,7 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
       if (g > 0) group.push_back(engine::kGroupSeparator);
       group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
     }
-    engine::Observation& o = lane.per_shard[engine::groupHash(group) % shards].add();
+    engine::Observation& o = lane.per_shard[shardOf(group, shards)].add();
     o.rule = rule_index;
     o.time = event_time;
     o.state_only = record.state_only;
