@@ -71,10 +71,9 @@ Observation observation(uint32_t rule, uint64_t user, uint64_t patient, int64_t 
   o.group = "u" + std::to_string(user);
   o.value_hash = std::hash<uint64_t>{}(patient);
   // What the pipeline keeps per sample: the rule's `fields` (user.id, patient.id).
-  trailwatch::engine::beginSample(o.sample, 0, time);
   const std::string patient_id = "p" + std::to_string(patient);
-  const std::string_view values[] = {o.group, patient_id};
-  for (const auto& v : values) trailwatch::engine::appendSampleValue(o.sample, &v);
+  const std::optional<std::string_view> values[] = {o.group, patient_id};
+  trailwatch::engine::encodeSample(o.sample, 0, time, values);
   return o;
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/engine/correlation_sample.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "daemon/common/json_writer.h"
@@ -23,19 +24,25 @@ const RuleInfo& inputRule(const RuleSet& rules, const Correlation& c, uint32_t i
 
 }  // namespace
 
-void beginSample(std::string& out, uint32_t input, int64_t time) {
-  out.clear();
+void encodeSample(std::string& out, uint32_t input, int64_t time,
+                  std::span<const std::optional<std::string_view>> values) {
+  size_t size = kHeader + (values.empty() ? 0 : values.size() - 1);  // separators
+  for (const auto& v : values) size += v ? std::min(v->size(), kMaxValue) : 1;
+  out.resize(size);
+  char* p = out.data();
   const uint16_t in = static_cast<uint16_t>(input);
-  out.append(reinterpret_cast<const char*>(&in), 2);
-  out.append(reinterpret_cast<const char*>(&time), 8);
-}
-
-void appendSampleValue(std::string& out, const std::string_view* value) {
-  if (out.size() > kHeader) out.push_back(kGroupSeparator);
-  if (value == nullptr) {
-    out.push_back(kSampleNull);
-  } else {
-    out.append(value->substr(0, kMaxValue));
+  std::memcpy(p, &in, 2);
+  std::memcpy(p + 2, &time, 8);
+  p += kHeader;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) *p++ = kGroupSeparator;
+    if (!values[i]) {
+      *p++ = kSampleNull;
+      continue;
+    }
+    const size_t n = std::min(values[i]->size(), kMaxValue);
+    if (n > 0) std::memcpy(p, values[i]->data(), n);
+    p += n;
   }
 }
 

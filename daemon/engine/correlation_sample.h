@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,10 +23,11 @@ namespace trailwatch::engine {
 
 inline constexpr char kSampleNull = '\x1e';
 
-// Starts a sample in `out` (cleared).
-void beginSample(std::string& out, uint32_t input, int64_t time);
-// Appends one value (or kSampleNull when `value` is null), cut to 256 bytes.
-void appendSampleValue(std::string& out, const std::string_view* value);
+// Replaces `out` with the sample of `input` at `time` carrying `values`
+// (nullopt: absent, written as kSampleNull), each cut to 256 bytes. Sized
+// once, then written: the pipeline encodes one per observation.
+void encodeSample(std::string& out, uint32_t input, int64_t time,
+                  std::span<const std::optional<std::string_view>> values);
 // The field names a sample of `input` carries, in order.
 const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
                                              uint32_t input);

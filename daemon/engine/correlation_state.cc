@@ -407,11 +407,10 @@ void CorrelationState::fire(const Group& g, StateOutput&& output, std::vector<St
     next.time = std::max(output.last_seen, watermark());
     next.group = output.group;
     // The chained correlation's sample is the figure of the firing that fed it.
-    beginSample(next.sample, input, output.last_seen);
     std::string figure;
     appendJsonNumber(figure, output.value);
-    const std::string_view text(figure);
-    appendSampleValue(next.sample, &text);
+    const std::optional<std::string_view> value(figure);
+    encodeSample(next.sample, input, output.last_seen, {&value, 1});
     chained.push_back(std::move(next));
   }
   if (info.alerts) out.push_back(std::move(output));

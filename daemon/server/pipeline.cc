@@ -481,18 +481,19 @@ std::optional<std::string_view> firstText(const Event& event, FieldId id) {
 
 }  // namespace
 
-void SourcePipeline::appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
-                                  const Event& event, int64_t event_time) {
-  engine::beginSample(out, input, event_time);
+void SourcePipeline::appendSample(Lane& lane, std::string& out, const engine::Correlation& c,
+                                  uint32_t input, const Event& event, int64_t event_time) {
   const auto& names = engine::sampleFields(*rules_, c, input);
   // The ids of those names: the correlation's own `fields`, else the rule's.
   const auto& self = rules_->rule(c.rule_index);
   const auto& ids =
       !self.fields.empty() ? self.field_ids : rules_->rule(c.inputs[input].index).field_ids;
+  auto& values = lane.sample_values;
+  values.clear();
   for (size_t i = 0; i < names.size() && i < ids.size(); ++i) {
-    const auto text = firstText(event, ids[i]);
-    engine::appendSampleValue(out, text ? &*text : nullptr);
+    values.push_back(firstText(event, ids[i]));
   }
+  engine::encodeSample(out, input, event_time, values);
 }
 
 namespace {
@@ -567,7 +568,7 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
     o.value_hash = value_hash;
     o.value = value;
     o.group.assign(group);
-    appendSample(o.sample, c, input, event, event_time);
+    appendSample(lane, o.sample, c, input, event, event_time);
   }
   if (info.suppress && info.alerts) {
     group.clear();

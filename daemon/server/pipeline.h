@@ -121,7 +121,8 @@ class SourcePipeline {
     std::vector<std::pair<uint32_t, size_t>> alert_ends;  // (rule index, end in alerts)
     std::vector<uint64_t> matches;                        // by rule index
     std::vector<engine::ObservationBatch> per_shard;
-    std::string group;         // the group of the observation being written
+    std::string group;  // the group of the observation being written
+    std::vector<std::optional<std::string_view>> sample_values;  // and its sample's
     std::string origin;        // the last observed record's origin,
     uint64_t origin_hash = 0;  // and its hash (0: none yet)
     struct Failure {
@@ -158,7 +159,7 @@ class SourcePipeline {
   // Processes the event the decoder held back for more records (decoder.h).
   void flushDecoder();
   int64_t eventTime(Lane& lane, const Event& event);
-  void appendSample(std::string& out, const engine::Correlation& c, uint32_t input,
+  void appendSample(Lane& lane, std::string& out, const engine::Correlation& c, uint32_t input,
                     const Event& event, int64_t event_time);
   static void skipObservation(Lane& lane, const char* reason);
   void submitObservations(int64_t batch_clock);
