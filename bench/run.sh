@@ -249,7 +249,8 @@ if [[ $profile -eq 1 ]]; then
       { pct = $1; sub(/%/, "", pct); line = $0
         if (line ~ /JsonDecoder|_Hashtable|_Hash_bytes|__memcmp|memcmp@plt/) s = "decode: trailwatch JSON decoder (walk, key lookup, values)"
         else if (line ~ /simdjson::/) s = "decode: simdjson (stage 1 index, strings)"
-        else if (line ~ /trailwatch::engine::|inet_pton/) s = "rules: evaluation"
+        else if (line ~ /CorrelationState|Correlator::|ObservationBatch/) s = "correlation state (the shard thread)"
+        else if (line ~ /trailwatch::engine::|trailwatch::enrich::|LiteralSet|inet_pton/) s = "rules: index, lookups, evaluation"
         else if (line ~ /trailwatch::alert::|appendJson|strftime|vfprintf/) s = "alerts: rendering"
         else if (line ~ /trailwatch::source::|__memchr|memchr@plt/) s = "source: reading, line framing"
         else if (line ~ /trailwatch::server::|prometheus::/) s = "pipeline, metrics"
