@@ -72,7 +72,8 @@ Observation observation(uint32_t rule, uint64_t user, uint64_t patient, int64_t 
   o.value_hash = std::hash<uint64_t>{}(patient);
   // What the pipeline keeps per sample: the rule's `fields` (user.id, patient.id).
   const std::string patient_id = "p" + std::to_string(patient);
-  const std::optional<std::string_view> values[] = {o.group, patient_id};
+  const std::string_view group = o.group, patient_text = patient_id;
+  const std::string_view* values[] = {&group, &patient_text};
   trailwatch::engine::encodeSample(o.sample, 0, time, values);
   return o;
 }

@@ -25,7 +25,7 @@ const RuleInfo& inputRule(const RuleSet& rules, const Correlation& c, uint32_t i
 }  // namespace
 
 void encodeSample(std::string& out, uint32_t input, int64_t time,
-                  std::span<const std::optional<std::string_view>> values) {
+                  std::span<const std::string_view* const> values) {
   size_t size = kHeader + (values.empty() ? 0 : values.size() - 1);  // separators
   for (const auto& v : values) size += v ? std::min(v->size(), kMaxValue) : 1;
   out.resize(size);
@@ -36,7 +36,7 @@ void encodeSample(std::string& out, uint32_t input, int64_t time,
   p += kHeader;
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) *p++ = kGroupSeparator;
-    if (!values[i]) {
+    if (values[i] == nullptr) {
       *p++ = kSampleNull;
       continue;
     }

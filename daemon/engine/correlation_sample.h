@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,10 +23,10 @@ namespace trailwatch::engine {
 inline constexpr char kSampleNull = '\x1e';
 
 // Replaces `out` with the sample of `input` at `time` carrying `values`
-// (nullopt: absent, written as kSampleNull), each cut to 256 bytes. Sized
+// (nullptr: absent, written as kSampleNull), each cut to 256 bytes. Sized
 // once, then written: the pipeline encodes one per observation.
 void encodeSample(std::string& out, uint32_t input, int64_t time,
-                  std::span<const std::optional<std::string_view>> values);
+                  std::span<const std::string_view* const> values);
 // The field names a sample of `input` carries, in order.
 const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
                                              uint32_t input);

@@ -409,8 +409,9 @@ void CorrelationState::fire(const Group& g, StateOutput&& output, std::vector<St
     // The chained correlation's sample is the figure of the firing that fed it.
     std::string figure;
     appendJsonNumber(figure, output.value);
-    const std::optional<std::string_view> value(figure);
-    encodeSample(next.sample, input, output.last_seen, {&value, 1});
+    const std::string_view value(figure);
+    const std::string_view* values[] = {&value};
+    encodeSample(next.sample, input, output.last_seen, values);
     chained.push_back(std::move(next));
   }
   if (info.alerts) out.push_back(std::move(output));

@@ -471,12 +471,15 @@ void SourcePipeline::skipObservation(Lane& lane, const char* reason) {
 
 namespace {
 
-// The first value of a field as text, or nullopt when absent or null.
-std::optional<std::string_view> firstText(const Event& event, FieldId id) {
+// The text of a field's first value, or nullptr when absent or null. A
+// pointer (into the event), not an optional: built on the stack and
+// copied, an optional's flag byte was stored and then loaded back as part
+// of a wider word, which stalls (no store forwarding).
+const std::string_view* firstText(const Event& event, FieldId id) {
   for (const auto& v : event.values(id)) {
-    if (v.type != FieldValue::Type::kNull) return v.text;
+    if (v.type != FieldValue::Type::kNull) return &v.text;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 }  // namespace
@@ -574,7 +577,8 @@ void SourcePipeline::observe(Lane& lane, uint32_t rule_index, const Event& event
     group.clear();
     for (size_t g = 0; g < info.suppress->by_ids.size(); ++g) {
       if (g > 0) group.push_back(engine::kGroupSeparator);
-      group.append(firstText(event, info.suppress->by_ids[g]).value_or(std::string_view()));
+      const std::string_view* text = firstText(event, info.suppress->by_ids[g]);
+      if (text != nullptr) group.append(*text);
     }
     engine::Observation& o = lane.per_shard[shardOf(group, shards)].add();
     o.rule = rule_index;

@@ -122,9 +122,9 @@ class SourcePipeline {
     std::vector<uint64_t> matches;                        // by rule index
     std::vector<engine::ObservationBatch> per_shard;
     std::string group;  // the group of the observation being written
-    std::vector<std::optional<std::string_view>> sample_values;  // and its sample's
-    std::string origin;        // the last observed record's origin,
-    uint64_t origin_hash = 0;  // and its hash (0: none yet)
+    std::vector<const std::string_view*> sample_values;  // and its sample's
+    std::string origin;                                  // the last observed record's origin,
+    uint64_t origin_hash = 0;                            // and its hash (0: none yet)
     struct Failure {
       const Record* record;
       std::string_view reason;

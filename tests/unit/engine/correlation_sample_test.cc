@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,8 +37,8 @@ TEST(CorrelationSample, EncodedValuesRenderAsTheRulesFields) {
             (std::vector<std::string>{"note", "user.id", "patient.id", "reason"}));
 
   const std::string long_reason(300, 'r');
-  const std::optional<std::string_view> values[] = {std::string_view(), "u\"1", std::nullopt,
-                                                    long_reason};
+  const std::string_view empty, user = "u\"1", reason = long_reason;
+  const std::string_view* values[] = {&empty, &user, nullptr, &reason};
   std::string sample = "left over from the slot's last use";
   encodeSample(sample, 0, 1'000'000'000, values);
   std::string json;
@@ -49,7 +48,8 @@ TEST(CorrelationSample, EncodedValuesRenderAsTheRulesFields) {
                       std::string(256, 'r') + "\"}");
 
   // Encoding again replaces what was there.
-  const std::optional<std::string_view> shorter[] = {"n", "u2", "p", "x"};
+  const std::string_view n = "n", u2 = "u2", p = "p", x = "x";
+  const std::string_view* shorter[] = {&n, &u2, &p, &x};
   encodeSample(sample, 0, 2'000'000'000, shorter);
   json.clear();
   renderSample(*rules, c, sample, json);
