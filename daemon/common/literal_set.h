@@ -35,9 +35,7 @@ class LiteralSet {
 
   // The index in `literals` of the one `value` equals, or -1.
   int32_t find(std::string_view value) const;
-  bool contains(std::string_view value) const { return find(value) >= 0; }
 
-  bool cased() const { return cased_; }
   bool empty() const { return entries_.empty(); }
 
  private:

@@ -30,11 +30,6 @@ namespace trailwatch::decode {
 
 class FieldTable final : public Event {
  public:
-  FieldTable() = default;
-  // values() reads the table of this table's store.
-  FieldTable(const FieldTable&) = delete;
-  FieldTable& operator=(const FieldTable&) = delete;
-
   void setFields(std::span<const std::string> paths);
 
   // Starts a new record: forgets every value and the scratch text.

@@ -46,6 +46,7 @@ Enricher::Enricher(std::shared_ptr<const LookupSet> set, std::span<const std::st
 }
 
 const Event& Enricher::enrich(const Event& event) {
+  bool found = false;
   for (size_t t = 0; t < rows_.size(); ++t) {
     rows_[t] = nullptr;
     if (match_ids_[t] < 0) continue;
@@ -59,10 +60,13 @@ const Event& Enricher::enrich(const Event& event) {
     }
     if (rows_[t] != nullptr) {
       ++counts_[t].hits;
+      found = true;
     } else if (looked) {
       ++counts_[t].misses;
     }
   }
+  // No row, or no field any table provides: nothing to add to the record.
+  if (!found || provided_.empty()) return event;
   event_.base_ = &event;
   // The record's own values, then the cells for the fields it lacks.
   auto& fields = event_.table_;

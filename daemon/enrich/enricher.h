@@ -19,7 +19,9 @@
 // rule index read them), so the EnrichedEvent answers from a table it
 // publishes (event.h) rather than looking anything up per ask: enrich()
 // copies the base event's table and fills in, for each field some table
-// provides and the record lacks, the providing cell.
+// provides and the record lacks, the providing cell. When no table has a
+// row for the event (or none provides a field rules read), enrich() hands
+// back the event itself: there is nothing to add.
 //
 // Lifetime: the EnrichedEvent returned by enrich() is reused by the next
 // call; its views point into the base Event (valid as event.h says) and

@@ -45,10 +45,10 @@ class Event {
   using FieldTable = std::span<const std::span<const FieldValue>>;
 
   Event() = default;
-  // A copy has no fields until it publishes a table of its own: the
-  // original's table belongs to the original.
-  Event(const Event&) noexcept {}
-  Event& operator=(const Event&) noexcept { return *this; }
+  // The published table belongs to the event that published it; a copy
+  // would read the original's.
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
   virtual ~Event() = default;
 
   // Every value of field `id`: one for a plain value, several where the path

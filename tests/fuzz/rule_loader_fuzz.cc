@@ -42,8 +42,6 @@ class FuzzEvent : public Event {
     }
     publish(table_);
   }
-  FuzzEvent(const FuzzEvent&) = delete;
-  FuzzEvent& operator=(const FuzzEvent&) = delete;
   std::string_view raw() const override { return raw_; }
 
  private:

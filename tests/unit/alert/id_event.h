@@ -18,8 +18,6 @@ namespace trailwatch::alert::testing {
 class IdEvent : public Event {
  public:
   explicit IdEvent(std::string raw) : raw_(std::move(raw)) {}
-  IdEvent(const IdEvent&) = delete;
-  IdEvent& operator=(const IdEvent&) = delete;
   void set(FieldId id, std::vector<FieldValue> values) {
     by_id_[id] = std::move(values);
     table_.assign(by_id_.rbegin()->first + 1, {});

@@ -41,8 +41,9 @@ class FakeEvent : public Event {
   }
 
   FakeEvent() = default;
+  // A copy publishes a table of its own (Event is not copyable).
   FakeEvent(const FakeEvent& other)
-      : Event(other), pending_(other.pending_), by_id_(other.by_id_), raw_(other.raw_) {
+      : pending_(other.pending_), by_id_(other.by_id_), raw_(other.raw_) {
     republish();
   }
   FakeEvent& operator=(const FakeEvent& other) {

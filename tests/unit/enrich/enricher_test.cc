@@ -13,8 +13,6 @@ namespace {
 class StubEvent : public Event {
  public:
   explicit StubEvent(size_t fields) : values_(fields), table_(fields) { publish(table_); }
-  StubEvent(const StubEvent&) = delete;
-  StubEvent& operator=(const StubEvent&) = delete;
   StubEvent& set(FieldId id, std::string_view text) {
     FieldValue v;
     v.type = FieldValue::Type::kString;
@@ -81,14 +79,14 @@ TEST(Enricher, RecordValueWinsOverLookup) {
 }
 
 TEST(Enricher, ResolvedFieldsFollowEachNewEvent) {
-  // The enriched event caches what it resolved per field; the next event
-  // must not see the previous one's values, own or looked up.
+  // The enriched event's table is filled anew for each event; the next
+  // event must not see the previous one's values, own or looked up.
   Enricher enricher(twoTables(), kPaths);
   StubEvent first(kPaths.size());
   first.set(0, "u8");
   const Event& a = enricher.enrich(first);
   EXPECT_EQ(texts(a.values(1)), std::vector<std::string>{"active"});
-  EXPECT_EQ(texts(a.values(1)), std::vector<std::string>{"active"});  // from the cache
+  EXPECT_EQ(texts(a.values(1)), std::vector<std::string>{"active"});  // asked again
   EXPECT_TRUE(a.values(4).empty());
 
   StubEvent second(kPaths.size());
@@ -111,6 +109,8 @@ TEST(Enricher, MissAndEmptyCellLeaveFieldAbsent) {
   StubEvent miss(kPaths.size());
   miss.set(0, "u99");
   EXPECT_TRUE(enricher.enrich(miss).values(1).empty());
+  // No row found: nothing to add, the record itself comes back.
+  EXPECT_EQ(&enricher.enrich(miss), &miss);
   StubEvent empty_cell(kPaths.size());
   empty_cell.set(0, "u7");
   const Event& out = enricher.enrich(empty_cell);
