@@ -144,6 +144,21 @@ bool FieldTest::matches(const Event& event) const {
   return matchesValues(event.values(field), event);
 }
 
+namespace {
+
+// An event with no fields: what a test decides when its field is absent.
+class NoFields final : public Event {
+ public:
+  std::string_view raw() const override { return {}; }
+};
+
+}  // namespace
+
+bool FieldTest::matchesAbsent() const {
+  static const NoFields none;
+  return !raw && matchesValues({}, none);
+}
+
 bool Search::matches(const Event& event) const {
   for (const auto& alternative : alternatives) {
     bool all = true;
@@ -158,18 +173,7 @@ bool Search::matches(const Event& event) const {
   return false;
 }
 
-namespace {
-
-// An event with no fields: what a test decides when its field is absent.
-class NoFields final : public Event {
- public:
-  std::string_view raw() const override { return {}; }
-};
-
-}  // namespace
-
 FlatDetections::FlatDetections(std::span<const Detection> detections) : detections_(detections) {
-  const NoFields none;
   for (const Detection& d : detections) {
     first_search_.push_back(static_cast<uint32_t>(searches_.size()));
     for (const Search& search : d.searches) {
@@ -179,8 +183,7 @@ FlatDetections::FlatDetections(std::span<const Detection> detections) : detectio
         alternatives_.push_back(
             {static_cast<uint32_t>(tests_.size()), static_cast<uint32_t>(alternative.size())});
         for (const FieldTest& test : alternative) {
-          tests_.push_back(
-              {test.field, test.raw, !test.raw && test.matchesValues({}, none), &test});
+          tests_.push_back({test.field, test.raw, test.matchesAbsent(), &test});
         }
       }
     }

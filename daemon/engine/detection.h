@@ -77,6 +77,9 @@ struct FieldTest {
   std::vector<ValueTest> values;
 
   bool matches(const Event& event) const;
+  // Whether the test holds on a field the event has no values of (never
+  // for a keyword search).
+  bool matchesAbsent() const;
   // The test over `values`: the field's values, or for a keyword search
   // the raw record as one value.
   bool matchesValues(std::span<const FieldValue> values, const Event& event) const;

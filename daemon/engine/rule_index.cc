@@ -3,98 +3,186 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace trailwatch::engine {
 namespace {
 
-// Rules' positions go in bit sets of this many per word.
+// Rules' and clauses' bits go in words of this many.
 constexpr uint32_t kWordBits = 64;
 
-// A disjunction of gates: the detection can only match if one of them
-// holds. Empty: no gate (every event is a candidate). Gates on the same
-// field (and casing) are kept merged.
-using Gates = std::vector<Gate>;
+// At most this many clauses are kept per condition (the most selective):
+// fewer is still necessary, and it bounds what an `or` multiplies.
+constexpr size_t kMaxClauses = 8;
 
-size_t literalCount(const Gates& gates) {
-  size_t n = 0;
-  for (const auto& g : gates) n += g.literals.size();
-  return n;
-}
+// Every clause must hold (a CNF). Empty: no clause (every event is a
+// candidate).
+using Clauses = std::vector<Clause>;
 
-// `a or b`: both must be gated; the union, merged per field.
-Gates unite(Gates a, const Gates& b) {
-  if (a.empty() || b.empty()) return {};
-  for (const Gate& g : b) {
-    auto it = std::find_if(a.begin(), a.end(),
-                           [&](const Gate& x) { return x.field == g.field && x.cased == g.cased; });
-    if (it == a.end()) {
-      a.push_back(g);
-    } else {
-      it->literals.insert(it->literals.end(), g.literals.begin(), g.literals.end());
+// Adds `gate` to the disjunction `clause`, merged: one gate per field and
+// casing, and a presence gate of a field covers its equality gates.
+void addGate(Clause& clause, const Gate& gate) {
+  for (Gate& g : clause) {
+    if (g.field != gate.field) continue;
+    if (g.present) return;
+    if (gate.present) {
+      std::erase_if(clause, [&](const Gate& x) { return x.field == gate.field; });
+      clause.push_back(gate);
+      return;
+    }
+    if (g.cased == gate.cased) {
+      g.literals.insert(g.literals.end(), gate.literals.begin(), gate.literals.end());
+      std::sort(g.literals.begin(), g.literals.end());
+      g.literals.erase(std::unique(g.literals.begin(), g.literals.end()), g.literals.end());
+      return;
     }
   }
-  return a;
+  clause.push_back(gate);
 }
 
-// `a and b`: either is necessary; the more selective (fewer literals).
-Gates either(Gates a, Gates b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return literalCount(b) < literalCount(a) ? b : a;
-}
-
-// The gate a field test gives on its own: every value is an exact string.
-Gates gatesOfTest(const FieldTest& test) {
-  if (test.raw || test.values.empty() || (test.all && test.values.size() > 1)) return {};
-  Gate gate;
-  gate.field = test.field;
-  for (size_t i = 0; i < test.values.size(); ++i) {
-    const ValueTest& v = test.values[i];
-    if (v.kind != ValueTest::Kind::kString || v.pattern.shape() != SigmaPattern::Shape::kExact) {
-      return {};
-    }
-    if (i == 0) {
-      gate.cased = v.pattern.cased();
-    } else if (v.pattern.cased() != gate.cased) {
-      return {};
-    }
-    gate.literals.push_back(v.pattern.literal());
+// Smaller is more selective: equalities before presence, fewer literals first.
+std::pair<size_t, size_t> cost(const Clause& clause) {
+  size_t presence = 0, literals = 0;
+  for (const Gate& g : clause) {
+    presence += g.present ? 1 : 0;
+    literals += g.literals.size();
   }
-  return {gate};
+  return {presence, literals};
 }
 
-Gates gatesOfSearch(const Search& search) {
-  Gates out;
-  for (size_t i = 0; i < search.alternatives.size(); ++i) {
-    Gates mine;  // an AND of field tests: any gated one will do
-    for (const FieldTest& test : search.alternatives[i]) mine = either(mine, gatesOfTest(test));
-    if (mine.empty()) return {};
-    out = i == 0 ? std::move(mine) : unite(std::move(out), mine);
+bool sameGate(const Gate& a, const Gate& b) {
+  return std::tie(a.field, a.cased, a.present, a.literals) ==
+         std::tie(b.field, b.cased, b.present, b.literals);
+}
+
+bool sameClause(const Clause& a, const Clause& b) {
+  if (a.size() != b.size()) return false;
+  return std::all_of(a.begin(), a.end(), [&](const Gate& g) {
+    return std::any_of(b.begin(), b.end(), [&](const Gate& h) { return sameGate(g, h); });
+  });
+}
+
+// Most selective first, duplicates dropped, at most kMaxClauses.
+Clauses tidy(Clauses clauses) {
+  std::stable_sort(clauses.begin(), clauses.end(),
+                   [](const Clause& a, const Clause& b) { return cost(a) < cost(b); });
+  Clauses out;
+  for (Clause& c : clauses) {
+    if (out.size() == kMaxClauses) break;
+    if (std::none_of(out.begin(), out.end(), [&](const Clause& o) { return sameClause(o, c); })) {
+      out.push_back(std::move(c));
+    }
   }
   return out;
 }
 
-Gates gatesOf(const Detection& d, uint32_t node_index) {
+// `a and b`: every clause of both.
+Clauses conjoin(Clauses a, Clauses b) {
+  a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  return tidy(std::move(a));
+}
+
+// `a or b`: both must have clauses. (a1 and a2) or (b1 and b2) implies
+// (a1 or b1), (a1 or b2), (a2 or b1) and (a2 or b2); the most selective
+// pairs are kept.
+Clauses disjoin(const Clauses& a, const Clauses& b) {
+  if (a.empty() || b.empty()) return {};
+  Clauses out;
+  for (const Clause& x : a) {
+    for (const Clause& y : b) {
+      Clause both = x;
+      for (const Gate& g : y) addGate(both, g);
+      out.push_back(std::move(both));
+    }
+  }
+  return tidy(std::move(out));
+}
+
+Gate presenceOf(FieldId field) {
+  Gate g;
+  g.field = field;
+  g.present = true;
+  return g;
+}
+
+// The clauses a field test gives on its own: an equality gate when every
+// value is an exact string; else presence, when it cannot hold on an
+// absent field, and for `fieldref` values that of the fields they name.
+Clauses clausesOfTest(const FieldTest& test) {
+  if (test.raw || test.values.empty()) return {};
+  if (!test.all || test.values.size() == 1) {
+    Gate gate;
+    gate.field = test.field;
+    bool exact = true;
+    for (size_t i = 0; i < test.values.size() && exact; ++i) {
+      const ValueTest& v = test.values[i];
+      exact = v.kind == ValueTest::Kind::kString &&
+              v.pattern.shape() == SigmaPattern::Shape::kExact &&
+              (i == 0 || v.pattern.cased() == gate.cased);
+      gate.cased = v.pattern.cased();
+      gate.literals.push_back(v.pattern.literal());
+    }
+    if (exact) {
+      std::sort(gate.literals.begin(), gate.literals.end());
+      gate.literals.erase(std::unique(gate.literals.begin(), gate.literals.end()),
+                          gate.literals.end());
+      return {Clause{std::move(gate)}};
+    }
+  }
+  if (test.matchesAbsent()) return {};
+  Clauses out{Clause{presenceOf(test.field)}};
+  // A fieldref value needs the field it names. One of the values must hold
+  // (all of them, with `all`).
+  Clause refs;
+  for (const ValueTest& v : test.values) {
+    if (v.kind == ValueTest::Kind::kFieldRef) {
+      if (test.all) {
+        out.push_back(Clause{presenceOf(v.ref)});
+      } else {
+        addGate(refs, presenceOf(v.ref));
+      }
+    } else if (!test.all) {
+      refs.clear();
+      break;
+    }
+  }
+  if (!refs.empty()) out.push_back(std::move(refs));
+  return tidy(std::move(out));
+}
+
+Clauses clausesOfSearch(const Search& search) {
+  Clauses out;
+  for (size_t i = 0; i < search.alternatives.size(); ++i) {
+    Clauses mine;  // an AND of field tests
+    for (const FieldTest& test : search.alternatives[i]) mine = conjoin(mine, clausesOfTest(test));
+    if (mine.empty()) return {};
+    out = i == 0 ? std::move(mine) : disjoin(out, mine);
+    if (out.empty()) return {};
+  }
+  return out;
+}
+
+Clauses clausesOf(const Detection& d, uint32_t node_index) {
   const ConditionNode& node = d.condition.node(node_index);
   switch (node.op) {
     case ConditionNode::Op::kSearch:
-      return gatesOfSearch(d.searches[node.search]);
+      return clausesOfSearch(d.searches[node.search]);
     case ConditionNode::Op::kNot:
       return {};
     case ConditionNode::Op::kAnd: {
-      Gates out;
+      Clauses out;
       for (uint32_t i = 0; i < node.child_count; ++i) {
-        out = either(std::move(out), gatesOf(d, d.condition.child(node, i)));
+        out = conjoin(std::move(out), clausesOf(d, d.condition.child(node, i)));
       }
       return out;
     }
     case ConditionNode::Op::kOr: {
-      Gates out;
+      Clauses out;
       for (uint32_t i = 0; i < node.child_count; ++i) {
-        Gates child = gatesOf(d, d.condition.child(node, i));
+        Clauses child = clausesOf(d, d.condition.child(node, i));
         if (child.empty()) return {};
-        out = i == 0 ? std::move(child) : unite(std::move(out), child);
+        out = i == 0 ? std::move(child) : disjoin(out, child);
       }
       return out;
     }
@@ -104,77 +192,119 @@ Gates gatesOf(const Detection& d, uint32_t node_index) {
 
 }  // namespace
 
-std::vector<Gate> gatesOf(const Detection& detection) {
+std::vector<Clause> clausesOf(const Detection& detection) {
   if (detection.condition.nodeCount() == 0) return {};
-  Gates gates = gatesOf(detection, detection.condition.root());
-  for (Gate& g : gates) {
-    std::sort(g.literals.begin(), g.literals.end());
-    g.literals.erase(std::unique(g.literals.begin(), g.literals.end()), g.literals.end());
-  }
-  return gates;
+  return clausesOf(detection, detection.condition.root());
 }
 
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
-    : rules_(rules.begin(), rules.end()) {
-  always_bits_.assign((rules_.size() + kWordBits - 1) / kWordBits, 0);
-  // Per field: each literal and the positions of the rules it admits.
-  std::vector<std::map<std::string, std::vector<uint32_t>>> admits;
+    : rules_(rules.begin(), rules.end()), rest_(rules_.size()) {
+  rule_words_ = (rules_.size() + kWordBits - 1) / kWordBits;
+  initial_bits_.assign(rule_words_, 0);
+  // The bits each gate sets: equality gates by field, casing and literal;
+  // presence gates by field.
+  std::map<std::pair<FieldId, bool>, std::map<std::string, std::vector<uint32_t>>> equal;
+  std::map<FieldId, std::vector<uint32_t>> present;
+  uint32_t next_bit = static_cast<uint32_t>(rule_words_ * kWordBits);
   for (uint32_t position = 0; position < rules_.size(); ++position) {
-    auto gates = gatesOf(set.detection(rules_[position]));
-    if (gates.empty()) {
-      always_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
+    const Clauses clauses = clausesOf(set.detection(rules_[position]));
+    if (clauses.empty()) {
+      initial_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
       ++ungated_;
       continue;
     }
-    for (Gate& gate : gates) {
-      auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) {
-        return f.field == gate.field && f.cased == gate.cased;
-      });
-      if (it == fields_.end()) {
-        fields_.push_back({});
-        fields_.back().field = gate.field;
-        fields_.back().cased = gate.cased;
-        admits.emplace_back();
-        it = fields_.end() - 1;
+    // The others' bits, in one word.
+    const auto others = static_cast<uint32_t>(clauses.size() - 1);
+    if (next_bit % kWordBits + others > kWordBits) next_bit += kWordBits - next_bit % kWordBits;
+    if (others > 0) {
+      rest_[position] = {next_bit / kWordBits, next_bit % kWordBits, (uint64_t{1} << others) - 1};
+    }
+    for (size_t c = 0; c < clauses.size(); ++c) {
+      const uint32_t bit = c == 0 ? position : next_bit++;
+      for (const Gate& gate : clauses[c]) {
+        if (gate.present) {
+          present[gate.field].push_back(bit);
+          continue;
+        }
+        auto& by_literal = equal[{gate.field, gate.cased}];
+        for (const std::string& literal : gate.literals) by_literal[literal].push_back(bit);
       }
-      auto& by_literal = admits[static_cast<size_t>(it - fields_.begin())];
-      for (auto& literal : gate.literals) by_literal[std::move(literal)].push_back(position);
     }
   }
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    Field& f = fields_[i];
-    std::vector<std::string> literals;
-    for (const auto& [literal, positions] : admits[i]) {
-      literals.push_back(literal);
-      f.admits.push_back(
-          {static_cast<uint32_t>(positions_.size()), static_cast<uint32_t>(positions.size())});
-      positions_.insert(positions_.end(), positions.begin(), positions.end());
+  initial_bits_.resize((next_bit + kWordBits - 1) / kWordBits, 0);
+  // A gate's bits, as one mask per word they fall in.
+  const auto range = [&](std::vector<uint32_t> bits) {
+    std::sort(bits.begin(), bits.end());
+    const Range r{static_cast<uint32_t>(targets_.size()), 0};
+    for (const uint32_t bit : bits) {
+      if (targets_.size() == r.first || targets_.back().word != bit / kWordBits) {
+        targets_.push_back({bit / kWordBits, 0});
+      }
+      targets_.back().bits |= uint64_t{1} << (bit % kWordBits);
     }
-    f.literals = LiteralSet(literals, f.cased);
+    return Range{r.first, static_cast<uint32_t>(targets_.size() - r.first)};
+  };
+  const auto literals = [&](const std::map<std::string, std::vector<uint32_t>>& by_literal,
+                            bool cased) {
+    Literals out;
+    std::vector<std::string> texts;
+    for (const auto& [literal, bits] : by_literal) {
+      texts.push_back(literal);
+      out.admits.push_back(range(bits));
+    }
+    out.set = LiteralSet(texts, cased);
+    return out;
+  };
+  for (const auto& [key, by_literal] : equal) read_.push_back(key.first);
+  for (const auto& [field, bits] : present) read_.push_back(field);
+  std::sort(read_.begin(), read_.end());
+  read_.erase(std::unique(read_.begin(), read_.end()), read_.end());
+  for (const FieldId id : read_) {
+    Field& f = fields_.emplace_back();
+    if (auto it = present.find(id); it != present.end()) f.present = range(it->second);
+    if (auto it = equal.find({id, false}); it != equal.end())
+      f.folded = literals(it->second, false);
+    if (auto it = equal.find({id, true}); it != equal.end()) f.cased = literals(it->second, true);
   }
 }
 
 void RuleIndex::candidates(const Event& event, Candidates& out) const {
-  out.bits.assign(always_bits_.begin(), always_bits_.end());
-  for (const Field& f : fields_) {
-    for (const FieldValue& v : event.values(f.field)) {
+  out.bits.assign(initial_bits_.begin(), initial_bits_.end());
+  uint64_t* bits = out.bits.data();
+  const auto set = [&](Range admits) {
+    for (uint32_t i = admits.first; i < admits.first + admits.count; ++i) {
+      bits[targets_[i].word] |= targets_[i].bits;
+    }
+  };
+  const auto lookUp = [&](const Literals& literals, std::string_view text) {
+    if (literals.set.empty()) return;
+    const int32_t literal = literals.set.find(text);
+    if (literal >= 0) set(literals.admits[static_cast<size_t>(literal)]);
+  };
+  // Most gated fields are absent from a given event: the ids are read
+  // apart from their gates.
+  for (size_t i = 0; i < read_.size(); ++i) {
+    const auto values = event.values(read_[i]);
+    if (values.empty()) continue;
+    const Field& f = fields_[i];
+    set(f.present);
+    for (const FieldValue& v : values) {
       // The values a string test compares (detection.cc, isTextual).
       if (v.type != FieldValue::Type::kString && v.type != FieldValue::Type::kNumber &&
           v.type != FieldValue::Type::kBool) {
         continue;
       }
-      const int32_t literal = f.literals.find(v.text);
-      if (literal < 0) continue;
-      const Range admits = f.admits[static_cast<size_t>(literal)];
-      for (uint32_t i = admits.first; i < admits.first + admits.count; ++i) {
-        out.bits[positions_[i] / kWordBits] |= uint64_t{1} << (positions_[i] % kWordBits);
-      }
+      lookUp(f.folded, v.text);
+      lookUp(f.cased, v.text);
     }
   }
   out.rules.clear();
-  for (size_t w = 0; w < out.bits.size(); ++w) {
-    for (uint64_t bits = out.bits[w]; bits != 0; bits &= bits - 1) {
-      out.rules.push_back(rules_[w * kWordBits + static_cast<size_t>(std::countr_zero(bits))]);
+  for (size_t w = 0; w < rule_words_; ++w) {
+    for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+      const size_t position = w * kWordBits + static_cast<size_t>(std::countr_zero(word));
+      const Rest& rest = rest_[position];
+      if (((bits[rest.word] >> rest.shift) & rest.mask) != rest.mask) continue;
+      out.rules.push_back(rules_[position]);
     }
   }
 }

@@ -1,26 +1,35 @@
 // RuleIndex: which of a source's rules an event can possibly match, so that
 // each event visits only its candidate rules instead of every rule.
 //
-// Most rules can only match when a field equals one of a few literals
-// (`eventSource: iam.amazonaws.com`, `event.action: [export, print]`,
-// `type: SYSCALL`): that field and those literals are a gate, and a rule's
-// gates are a disjunction it cannot match without (`event.action: export`
-// or `resource.type: 110106`). They are derived from the detection's
-// condition so that they are necessary, never merely likely: a field test
-// whose values are all exact Sigma strings (no wildcard, no modifier but
-// `cased`) is a gate; an AND (of tests, or `and`) takes its most selective
-// gated part; an OR (of alternatives, or `or`) needs every branch gated and
-// takes the union; `not` and anything else give none. A rule without gates
-// is always a candidate.
+// A rule's detection implies necessary conditions, its clauses, each a
+// disjunction of gates: a field equals one of a few literals
+// (`eventName: StopLogging`, `event.action: [export, print]`), or a field
+// has a value at all (any test that fails on an absent field:
+// `url.path|endswith: /$export`, `responseStatus.code: 403`, and for
+// `fieldref` the referenced field too). An event is a candidate for the rule
+// only when every clause holds: `(eventName: DeleteSnapshot ...) and
+// event.outcome: success` turns away an event without that eventName even
+// though it succeeded, and a Kubernetes rule an event without
+// `responseStatus.code`. Clauses are derived from the condition so that they
+// are necessary, never merely likely: a field test gives an equality gate
+// when its values are all exact Sigma strings (no wildcard, no modifier but
+// `cased`), else a presence gate when it cannot hold on an absent field; an
+// AND (of tests, or `and`) keeps the clauses of every part; an OR (of
+// alternatives, or `or`) needs every branch to have clauses and combines
+// them pairwise (the union of one clause of each branch, for each pair up
+// to a bound); `not` and anything else give none. A rule without clauses is
+// always a candidate.
 //
-// Per event the index reads each gated field once, looks its values up
-// (folded like Sigma's case-insensitive equality unless the gate is cased)
-// and sets the bits of the rules they admit over those of the ungated ones;
-// candidates come out in ascending rule order, so alerts keep the order full
-// evaluation gives. Full evaluation of the candidates still decides: the
-// index only leaves out rules that could not have matched.
-//
-// Literals are looked up in a LiteralSet per field: one probe per value.
+// Per event the index reads each gated field once: its values are looked up
+// in one LiteralSet per field (folded like Sigma's case-insensitive equality
+// unless the gate is cased), and a field with values meets its presence
+// gates. Each hit sets the bit of the clause it satisfies. A rule's most
+// selective clause has its bit among the rules' (beside those of the
+// ungated rules); a rule whose bit is set is a candidate when its other
+// clauses' bits are set too. Candidates come out in ascending rule order,
+// so alerts keep the order full evaluation gives. Full evaluation of the
+// candidates still decides: the index only leaves out rules that could not
+// have matched.
 //
 // Thread-safety: immutable after construction; candidates() may run
 // concurrently, each thread with Candidates of its own.
@@ -39,16 +48,20 @@
 
 namespace trailwatch::engine {
 
-// A field that must equal one of `literals` for a detection to match.
+// A field that must equal one of `literals`, or (`present`) have a value.
 struct Gate {
   FieldId field = 0;
   bool cased = false;                 // literals compare as written, not folded
-  std::vector<std::string> literals;  // folded unless cased
+  bool present = false;               // any value will do; no literals
+  std::vector<std::string> literals;  // folded unless cased; sorted, distinct
 };
 
-// The gates of `detection`: it can only match an event on which one of them
-// holds. Empty when it has none.
-std::vector<Gate> gatesOf(const Detection& detection);
+// Gates of which one must hold for a detection to match.
+using Clause = std::vector<Gate>;
+
+// The clauses of `detection`: it can only match an event on which every one
+// of them holds. The most selective first; empty when it has none.
+std::vector<Clause> clausesOf(const Detection& detection);
 
 class RuleIndex {
  public:
@@ -56,7 +69,7 @@ class RuleIndex {
   // it, so that no event allocates.
   struct Candidates {
     std::vector<uint32_t> rules;  // ascending rule indices
-    std::vector<uint64_t> bits;   // by position in the indexed rules
+    std::vector<uint64_t> bits;   // rules' and clauses' (RuleIndex::initial_bits_)
   };
 
   RuleIndex() = default;
@@ -66,24 +79,49 @@ class RuleIndex {
   // Sets out.rules to the rules that may match `event`, ascending.
   void candidates(const Event& event, Candidates& out) const;
 
-  size_t size() const { return rules_.size(); }          // rules indexed
-  size_t ungated() const { return ungated_; }            // always candidates
-  size_t gatedFields() const { return fields_.size(); }  // fields read per event
+  size_t size() const { return rules_.size(); }        // rules indexed
+  size_t ungated() const { return ungated_; }          // always candidates
+  size_t gatedFields() const { return read_.size(); }  // fields read per event
 
  private:
   struct Range {
     uint32_t first = 0, count = 0;
   };
-  struct Field {
-    FieldId field = 0;
-    bool cased = false;
-    LiteralSet literals;
-    std::vector<Range> admits;  // by literal: the positions (in positions_) it admits
+  // The gates on one field. A value sets the bits of the clauses it
+  // satisfies: targets_[present] for any value; for a value equal to a
+  // literal, targets_[admits[literal]] (folded or cased).
+  struct Literals {
+    LiteralSet set;
+    std::vector<Range> admits;  // by literal
   };
+  struct Field {
+    Range present;
+    Literals folded, cased;
+  };
+  // What else a rule whose bit is set needs: the bits of its other clauses,
+  // `mask` << `shift` in word `word` (a rule's clauses never straddle words).
+  struct Rest {
+    uint32_t word = 0;
+    uint32_t shift = 0;
+    uint64_t mask = 0;
+  };
+  // The fields read per event, ascending, and their gates.
+  std::vector<FieldId> read_;
   std::vector<Field> fields_;
-  std::vector<uint32_t> rules_;        // indexed rules, ascending: position -> rule
-  std::vector<uint64_t> always_bits_;  // positions of the ungated rules
-  std::vector<uint32_t> positions_;
+  std::vector<uint32_t> rules_;  // indexed rules, ascending: position -> rule
+  std::vector<Rest> rest_;       // by position
+  // Bits: words [0, rule_words_) by rule position (set from the start for
+  // an ungated rule, else by its most selective clause), then the other
+  // clauses.
+  size_t rule_words_ = 0;
+  std::vector<uint64_t> initial_bits_;
+  // Bits to set, a word at a time: a gate's bits are
+  // targets_[first, first + count), ascending by word.
+  struct Target {
+    uint32_t word = 0;
+    uint64_t bits = 0;
+  };
+  std::vector<Target> targets_;
   size_t ungated_ = 0;
 };
 

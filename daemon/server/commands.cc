@@ -259,9 +259,9 @@ int runCheck(const CheckOptions& options) {
     }
   }
   if (options.show_unindexed) {
-    // Rules every event visits: no field of theirs must equal a literal.
+    // Rules every event visits: nothing they need of an event is indexed.
     for (const uint32_t r : rules->rulesFor(nullptr)) {
-      if (!engine::gatesOf(rules->detection(r)).empty()) continue;
+      if (!engine::clausesOf(rules->detection(r)).empty()) continue;
       std::printf("not indexed: %s (%s:%d)\n", rules->rule(r).title.c_str(),
                   rules->rule(r).file.c_str(), rules->rule(r).line);
     }

@@ -1,7 +1,9 @@
 // Fuzz target for the Sigma rule loader: any bytes given as a rule file must
 // produce a RuleSet or diagnostics, never a crash, hang or leak; a set that
-// builds is also evaluated against a small event so the compiled matchers
-// run on whatever the fuzzer made them from.
+// builds is also evaluated against two small events so the compiled
+// matchers run on whatever the fuzzer made them from, and the rule index
+// (rule_index.h) must admit every rule that matches them: a rule it left
+// out that matches aborts.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -9,6 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include <cstdlib>
+
+#include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
 #include "trailwatch/event.h"
 
@@ -22,7 +27,8 @@ using trailwatch::FieldValue;
 // sees input, and the rule text itself as the raw record.
 class FuzzEvent : public Event {
  public:
-  FuzzEvent(std::string_view raw, size_t fields) : raw_(raw) {
+  // Fields of parity `absent` have no values.
+  FuzzEvent(std::string_view raw, size_t fields, size_t absent) : raw_(raw) {
     values_[0].type = FieldValue::Type::kString;
     values_[0].text = "Admin 10.1.2.3 C:\\Windows\\x.exe";
     values_[1].type = FieldValue::Type::kNumber;
@@ -35,10 +41,10 @@ class FuzzEvent : public Event {
     values_[3].text = "::ffff:192.168.0.1";
     values_[4].type = FieldValue::Type::kNull;
     values_[4].text = "null";
-    // Odd fields are absent so null/exists paths run too.
+    // Half the fields are absent so null/exists paths run too.
     for (size_t id = 0; id < fields; ++id) {
-      table_.push_back(id % 2 == 1 ? std::span<const FieldValue>()
-                                   : std::span<const FieldValue>(values_, 5));
+      table_.push_back(id % 2 == absent ? std::span<const FieldValue>()
+                                        : std::span<const FieldValue>(values_, 5));
     }
     publish(table_);
   }
@@ -57,9 +63,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   trailwatch::Diagnostics diags;
   auto rules = trailwatch::engine::RuleSet::parse(text, "fuzz.yml", diags);
   if (!rules) return 0;
-  const FuzzEvent event(text, rules->fieldPaths().size());
   const std::vector<uint32_t> all = rules->rulesFor(nullptr);
-  std::vector<uint32_t> matched;
-  rules->evaluate(event, all, matched);
+  const trailwatch::engine::RuleIndex index(*rules, all);
+  trailwatch::engine::RuleIndex::Candidates candidates;
+  for (size_t absent = 0; absent < 2; ++absent) {
+    const FuzzEvent event(text, rules->fieldPaths().size(), absent);
+    std::vector<uint32_t> matched, via_index;
+    rules->evaluate(event, all, matched);
+    index.candidates(event, candidates);
+    rules->evaluate(event, candidates.rules, via_index);
+    if (via_index != matched) std::abort();
+  }
   return 0;
 }

@@ -23,83 +23,126 @@ std::shared_ptr<const RuleSet> rule(const std::string& detection) {
   return rules("title: t\nlogsource: {}\ndetection:\n" + detection);
 }
 
-// "field: literal|literal or field: ..." for the rule's gates, "none"
-// without any.
+// The rule's clauses, most selective first: "(field: literal|literal or
+// field present) and (...)", "none" without any.
 std::string gate(const std::string& detection) {
   auto set = rule(detection);
   if (!set) return "error";
-  const auto gates = gatesOf(set->detection(0));
-  if (gates.empty()) return "none";
+  const auto clauses = clausesOf(set->detection(0));
+  if (clauses.empty()) return "none";
   std::string out;
-  for (const Gate& g : gates) {
-    if (!out.empty()) out += " or ";
-    out += set->fieldPaths()[g.field] + (g.cased ? " (cased): " : ": ");
-    for (size_t i = 0; i < g.literals.size(); ++i) out += (i ? "|" : "") + g.literals[i];
+  for (const Clause& clause : clauses) {
+    if (!out.empty()) out += " and ";
+    std::string text;
+    for (const Gate& g : clause) {
+      if (!text.empty()) text += " or ";
+      text += set->fieldPaths()[g.field];
+      if (g.present) {
+        text += " present";
+        continue;
+      }
+      text += g.cased ? " (cased): " : ": ";
+      for (size_t i = 0; i < g.literals.size(); ++i) text += (i ? "|" : "") + g.literals[i];
+    }
+    out += clauses.size() > 1 ? "(" + text + ")" : text;
   }
   return out;
 }
 
-TEST(RuleIndex, GatesAreNecessaryEqualities) {
+TEST(RuleIndex, ClausesAreNecessaryEqualitiesAndPresence) {
   EXPECT_EQ(gate("  s: {event.action: Export}\n  condition: s"), "event.action: export");
-  EXPECT_EQ(gate("  s: {event.action: [export, print]}\n  condition: s"),
+  EXPECT_EQ(gate("  s: {event.action: [print, export, Print]}\n  condition: s"),
             "event.action: export|print");
   EXPECT_EQ(gate("  s: {event.action|cased: Export}\n  condition: s"),
             "event.action (cased): Export");
-  // The field with the fewest literals of an AND.
-  EXPECT_EQ(gate("  s: {a: [x, y], b: z}\n  condition: s"), "b: z");
+  // AND: every part, the fewest literals first.
+  EXPECT_EQ(gate("  s: {a: [x, y], b: z}\n  condition: s"), "(b: z) and (a: x|y)");
   EXPECT_EQ(gate("  s: {a: x}\n  f: {b: y}\n  condition: s and not f"), "a: x");
-  // OR: only a field every branch requires.
-  EXPECT_EQ(gate("  s1: {a: x, b: 1z}\n  s2: {a: y}\n  condition: s1 or s2"), "a: x|y");
+  EXPECT_EQ(gate("  sel_1: {a: x}\n  sel_2: {b: y}\n  condition: all of sel_*"),
+            "(a: x) and (b: y)");
+  // OR: a clause of each branch, pairwise.
+  EXPECT_EQ(gate("  s1: {a: x, b: 1z}\n  s2: {a: y}\n  condition: s1 or s2"),
+            "(a: x|y) and (b: 1z or a: y)");
   EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b: y}\n  condition: s1 or s2"), "a: x or b: y");
-  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b|contains: y}\n  condition: s1 or s2"), "none");
+  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b|contains: y}\n  condition: s1 or s2"),
+            "a: x or b present");
   EXPECT_EQ(gate("  s: [{a: x}, {b: y}]\n  f: {c: z}\n  condition: s and not f"), "a: x or b: y");
-  EXPECT_EQ(gate("  s: [{a: x}, {a: y, c: 1}]\n  condition: s"), "a: x|y");
+  EXPECT_EQ(gate("  s: [{a: x}, {a: y, c: 1}]\n  condition: s"),
+            "(a: x|y) and (a: x or c present)");
   EXPECT_EQ(gate("  sel_1: {a: x}\n  sel_2: {a: y}\n  condition: 1 of sel_*"), "a: x|y");
-  EXPECT_EQ(gate("  sel_1: {a: x}\n  sel_2: {b: y}\n  condition: all of sel_*"), "a: x");
-  // Not equalities: no gate.
-  EXPECT_EQ(gate("  s: {a|contains: x}\n  condition: s"), "none");
-  EXPECT_EQ(gate("  s: {a: 'x*'}\n  condition: s"), "none");
-  EXPECT_EQ(gate("  s: {a: [x, 'y*']}\n  condition: s"), "none");
+  // A presence gate of a field covers its equalities.
+  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {a|contains: y}\n  condition: s1 or s2"), "a present");
+  // Tests that cannot hold on an absent field need it present.
+  EXPECT_EQ(gate("  s: {a|contains: x}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a: 'x*'}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a: [x, 'y*']}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a: 5}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a|re: x}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a|cidr: 10.0.0.0/8}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a|exists: true}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a|all: [x, y]}\n  condition: s"), "a present");
+  // fieldref: the field it names too (any of them; each with `all`).
+  EXPECT_EQ(gate("  s: {a|fieldref: b}\n  condition: s"), "(a present) and (b present)");
+  EXPECT_EQ(gate("  s: {a|fieldref: [b, c]}\n  condition: s"),
+            "(a present) and (b present or c present)");
+  EXPECT_EQ(gate("  s: {a|fieldref|all: [b, c]}\n  condition: s"),
+            "(a present) and (b present) and (c present)");
+  // Tests that can hold on an absent field: nothing.
   EXPECT_EQ(gate("  s: {a: [x, null]}\n  condition: s"), "none");
-  EXPECT_EQ(gate("  s: {a: 5}\n  condition: s"), "none");
-  EXPECT_EQ(gate("  s: {a|re: x}\n  condition: s"), "none");
+  EXPECT_EQ(gate("  s: {a|exists: false}\n  condition: s"), "none");
   EXPECT_EQ(gate("  s: [foo, bar]\n  condition: s"), "none");
   EXPECT_EQ(gate("  s: {a: x}\n  condition: not s"), "none");
+  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b: null}\n  condition: s1 or s2"), "none");
 }
 
-TEST(RuleIndex, CandidatesAreTheGatedRulesAnEventCanMeetAndTheRest) {
+TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
   auto set = rules(
       "title: export\nlogsource: {}\ndetection: {s: {event.action: export}, condition: s}\n"
       "---\n"
       "title: print\nlogsource: {}\ndetection: {s: {event.action: [print, export]}, "
       "condition: s}\n"
       "---\n"
-      "title: anything\nlogsource: {}\ndetection: {s: {user.id|contains: u}, condition: s}\n"
+      "title: user\nlogsource: {}\ndetection: {s: {user.id|contains: u}, condition: s}\n"
       "---\n"
       "title: iam\nlogsource: {}\ndetection: {s: {eventSource: iam.amazonaws.com}, "
-      "condition: s}\n");
+      "condition: s}\n"
+      "---\n"
+      "title: anything\nlogsource: {}\ndetection: {s: {event.action: export}, "
+      "condition: not s}\n"
+      "---\n"
+      "title: deleted\nlogsource: {}\ndetection: {s: {eventName: [DeleteSnapshot, "
+      "DeleteBackupPlan]}, ok: {event.outcome: success}, mine: {user.id|fieldref: owner}, "
+      "condition: s and ok and not mine}\n");
   ASSERT_TRUE(set);
   const auto all = set->rulesFor(nullptr);
   const RuleIndex index(*set, all);
-  EXPECT_EQ(index.size(), 4u);
+  EXPECT_EQ(index.size(), 6u);
   EXPECT_EQ(index.ungated(), 1u);
-  EXPECT_EQ(index.gatedFields(), 2u);
+  EXPECT_EQ(index.gatedFields(), 5u);
 
-  RuleIndex::Candidates out;
+  const auto candidates = [&](FakeEvent event) {
+    RuleIndex::Candidates out;
+    event.bind(set->fieldPaths());
+    index.candidates(event, out);
+    return out.rules;
+  };
+  using Rules = std::vector<uint32_t>;
   FakeEvent e;
-  e.str("event.action", "EXPORT").bind(set->fieldPaths());
-  index.candidates(e, out);
-  EXPECT_EQ(out.rules, (std::vector<uint32_t>{0, 1, 2}));
-
-  FakeEvent read;
-  read.str("event.action", "read").str("eventSource", "iam.amazonaws.com").bind(set->fieldPaths());
-  index.candidates(read, out);
-  EXPECT_EQ(out.rules, (std::vector<uint32_t>{2, 3}));
-
-  FakeEvent none;
-  none.bind(set->fieldPaths());
-  index.candidates(none, out);
-  EXPECT_EQ(out.rules, (std::vector<uint32_t>{2}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("event.action", "EXPORT")), (Rules{0, 1, 4}));
+  EXPECT_EQ(candidates(FakeEvent(e)
+                           .str("event.action", "read")
+                           .str("eventSource", "iam.amazonaws.com")
+                           .str("user.id", "")),
+            (Rules{2, 3, 4}));
+  EXPECT_EQ(candidates(e), (Rules{4}));
+  // Every clause: the name and the outcome.
+  EXPECT_EQ(candidates(FakeEvent(e).str("eventName", "deletesnapshot")), (Rules{4}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("event.outcome", "success")), (Rules{4}));
+  EXPECT_EQ(candidates(FakeEvent(e)
+                           .str("event.outcome", "failure")
+                           .str("event.outcome", "success")
+                           .str("eventName", "DeleteBackupPlan")),
+            (Rules{4, 5}));
 }
 
 // Literals of any length are gates (literal_set_test.cc: how they are
