@@ -190,6 +190,45 @@ Clauses clausesOf(const Detection& d, uint32_t node_index) {
   return {};
 }
 
+// Whether a field test holds exactly when the one gate it gives holds: its
+// values are all exact strings (an equality gate, looked up as the test
+// compares), or it is `exists: true` (a presence gate).
+bool testIsItsGate(const FieldTest& test) {
+  if (test.raw || test.values.empty()) return false;
+  if (test.values.size() == 1 && test.values[0].kind == ValueTest::Kind::kExists) {
+    return test.values[0].flag;
+  }
+  if (test.all && test.values.size() > 1) return false;
+  return std::all_of(test.values.begin(), test.values.end(), [&](const ValueTest& v) {
+    return v.kind == ValueTest::Kind::kString && v.pattern.shape() == SigmaPattern::Shape::kExact &&
+           v.pattern.cased() == test.values[0].pattern.cased();
+  });
+}
+
+// Whether the condition below `node_index` is an AND of searches of one
+// map each whose tests are all their gates; counts the tests.
+bool isConjunctionOfGates(const Detection& d, uint32_t node_index, size_t& tests) {
+  const ConditionNode& node = d.condition.node(node_index);
+  switch (node.op) {
+    case ConditionNode::Op::kSearch: {
+      const Search& search = d.searches[node.search];
+      if (search.alternatives.size() != 1 || search.alternatives[0].empty()) return false;
+      tests += search.alternatives[0].size();
+      return std::all_of(search.alternatives[0].begin(), search.alternatives[0].end(),
+                         testIsItsGate);
+    }
+    case ConditionNode::Op::kAnd:
+      for (uint32_t i = 0; i < node.child_count; ++i) {
+        if (!isConjunctionOfGates(d, d.condition.child(node, i), tests)) return false;
+      }
+      return node.child_count > 0;
+    case ConditionNode::Op::kNot:
+    case ConditionNode::Op::kOr:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<Clause> clausesOf(const Detection& detection) {
@@ -197,8 +236,15 @@ std::vector<Clause> clausesOf(const Detection& detection) {
   return clausesOf(detection, detection.condition.root());
 }
 
+bool clausesDecide(const Detection& detection) {
+  if (detection.condition.nodeCount() == 0) return false;
+  size_t tests = 0;
+  // Beyond kMaxClauses some clauses were left out.
+  return isConjunctionOfGates(detection, detection.condition.root(), tests) && tests <= kMaxClauses;
+}
+
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
-    : rules_(rules.begin(), rules.end()), rest_(rules_.size()) {
+    : rules_(rules.begin(), rules.end()), rest_(rules_.size()), decided_(rules_.size(), 0) {
   rule_words_ = (rules_.size() + kWordBits - 1) / kWordBits;
   initial_bits_.assign(rule_words_, 0);
   // The bits each gate sets: equality gates by field, casing and literal;
@@ -207,7 +253,9 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
   std::map<FieldId, std::vector<uint32_t>> present;
   uint32_t next_bit = static_cast<uint32_t>(rule_words_ * kWordBits);
   for (uint32_t position = 0; position < rules_.size(); ++position) {
-    const Clauses clauses = clausesOf(set.detection(rules_[position]));
+    const Detection& detection = set.detection(rules_[position]);
+    const Clauses clauses = clausesOf(detection);
+    decided_[position] = !clauses.empty() && clausesDecide(detection);
     if (clauses.empty()) {
       initial_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
       ++ungated_;
@@ -268,7 +316,7 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
   }
 }
 
-void RuleIndex::candidates(const Event& event, Candidates& out) const {
+void RuleIndex::gather(const Event& event, Candidates& out) const {
   out.bits.assign(initial_bits_.begin(), initial_bits_.end());
   uint64_t* bits = out.bits.data();
   const auto set = [&](Range admits) {
@@ -298,15 +346,34 @@ void RuleIndex::candidates(const Event& event, Candidates& out) const {
       lookUp(f.cased, v.text);
     }
   }
-  out.rules.clear();
+}
+
+template <typename Fn>
+void RuleIndex::forEachCandidate(const Candidates& out, Fn&& fn) const {
+  const uint64_t* bits = out.bits.data();
   for (size_t w = 0; w < rule_words_; ++w) {
     for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
       const size_t position = w * kWordBits + static_cast<size_t>(std::countr_zero(word));
       const Rest& rest = rest_[position];
       if (((bits[rest.word] >> rest.shift) & rest.mask) != rest.mask) continue;
-      out.rules.push_back(rules_[position]);
+      fn(position);
     }
   }
+}
+
+void RuleIndex::candidates(const Event& event, Candidates& out) const {
+  gather(event, out);
+  out.rules.clear();
+  forEachCandidate(out, [&](size_t position) { out.rules.push_back(rules_[position]); });
+}
+
+void RuleIndex::match(const Event& event, const RuleSet& set, Candidates& scratch,
+                      std::vector<uint32_t>& matched) const {
+  gather(event, scratch);
+  forEachCandidate(scratch, [&](size_t position) {
+    const uint32_t rule = rules_[position];
+    if (decided_[position] || set.matches(rule, event)) matched.push_back(rule);
+  });
 }
 
 }  // namespace trailwatch::engine

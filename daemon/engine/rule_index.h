@@ -63,6 +63,11 @@ using Clause = std::vector<Gate>;
 // of them holds. The most selective first; empty when it has none.
 std::vector<Clause> clausesOf(const Detection& detection);
 
+// Whether `detection` matches exactly when its clauses hold, so that the
+// index decides it without evaluation: an AND of one-map searches whose
+// tests are each an equality gate (exact strings) or `exists: true`.
+bool clausesDecide(const Detection& detection);
+
 class RuleIndex {
  public:
   // What candidates() gives, and its scratch: keep one per thread and reuse
@@ -78,6 +83,11 @@ class RuleIndex {
 
   // Sets out.rules to the rules that may match `event`, ascending.
   void candidates(const Event& event, Candidates& out) const;
+  // Appends to `matched` the rules that match `event`, ascending (what
+  // set.evaluate() of every indexed rule appends): the candidates, each
+  // evaluated unless its clauses decide it (clausesDecide()).
+  void match(const Event& event, const RuleSet& set, Candidates& scratch,
+             std::vector<uint32_t>& matched) const;
 
   size_t size() const { return rules_.size(); }        // rules indexed
   size_t ungated() const { return ungated_; }          // always candidates
@@ -107,9 +117,16 @@ class RuleIndex {
   };
   // The fields read per event, ascending, and their gates.
   std::vector<FieldId> read_;
+  // Sets the bits of the gates `event` meets (out.bits).
+  void gather(const Event& event, Candidates& out) const;
+  // Calls fn(position) for each candidate of gathered `out`, ascending.
+  template <typename Fn>
+  void forEachCandidate(const Candidates& out, Fn&& fn) const;
+
   std::vector<Field> fields_;
-  std::vector<uint32_t> rules_;  // indexed rules, ascending: position -> rule
-  std::vector<Rest> rest_;       // by position
+  std::vector<uint32_t> rules_;   // indexed rules, ascending: position -> rule
+  std::vector<Rest> rest_;        // by position
+  std::vector<uint8_t> decided_;  // by position: clausesDecide()
   // Bits: words [0, rule_words_) by rule position (set from the start for
   // an ungated rule, else by its most selective clause), then the other
   // clauses.

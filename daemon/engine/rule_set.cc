@@ -116,6 +116,10 @@ std::vector<uint32_t> RuleSet::rulesFor(const LogSource* declared) const {
 
 const Detection& RuleSet::detection(size_t index) const { return detections_[index]; }
 
+bool RuleSet::matches(uint32_t index, const Event& event) const {
+  return flat_->matches(index, event);
+}
+
 void RuleSet::evaluate(const Event& event, std::span<const uint32_t> rules,
                        std::vector<uint32_t>& matched) const {
   for (const uint32_t index : rules) {

@@ -419,8 +419,7 @@ void SourcePipeline::processEvent(Lane& lane, const Event& event, const Record& 
   ++lane.events;
   const Event& enriched = lane.enricher ? lane.enricher->enrich(event) : event;
   lane.matched.clear();
-  index_.candidates(enriched, lane.candidates);
-  rules_->evaluate(enriched, lane.candidates.rules, lane.matched);
+  index_.match(enriched, *rules_, lane.candidates, lane.matched);
   int64_t event_time = 0;
   if (stateful_) {
     // Every event moves the correlation clock, matched or not.

@@ -95,6 +95,62 @@ TEST(RuleIndex, ClausesAreNecessaryEqualitiesAndPresence) {
   EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b: null}\n  condition: s1 or s2"), "none");
 }
 
+bool decided(const std::string& detection) {
+  auto set = rule(detection);
+  return set && clausesDecide(set->detection(0));
+}
+
+TEST(RuleIndex, ClausesDecideConjunctionsOfEqualitiesAndExists) {
+  EXPECT_TRUE(decided("  s: {a: x}\n  condition: s"));
+  EXPECT_TRUE(decided("  s: {a: [x, y], b|exists: true, c|cased: Z}\n  condition: s"));
+  EXPECT_TRUE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s and f"));
+  EXPECT_TRUE(decided("  sel_1: {a: x}\n  sel_2: {b: y}\n  condition: all of sel_*"));
+  // Anything the clauses only approximate.
+  EXPECT_FALSE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s or f"));
+  EXPECT_FALSE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s and not f"));
+  EXPECT_FALSE(decided("  s: [{a: x}, {b: y}]\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a|contains: x}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a: 'x*'}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a: 5}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a: [x, null]}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a|exists: false}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a|fieldref: b}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a|all: [x, y]}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a: x, b: X}\n  condition: s and k\n  k: [foo]"));
+  // More tests than clauses kept.
+  EXPECT_FALSE(
+      decided("  s: {a1: x, a2: x, a3: x, a4: x, a5: x, a6: x, a7: x, a8: x, a9: x}\n"
+              "  condition: s"));
+  EXPECT_TRUE(
+      decided("  s: {a1: x, a2: x, a3: x, a4: x, a5: x, a6: x, a7: x, a8: x}\n"
+              "  condition: s"));
+}
+
+TEST(RuleIndex, MatchTakesDecidedRulesAndEvaluatesTheRest) {
+  auto set = rules(
+      "title: granted\nlogsource: {}\ndetection: {s: {event.outcome: success, user.id|exists: "
+      "true}, condition: s}\n"
+      "---\n"
+      "title: export\nlogsource: {}\ndetection: {s: {event.action|startswith: exp}, "
+      "condition: s}\n");
+  ASSERT_TRUE(set);
+  const auto all = set->rulesFor(nullptr);
+  const RuleIndex index(*set, all);
+  const auto match = [&](FakeEvent event) {
+    RuleIndex::Candidates scratch;
+    std::vector<uint32_t> matched{99};  // appended to
+    event.bind(set->fieldPaths());
+    index.match(event, *set, scratch, matched);
+    return matched;
+  };
+  using Rules = std::vector<uint32_t>;
+  FakeEvent e;
+  EXPECT_EQ(match(FakeEvent(e).str("event.outcome", "SUCCESS").str("user.id", "")), (Rules{99, 0}));
+  EXPECT_EQ(match(FakeEvent(e).str("event.outcome", "success")), (Rules{99}));
+  EXPECT_EQ(match(FakeEvent(e).str("event.action", "export").str("user.id", "u")), (Rules{99, 1}));
+  EXPECT_EQ(match(FakeEvent(e).str("event.action", "print")), (Rules{99}));
+}
+
 TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
   auto set = rules(
       "title: export\nlogsource: {}\ndetection: {s: {event.action: export}, condition: s}\n"
