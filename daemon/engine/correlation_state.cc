@@ -507,13 +507,32 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
 
   // Judge every window that contains the new event: those ending at an
   // event time x with o.time <= x < o.time + timespan.
+  // An in-order event's entry is the last (or among the last at its time):
+  // found from the end, so that a group's entries are read near their ends,
+  // not along a binary search through all of them.
   const auto& entries = g.entries;
-  auto it = std::lower_bound(entries.begin(), entries.end(), o.time,
-                             [](const Entry& e, int64_t t) { return e.time < t; });
+  auto it = entries.end();
+  if (in_order) {
+    while (it != entries.begin() && (it - 1)->time >= o.time) --it;
+  } else {
+    it = std::lower_bound(entries.begin(), entries.end(), o.time,
+                          [](const Entry& e, int64_t t) { return e.time < t; });
+  }
   while (it != entries.end() && it->time < o.time + c.timespan_nanos) {
     const int64_t end_time = it->time;
+    const int64_t start = end_time - c.timespan_nanos;
     const auto hi = std::upper_bound(it, entries.end(), end_time, byTime);
-    const auto lo = std::upper_bound(entries.begin(), hi, end_time - c.timespan_nanos, byTime);
+    // value_count keeps the latest window counted from its first entry on;
+    // windows only move forward, so the new one starts at or after it.
+    auto lo = entries.begin();
+    const size_t counted = g.distinct ? g.distinct->begin : 0;
+    if (g.distinct && in_order && hi == entries.end() && counted <= entries.size() &&
+        (counted == 0 || entries[counted - 1].time <= start)) {
+      lo += static_cast<ptrdiff_t>(counted);
+      while (lo != hi && lo->time <= start) ++lo;
+    } else {
+      lo = std::upper_bound(entries.begin(), hi, start, byTime);
+    }
     double value = 0;
     switch (c.type) {
       case CorrelationType::kEventCount:
@@ -620,6 +639,9 @@ void CorrelationState::compact(Group& g, const Correlation& c) {
   //   latest occurrence of each input.
   // - temporal_ordered: an entry of input k > 0 with no entry of input k - 1
   //   before it can never continue a sequence, in any window.
+  // Nothing to do until the entries before the watermark are twice those
+  // kept last time (and those are at most all the entries).
+  if (g.entries.size() < 2 * size_t{g.compacted} + 16) return;
   const int64_t mark = watermark();
   const auto fixed_end = std::lower_bound(g.entries.begin(), g.entries.end(), mark,
                                           [](const Entry& e, int64_t t) { return e.time < t; });
