@@ -14,14 +14,42 @@ constexpr size_t kMaxAddressText = 64;
 
 }  // namespace
 
+bool IpNetwork::parseIpv4(std::string_view text, uint8_t* out) {
+  // What inet_pton(AF_INET) accepts: four dot-separated decimal octets of
+  // at most 255, without leading zeros, signs or spaces. Written out
+  // because every CIDR test parses its field's value, and inet_pton wants
+  // a NUL-terminated copy and walks the text a byte at a time through a
+  // library call.
+  uint8_t octets[4];
+  size_t n = 0;
+  unsigned value = 0;
+  size_t digits = 0;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (digits > 0 && value == 0) return false;  // a leading zero
+      value = value * 10 + static_cast<unsigned>(c - '0');
+      if (value > 255) return false;
+      ++digits;
+    } else if (c == '.' && digits > 0 && n < 3) {
+      octets[n++] = static_cast<uint8_t>(value);
+      value = 0;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  if (n != 3 || digits == 0) return false;
+  octets[3] = static_cast<uint8_t>(value);
+  std::memcpy(out, octets, 4);
+  return true;
+}
+
 int IpNetwork::parseAddress(std::string_view text, std::array<uint8_t, 16>& bytes) {
   if (text.empty() || text.size() >= kMaxAddressText) return 0;
+  if (text.find(':') == std::string_view::npos) return parseIpv4(text, bytes.data()) ? 4 : 0;
   char buffer[kMaxAddressText];
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
-  if (text.find(':') == std::string_view::npos) {
-    return inet_pton(AF_INET, buffer, bytes.data()) == 1 ? 4 : 0;
-  }
   if (inet_pton(AF_INET6, buffer, bytes.data()) != 1) return 0;
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(bytes.data(), kMappedPrefix, sizeof kMappedPrefix) == 0) {

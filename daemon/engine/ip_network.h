@@ -22,6 +22,10 @@ class IpNetwork {
   // same family inside this network.
   bool contains(std::string_view address) const;
 
+  // Parses a dotted-quad IPv4 address into out[0..4), exactly as
+  // inet_pton(AF_INET) would; false (out untouched) when it would not.
+  static bool parseIpv4(std::string_view text, uint8_t* out);
+
  private:
   // Parses an address into `bytes` (4 or 16 used); returns its length or 0.
   static int parseAddress(std::string_view text, std::array<uint8_t, 16>& bytes);

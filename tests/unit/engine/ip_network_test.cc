@@ -1,6 +1,12 @@
 #include "daemon/engine/ip_network.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
 
 namespace trailwatch::engine {
 namespace {
@@ -63,6 +69,39 @@ TEST(IpNetwork, RejectsMalformedNetworks) {
   EXPECT_FALSE(IpNetwork::parse("fc00::/129"));
   EXPECT_FALSE(IpNetwork::parse("banana"));
   EXPECT_FALSE(IpNetwork::parse(""));
+}
+
+// The hand-written IPv4 parser accepts exactly what inet_pton(AF_INET)
+// does, to the byte.
+TEST(IpNetwork, Ipv4ParserAgreesWithInetPton) {
+  std::vector<std::string> cases{
+      "0.0.0.0",  "255.255.255.255", "10.0.21.182", "1.2.3.4",    "256.1.1.1", "1.2.3.256",
+      "01.2.3.4", "1.02.3.4",        "1.2.3.04",    "00.0.0.0",   "1.2.3",     "1.2.3.4.5",
+      "1.2.3.4.", ".1.2.3.4",        "1..2.3",      "1.2.3.-4",   "+1.2.3.4",  " 1.2.3.4",
+      "1.2.3.4 ", "1.2.3.4/8",       "a.b.c.d",     "",           ".",         "...",
+      "999",      "1.2.3.4x",        "0x1.2.3.4",   "1.2.3.0255", "127.0.0.1", "300.300.300.300"};
+  // And a sweep of short strings over the characters that matter.
+  const std::string alphabet = "0159.";
+  for (size_t length = 1; length <= 8; ++length) {
+    std::vector<size_t> at(length, 0);
+    for (;;) {
+      std::string text;
+      for (size_t i : at) text.push_back(alphabet[i]);
+      cases.push_back(text);
+      size_t i = 0;
+      while (i < length && ++at[i] == alphabet.size()) at[i++] = 0;
+      if (i == length) break;
+    }
+  }
+  for (const std::string& text : cases) {
+    std::array<uint8_t, 4> mine{}, theirs{};
+    const bool ok = IpNetwork::parseIpv4(text, mine.data());
+    const bool expected = inet_pton(AF_INET, text.c_str(), theirs.data()) == 1;
+    ASSERT_EQ(ok, expected) << "'" << text << "'";
+    if (ok) {
+      EXPECT_EQ(mine, theirs) << "'" << text << "'";
+    }
+  }
 }
 
 }  // namespace
