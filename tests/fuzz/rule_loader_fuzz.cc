@@ -6,12 +6,11 @@
 // decided without evaluation that does not match, aborts.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <cstdlib>
 
 #include "daemon/engine/rule_index.h"
 #include "daemon/engine/rule_set.h"
