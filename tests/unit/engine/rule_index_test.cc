@@ -201,6 +201,42 @@ TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
             (Rules{4, 5}));
 }
 
+// More rules and clauses than one 64-bit word holds: each rule's bits land
+// in the right words, and a rule's clauses are never split across two.
+TEST(RuleIndex, ManyRulesAndClausesSpanSeveralWords) {
+  std::string yaml;
+  const int kRules = 150;
+  for (int r = 0; r < kRules; ++r) {
+    if (r > 0) yaml += "---\n";
+    // Rule r needs f<r> = v, and (r % 5) more clauses: g1..g<r%5> present.
+    yaml += "title: r" + std::to_string(r) + "\nlogsource: {}\ndetection:\n  s:\n    f" +
+            std::to_string(r) + ": v\n";
+    for (int c = 1; c <= r % 5; ++c) yaml += "    g" + std::to_string(c) + "|contains: x\n";
+    yaml += "  condition: s\n";
+  }
+  auto set = rules(yaml);
+  ASSERT_TRUE(set);
+  const auto all = set->rulesFor(nullptr);
+  const RuleIndex index(*set, all);
+  EXPECT_EQ(index.ungated(), 0u);
+  for (int present = 0; present <= 4; ++present) {
+    FakeEvent e;
+    for (int r = 0; r < kRules; ++r) e.str("f" + std::to_string(r), "V");
+    for (int c = 1; c <= present; ++c) e.str("g" + std::to_string(c), "xx");
+    e.bind(set->fieldPaths());
+    RuleIndex::Candidates out;
+    index.candidates(e, out);
+    std::vector<uint32_t> expected;
+    for (int r = 0; r < kRules; ++r) {
+      if (r % 5 <= present) expected.push_back(static_cast<uint32_t>(r));
+    }
+    EXPECT_EQ(out.rules, expected) << present << " of the g fields present";
+    std::vector<uint32_t> matched;
+    set->evaluate(e, all, matched);
+    EXPECT_EQ(matched, expected);
+  }
+}
+
 // Literals of any length are gates (literal_set_test.cc: how they are
 // looked up); a long value finds its rule in any case, and only its rule.
 TEST(RuleIndex, LongLiteralsAreGates) {
