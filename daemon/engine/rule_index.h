@@ -28,11 +28,12 @@
 // ungated rules); a rule whose bit is set is a candidate when its other
 // clauses' bits are set too. Candidates come out in ascending rule order,
 // so alerts keep the order full evaluation gives. Full evaluation of the
-// candidates still decides: the index only leaves out rules that could not
-// have matched.
+// candidates still decides, except for a rule whose clauses are exactly
+// its detection (clausesDecide()), which match() takes as it is: the index
+// only leaves out rules that could not have matched.
 //
-// Thread-safety: immutable after construction; candidates() may run
-// concurrently, each thread with Candidates of its own.
+// Thread-safety: immutable after construction; candidates() and match()
+// may run concurrently, each thread with Candidates of its own.
 #pragma once
 
 #include <cstdint>
