@@ -106,29 +106,30 @@ Gate presenceOf(FieldId field) {
   return g;
 }
 
-// The clauses a field test gives on its own: an equality gate when every
-// value is an exact string; else presence, when it cannot hold on an
-// absent field, and for `fieldref` values that of the fields they name.
+// Whether a field test is an equality: some value equals one of its
+// values, all exact strings of one casing (with `all`, only one of them).
+bool isEquality(const FieldTest& test) {
+  if (test.raw || test.values.empty() || (test.all && test.values.size() > 1)) return false;
+  return std::all_of(test.values.begin(), test.values.end(), [&](const ValueTest& v) {
+    return v.kind == ValueTest::Kind::kString && v.pattern.shape() == SigmaPattern::Shape::kExact &&
+           v.pattern.cased() == test.values[0].pattern.cased();
+  });
+}
+
+// The clauses a field test gives on its own: an equality gate when it is
+// an equality; else presence, when it cannot hold on an absent field, and
+// for `fieldref` values that of the fields they name.
 Clauses clausesOfTest(const FieldTest& test) {
   if (test.raw || test.values.empty()) return {};
-  if (!test.all || test.values.size() == 1) {
+  if (isEquality(test)) {
     Gate gate;
     gate.field = test.field;
-    bool exact = true;
-    for (size_t i = 0; i < test.values.size() && exact; ++i) {
-      const ValueTest& v = test.values[i];
-      exact = v.kind == ValueTest::Kind::kString &&
-              v.pattern.shape() == SigmaPattern::Shape::kExact &&
-              (i == 0 || v.pattern.cased() == gate.cased);
-      gate.cased = v.pattern.cased();
-      gate.literals.push_back(v.pattern.literal());
-    }
-    if (exact) {
-      std::sort(gate.literals.begin(), gate.literals.end());
-      gate.literals.erase(std::unique(gate.literals.begin(), gate.literals.end()),
-                          gate.literals.end());
-      return {Clause{std::move(gate)}};
-    }
+    gate.cased = test.values[0].pattern.cased();
+    for (const ValueTest& v : test.values) gate.literals.push_back(v.pattern.literal());
+    std::sort(gate.literals.begin(), gate.literals.end());
+    gate.literals.erase(std::unique(gate.literals.begin(), gate.literals.end()),
+                        gate.literals.end());
+    return {Clause{std::move(gate)}};
   }
   if (test.matchesAbsent()) return {};
   Clauses out{Clause{presenceOf(test.field)}};
@@ -194,15 +195,10 @@ Clauses clausesOf(const Detection& d, uint32_t node_index) {
 // values are all exact strings (an equality gate, looked up as the test
 // compares), or it is `exists: true` (a presence gate).
 bool testIsItsGate(const FieldTest& test) {
-  if (test.raw || test.values.empty()) return false;
-  if (test.values.size() == 1 && test.values[0].kind == ValueTest::Kind::kExists) {
+  if (!test.raw && test.values.size() == 1 && test.values[0].kind == ValueTest::Kind::kExists) {
     return test.values[0].flag;
   }
-  if (test.all && test.values.size() > 1) return false;
-  return std::all_of(test.values.begin(), test.values.end(), [&](const ValueTest& v) {
-    return v.kind == ValueTest::Kind::kString && v.pattern.shape() == SigmaPattern::Shape::kExact &&
-           v.pattern.cased() == test.values[0].pattern.cased();
-  });
+  return isEquality(test);
 }
 
 // Whether the condition below `node_index` is an AND of searches of one
