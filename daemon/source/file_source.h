@@ -66,13 +66,9 @@ struct FileSourceOptions {
   bool start_at_end = true;
   // Longer records are skipped and counted (SourceStats::oversized_skipped).
   std::size_t max_line_bytes = 1 << 20;
-  std::string checkpoint_path;  // empty: no checkpoints
-  // A batch of 1,024 audit records of a few hundred bytes each is about
-  // half a megabyte, which a core's L2 cache holds between framing and
-  // decoding; 4,096 records (2 MB) and 1 MiB reads took about 4% more
-  // time and 6% more CPU on the scan benchmark (bench/RESULTS.md).
-  std::size_t read_size = 1 << 18;
-  std::size_t max_batch_records = 1024;
+  std::string checkpoint_path;               // empty: no checkpoints
+  std::size_t read_size = kDefaultReadSize;  // line_buffer.h says why
+  std::size_t max_batch_records = kDefaultBatchRecords;
   // Called on the scanning thread before each re-resolution after open()
   // (follow mode); tests hold a scan with it.
   std::function<void()> before_scan;

@@ -26,12 +26,8 @@ struct StreamSourceOptions {
   bool owns_fd = false;
   std::string label = "-";  // Record::origin
   std::size_t max_line_bytes = 1 << 20;
-  // A batch of 1,024 audit records of a few hundred bytes each is about
-  // half a megabyte, which a core's L2 cache holds between framing and
-  // decoding; 4,096 records (2 MB) and 1 MiB reads took about 4% more
-  // time and 6% more CPU on the scan benchmark (bench/RESULTS.md).
-  std::size_t read_size = 1 << 18;
-  std::size_t max_batch_records = 1024;
+  std::size_t read_size = kDefaultReadSize;  // line_buffer.h says why
+  std::size_t max_batch_records = kDefaultBatchRecords;
 };
 
 class StreamSource final : public Source {
