@@ -177,7 +177,8 @@ simdjson::error_code JsonDecoder::walkObject(od::object& object, uint32_t node, 
     } else {
       dotted = key.find('.') != std::string_view::npos;
     }
-    const uint32_t child = childFor(node, key, dotted);
+    // Most keys hold no dot: their lookup is inlined here.
+    const uint32_t child = dotted ? childFor(node, key) : trie_[node].children.find(key);
     // An unwanted value is skipped by the iterator when it moves on.
     if (child == 0) continue;
     if (auto err = walkValue(field.value(), child, depth + 1)) return err;
@@ -271,8 +272,7 @@ simdjson::error_code JsonDecoder::recordLeaf(Value& value, od::json_type type,
   return simdjson::SUCCESS;
 }
 
-uint32_t JsonDecoder::childFor(uint32_t node, std::string_view key, bool dotted) const {
-  if (!dotted) return trie_[node].children.find(key);
+uint32_t JsonDecoder::childFor(uint32_t node, std::string_view key) const {
   // Trie edges never contain dots (paths are split on them), so a dotted
   // key is followed one part at a time.
   while (true) {

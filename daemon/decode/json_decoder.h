@@ -83,10 +83,10 @@ class JsonDecoder final : public Decoder {
   simdjson::error_code walkValue(Value& value, uint32_t node, int depth);
   simdjson::error_code recordLeaf(Value& value, simdjson::ondemand::json_type type,
                                   const TrieNode& node);
-  // The trie node reached from `node` by `key`, splitting a dotted key
-  // (`dotted`: it holds a '.') into its parts; 0 (the root, never a child)
-  // when no wanted path continues.
-  uint32_t childFor(uint32_t node, std::string_view key, bool dotted) const;
+  // The trie node reached from `node` by a key that holds a '.', split
+  // into its parts; 0 (the root, never a child) when no wanted path
+  // continues.
+  uint32_t childFor(uint32_t node, std::string_view key) const;
   void addValue(const TrieNode& node, const FieldValue& value);
   std::string_view trimTrailingSpace(const char* begin, const char* end) const;
 
