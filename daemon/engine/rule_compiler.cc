@@ -1372,6 +1372,7 @@ void RuleCompiler::resolveCorrelations() {
         c.field_ids.push_back(0);
       } else {
         in.index = r;
+        in.sample_fields = !self.fields.empty() ? self.field_ids : infos_[r].field_ids;
         for (const auto& g : c.group_by) {
           const std::string field = fieldFor(g, r);
           if (field.empty()) {

@@ -485,16 +485,9 @@ const std::string_view* firstText(const Event& event, FieldId id) {
 
 void SourcePipeline::appendSample(Lane& lane, std::string& out, const engine::Correlation& c,
                                   uint32_t input, const Event& event, int64_t event_time) {
-  const auto& names = engine::sampleFields(*rules_, c, input);
-  // The ids of those names: the correlation's own `fields`, else the rule's.
-  const auto& self = rules_->rule(c.rule_index);
-  const auto& ids =
-      !self.fields.empty() ? self.field_ids : rules_->rule(c.inputs[input].index).field_ids;
   auto& values = lane.sample_values;
   values.clear();
-  for (size_t i = 0; i < names.size() && i < ids.size(); ++i) {
-    values.push_back(firstText(event, ids[i]));
-  }
+  for (FieldId id : c.inputs[input].sample_fields) values.push_back(firstText(event, id));
   engine::encodeSample(out, input, event_time, values);
 }
 

@@ -57,5 +57,26 @@ TEST(CorrelationSample, EncodedValuesRenderAsTheRulesFields) {
                   R"("user.id":"u2","patient.id":"p","reason":"x"})");
 }
 
+// The ids the pipeline encodes (CorrelationInput::sample_fields) are those
+// of the names the sample renders with: the correlation's own `fields`
+// when it has them, else the contributing rule's.
+TEST(CorrelationSample, SampleFieldIdsFollowTheRenderedNames) {
+  const std::string own = std::string(kRules) + "fields: [user.id, reason]\n";
+  for (const std::string& text : {std::string(kRules), own}) {
+    Diagnostics diags;
+    const auto rules = RuleSet::parse(text, "r.yml", diags);
+    ASSERT_TRUE(rules) << (diags.empty() ? "" : diags[0].str());
+    const Correlation& c = rules->correlations()[0];
+    std::vector<std::string> names;
+    for (const FieldId id : c.inputs[0].sample_fields) names.push_back(rules->fieldPaths()[id]);
+    EXPECT_EQ(names, sampleFields(*rules, c, 0));
+  }
+  Diagnostics diags;
+  const auto rules = RuleSet::parse(own, "r.yml", diags);
+  ASSERT_TRUE(rules);
+  EXPECT_EQ(sampleFields(*rules, rules->correlations()[0], 0),
+            (std::vector<std::string>{"user.id", "reason"}));
+}
+
 }  // namespace
 }  // namespace trailwatch::engine
