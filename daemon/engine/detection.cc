@@ -81,8 +81,15 @@ bool ValueTest::matchesOne(const FieldValue& v, const Event& event) const {
     case Kind::kBool:
       if (v.type == FieldValue::Type::kBool) return v.boolean == flag;
       return v.type == FieldValue::Type::kString && equalsFolded(v.text, flag ? "true" : "false");
-    case Kind::kCidr:
-      return v.type == FieldValue::Type::kString && network->contains(v.text);
+    case Kind::kCidr: {
+      if (v.type != FieldValue::Type::kString) return false;
+      const IpNetwork::Address address = IpNetwork::address(v.text);
+      if (address.length == 0) return false;
+      for (const IpNetwork& network : networks) {
+        if (network.contains(address)) return true;
+      }
+      return false;
+    }
     case Kind::kFieldRef:
       if (!isTextual(v)) return false;
       for (const FieldValue& other : event.values(ref)) {

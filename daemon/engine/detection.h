@@ -47,7 +47,7 @@ struct ValueTest {
     kBool,      // boolean equality
     kNull,      // absent or null
     kExists,    // present (flag) or absent (!flag)
-    kCidr,      // address inside network
+    kCidr,      // address inside any of `networks`
     kFieldRef,  // equal to (or anchored against) another field's value
     kNever,     // an `expand` placeholder with no values: matches nothing, even under `all`
   };
@@ -62,7 +62,9 @@ struct ValueTest {
   double number = 0;                                           // kNumber, kCompare
   SigmaPattern pattern;                                        // kString
   std::shared_ptr<const RE2> regex;                            // kRegex
-  std::optional<IpNetwork> network;                            // kCidr
+  // kCidr: the address is parsed once for all of them (a field test's
+  // `cidr` values are one ValueTest unless it has `all`).
+  std::vector<IpNetwork> networks;
 
   bool matches(std::span<const FieldValue> values, const Event& event) const;
 

@@ -44,19 +44,26 @@ bool IpNetwork::parseIpv4(std::string_view text, uint8_t* out) {
   return true;
 }
 
-int IpNetwork::parseAddress(std::string_view text, std::array<uint8_t, 16>& bytes) {
-  if (text.empty() || text.size() >= kMaxAddressText) return 0;
-  if (text.find(':') == std::string_view::npos) return parseIpv4(text, bytes.data()) ? 4 : 0;
+IpNetwork::Address IpNetwork::address(std::string_view text) {
+  Address out;
+  if (text.empty() || text.size() >= kMaxAddressText) return out;
+  if (text.find(':') == std::string_view::npos) {
+    if (parseIpv4(text, out.bytes.data())) out.length = 4;
+    return out;
+  }
   char buffer[kMaxAddressText];
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
-  if (inet_pton(AF_INET6, buffer, bytes.data()) != 1) return 0;
+  if (inet_pton(AF_INET6, buffer, out.bytes.data()) != 1) return out;
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(bytes.data(), kMappedPrefix, sizeof kMappedPrefix) == 0) {
-    std::memmove(bytes.data(), bytes.data() + 12, 4);
-    return 4;
+  if (std::memcmp(out.bytes.data(), kMappedPrefix, sizeof kMappedPrefix) == 0) {
+    std::memmove(out.bytes.data(), out.bytes.data() + 12, 4);
+    out.length = 4;
+    out.mapped = true;
+    return out;
   }
-  return 16;
+  out.length = 16;
+  return out;
 }
 
 std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
@@ -72,8 +79,8 @@ std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
     if (inet_pton(AF_INET6, buffer, net.bytes_.data()) != 1) return std::nullopt;
     net.length_ = 16;
   } else {
-    net.length_ = parseAddress(address, net.bytes_);
-    if (net.length_ != 4) return std::nullopt;
+    if (!parseIpv4(address, net.bytes_.data())) return std::nullopt;
+    net.length_ = 4;
   }
   net.prefix_ = net.length_ * 8;
   if (slash != std::string_view::npos) {
@@ -89,16 +96,16 @@ std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
   return net;
 }
 
-bool IpNetwork::contains(std::string_view address) const {
-  std::array<uint8_t, 16> bytes{};
-  const int length = parseAddress(address, bytes);
-  if (length == 4 && length_ == 16) {
-    // A mapped address was unwrapped above; an IPv6 rule still matches it in mapped form.
+bool IpNetwork::contains(const Address& address) const {
+  std::array<uint8_t, 16> bytes = address.bytes;
+  if (address.length == 4 && length_ == 16) {
+    // A mapped address was unwrapped when parsed; an IPv6 rule still matches
+    // it in mapped form (and never a plain IPv4 address).
+    if (!address.mapped) return false;
     std::memmove(bytes.data() + 12, bytes.data(), 4);
     std::memset(bytes.data(), 0, 10);
     bytes[10] = bytes[11] = 0xff;
-    if (address.find(':') == std::string_view::npos) return false;
-  } else if (length != length_) {
+  } else if (address.length != length_) {
     return false;
   }
   const int full = prefix_ / 8;

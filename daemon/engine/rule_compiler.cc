@@ -847,6 +847,21 @@ bool RuleCompiler::compileFieldTest(const YAML::Node& key, const YAML::Node& val
     }
     out.values.push_back(std::move(test));
   }
+  if (mods.cidr && !out.all) {
+    // Any network will do: one test that parses the event's address once.
+    auto first = std::find_if(out.values.begin(), out.values.end(),
+                              [](const ValueTest& v) { return v.kind == ValueTest::Kind::kCidr; });
+    if (first != out.values.end()) {
+      for (auto it = first + 1; it != out.values.end(); ++it) {
+        if (it->kind != ValueTest::Kind::kCidr) continue;
+        first->networks.insert(first->networks.end(), it->networks.begin(), it->networks.end());
+      }
+      out.values.erase(
+          std::remove_if(first + 1, out.values.end(),
+                         [](const ValueTest& v) { return v.kind == ValueTest::Kind::kCidr; }),
+          out.values.end());
+    }
+  }
   return ok;
 }
 
@@ -945,7 +960,7 @@ bool RuleCompiler::compileValue(const YAML::Node& value, const Modifiers& mods, 
     if (expanded != nullptr || !isPlain(value) || !plainNumber(value)) {
       if (auto net = IpNetwork::parse(text)) {
         out.kind = ValueTest::Kind::kCidr;
-        out.network = *net;
+        out.networks.assign(1, *net);
         return true;
       }
     }

@@ -132,6 +132,29 @@ TEST(SigmaEvaluator, CidrMatchesIpv4AndIpv6Networks) {
   EXPECT_FALSE(matches(d, with("ip", "not-an-ip")));
 }
 
+// A field's cidr values are one test that parses the address once; any
+// network matches, in any position, and `all` still needs every one.
+TEST(SigmaEvaluator, CidrListMatchesAnyNetworkAndAllNeedsEach) {
+  const std::string d =
+      "  s:\n    ip|cidr: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', "
+      "'::ffff:0:0/96']\n  condition: s\n";
+  EXPECT_TRUE(matches(d, with("ip", "192.168.4.4")));
+  EXPECT_TRUE(matches(d, with("ip", "172.31.255.1")));
+  EXPECT_FALSE(matches(d, with("ip", "172.32.0.1")));
+  // Mapped IPv4 is compared as IPv4, and still matches an IPv6 network
+  // written for mapped addresses; plain IPv4 never does.
+  EXPECT_TRUE(matches(d, with("ip", "::ffff:10.1.2.3")));
+  EXPECT_TRUE(matches(d, with("ip", "::ffff:8.8.8.8")));
+  EXPECT_FALSE(matches(d, with("ip", "8.8.8.8")));
+  FakeEvent two;
+  two.str("ip", "8.8.8.8").str("ip", "fd00::1");
+  EXPECT_TRUE(matches(d, two));
+  // Under `all`, each network must hold.
+  const std::string all = "  s:\n    ip|cidr|all: ['10.0.0.0/8', '10.1.0.0/16']\n  condition: s\n";
+  EXPECT_TRUE(matches(all, with("ip", "10.1.2.3")));
+  EXPECT_FALSE(matches(all, with("ip", "10.2.2.3")));
+}
+
 TEST(SigmaEvaluator, NumericComparisons) {
   FakeEvent e;
   e.num("n", 5, "5");
