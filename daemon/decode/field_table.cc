@@ -14,7 +14,7 @@ void FieldTable::setFields(std::span<const std::string> paths) {
   index_.clear();
   for (FieldId id = 0; id < paths.size(); ++id) index_.emplace(paths[id], id);
   values_.reset(paths.size());
-  publish(values_.table());
+  publish(values_.table(), &values_.present());
   begin({});
 }
 

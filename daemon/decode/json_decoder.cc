@@ -81,7 +81,7 @@ JsonDecoder::JsonDecoder() : trie_(1), event_(*this) {}
 void JsonDecoder::setFields(std::span<const std::string> paths) {
   trie_.assign(1, TrieNode{});
   values_.reset(paths.size());
-  event_.publish(values_.table());
+  event_.publish(values_.table(), &values_.present());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     uint32_t node = 0;
     std::string_view rest = paths[i];

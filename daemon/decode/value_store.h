@@ -48,6 +48,8 @@ class ValueStore {
   }
 
   Event::FieldTable table() const { return spans_; }
+  // The ids with values in this record, each once (Event::present()).
+  const std::vector<FieldId>& present() const { return touched_; }
 
  private:
   std::vector<std::vector<FieldValue>> values_;     // by FieldId; capacity reused

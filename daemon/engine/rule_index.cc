@@ -303,7 +303,9 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
   for (const auto& [field, bits] : present) read_.push_back(field);
   std::sort(read_.begin(), read_.end());
   read_.erase(std::unique(read_.begin(), read_.end()), read_.end());
+  if (!read_.empty()) field_slot_.assign(read_.back() + size_t{1}, kNotRead);
   for (const FieldId id : read_) {
+    field_slot_[id] = static_cast<uint32_t>(fields_.size());
     Field& f = fields_.emplace_back();
     if (auto it = present.find(id); it != present.end()) f.present = range(it->second);
     if (auto it = equal.find({id, false}); it != equal.end())
@@ -325,12 +327,7 @@ void RuleIndex::gather(const Event& event, Candidates& out) const {
     const int32_t literal = literals.set.find(text);
     if (literal >= 0) set(literals.admits[static_cast<size_t>(literal)]);
   };
-  // Most gated fields are absent from a given event: the ids are read
-  // apart from their gates.
-  for (size_t i = 0; i < read_.size(); ++i) {
-    const auto values = event.values(read_[i]);
-    if (values.empty()) continue;
-    const Field& f = fields_[i];
+  const auto take = [&](const Field& f, std::span<const FieldValue> values) {
     set(f.present);
     for (const FieldValue& v : values) {
       // The values a string test compares (detection.cc, isTextual).
@@ -341,6 +338,20 @@ void RuleIndex::gather(const Event& event, Candidates& out) const {
       lookUp(f.folded, v.text);
       lookUp(f.cased, v.text);
     }
+  };
+  // Most gated fields are absent from a given event: where it lists the
+  // fields it has, only those are visited.
+  if (const std::vector<FieldId>* present = event.present()) {
+    for (const FieldId id : *present) {
+      if (id >= field_slot_.size() || field_slot_[id] == kNotRead) continue;
+      const auto values = event.values(id);
+      if (!values.empty()) take(fields_[field_slot_[id]], values);
+    }
+    return;
+  }
+  for (size_t i = 0; i < read_.size(); ++i) {
+    const auto values = event.values(read_[i]);
+    if (!values.empty()) take(fields_[i], values);
   }
 }
 

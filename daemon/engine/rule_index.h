@@ -118,6 +118,11 @@ class RuleIndex {
   };
   // The fields read per event, ascending, and their gates.
   std::vector<FieldId> read_;
+  // By FieldId: the position in read_ (and fields_), or kNotRead; covers
+  // the ids up to the largest read. An event that lists its present fields
+  // (Event::present()) is read through this instead of through read_.
+  static constexpr uint32_t kNotRead = UINT32_MAX;
+  std::vector<uint32_t> field_slot_;
   // Sets the bits of the gates `event` meets (out.bits).
   void gather(const Event& event, Candidates& out) const;
   // Calls fn(position) for each candidate of gathered `out`, ascending.

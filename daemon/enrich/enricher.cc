@@ -75,6 +75,10 @@ const Event& Enricher::enrich(const Event& event) {
   std::copy(own.begin(), own.end(), fields.begin());
   std::fill(fields.begin() + static_cast<std::ptrdiff_t>(own.size()), fields.end(),
             std::span<const FieldValue>());
+  const std::vector<FieldId>* own_present = event.present();
+  auto& present = event_.present_;
+  present.clear();
+  if (own_present != nullptr) present.assign(own_present->begin(), own_present->end());
   for (const FieldId id : provided_) {
     if (!fields[id].empty()) continue;
     for (uint32_t i = provider_begin_[id]; i < provider_begin_[id + 1]; ++i) {
@@ -82,11 +86,12 @@ const Event& Enricher::enrich(const Event& event) {
       const FieldValue* row = rows_[p.table];
       if (row != nullptr && !row[p.column].text.empty()) {
         fields[id] = {row + p.column, 1};
+        present.push_back(id);
         break;
       }
     }
   }
-  event_.publish(fields);
+  event_.publish(fields, own_present != nullptr ? &present : nullptr);
   return event_;
 }
 

@@ -69,6 +69,9 @@ class EnrichedEvent : public Event {
   const Event* base_ = nullptr;
   // By FieldId: the base event's values, else the providing cell.
   std::vector<std::span<const FieldValue>> table_;
+  // The base event's present() and the fields filled from cells; kept
+  // only when the base event lists its own.
+  std::vector<FieldId> present_;
 };
 
 struct LookupCounts {

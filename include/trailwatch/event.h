@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace trailwatch {
 
@@ -59,6 +60,11 @@ class Event {
     return id < fields_.size() ? fields_[id] : std::span<const FieldValue>();
   }
   FieldTable fields() const { return fields_; }
+  // The ids of the fields that have values, each once, in no set order,
+  // when the event keeps such a list; nullptr when it does not. A reader
+  // that asks about many fields, most of them absent (the rule index),
+  // visits these instead.
+  const std::vector<FieldId>* present() const { return present_; }
 
   // The record as read, without its line terminator: what keyword
   // searches look through, and what alerts carry when a rule names no fields.
@@ -69,9 +75,16 @@ class Event {
   // each record it decodes and publishes again whenever the table moves.
   // Until then (and without one) the event has no fields.
   void publish(FieldTable table) { fields_ = table; }
+  // Also names the list present() returns, which the implementation keeps
+  // current with the table (nullptr: none).
+  void publish(FieldTable table, const std::vector<FieldId>* present) {
+    fields_ = table;
+    present_ = present;
+  }
 
  private:
   FieldTable fields_;
+  const std::vector<FieldId>* present_ = nullptr;
 };
 
 }  // namespace trailwatch

@@ -1,9 +1,10 @@
 // Fuzz target for the Sigma rule loader: any bytes given as a rule file must
 // produce a RuleSet or diagnostics, never a crash, hang or leak; a set that
-// builds is also evaluated against two small events so the compiled
-// matchers run on whatever the fuzzer made them from, and the rule index
-// (rule_index.h) must find the same matches: a rule it left out, or one it
-// decided without evaluation that does not match, aborts.
+// builds is also evaluated against two small events (each with and without
+// a list of its present fields) so the compiled matchers run on whatever
+// the fuzzer made them from, and the rule index (rule_index.h) must find
+// the same matches: a rule it left out, or one it decided without
+// evaluation that does not match, aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,8 +27,9 @@ using trailwatch::FieldValue;
 // sees input, and the rule text itself as the raw record.
 class FuzzEvent : public Event {
  public:
-  // Fields of parity `absent` have no values.
-  FuzzEvent(std::string_view raw, size_t fields, size_t absent) : raw_(raw) {
+  // Fields of parity `absent` have no values. With `listed`, the event
+  // lists the others (Event::present()), which the rule index reads instead.
+  FuzzEvent(std::string_view raw, size_t fields, size_t absent, bool listed) : raw_(raw) {
     values_[0].type = FieldValue::Type::kString;
     values_[0].text = "Admin 10.1.2.3 C:\\Windows\\x.exe";
     values_[1].type = FieldValue::Type::kNumber;
@@ -44,14 +46,16 @@ class FuzzEvent : public Event {
     for (size_t id = 0; id < fields; ++id) {
       table_.push_back(id % 2 == absent ? std::span<const FieldValue>()
                                         : std::span<const FieldValue>(values_, 5));
+      if (id % 2 != absent) present_.push_back(static_cast<FieldId>(id));
     }
-    publish(table_);
+    publish(table_, listed ? &present_ : nullptr);
   }
   std::string_view raw() const override { return raw_; }
 
  private:
   FieldValue values_[5];
   std::vector<std::span<const FieldValue>> table_;
+  std::vector<FieldId> present_;
   std::string_view raw_;
 };
 
@@ -66,11 +70,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const trailwatch::engine::RuleIndex index(*rules, all);
   trailwatch::engine::RuleIndex::Candidates candidates;
   for (size_t absent = 0; absent < 2; ++absent) {
-    const FuzzEvent event(text, rules->fieldPaths().size(), absent);
-    std::vector<uint32_t> matched, via_index;
-    rules->evaluate(event, all, matched);
-    index.match(event, *rules, candidates, via_index);
-    if (via_index != matched) std::abort();
+    for (const bool listed : {false, true}) {
+      const FuzzEvent event(text, rules->fieldPaths().size(), absent, listed);
+      std::vector<uint32_t> matched, via_index;
+      rules->evaluate(event, all, matched);
+      index.match(event, *rules, candidates, via_index);
+      if (via_index != matched) std::abort();
+    }
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "daemon/decode/json_decoder.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -211,6 +212,29 @@ TEST_F(JsonDecoderTest, ValuesDoNotLeakIntoTheNextRecord) {
   ASSERT_NE(e, nullptr);
   EXPECT_TRUE(e->values(0).empty());
   EXPECT_TRUE(e->values(1).empty());
+}
+
+// present() lists exactly the fields with values, once each, and follows
+// each record (the rule index visits only these).
+TEST_F(JsonDecoderTest, PresentListsTheFieldsWithValues) {
+  fields({"a", "b", "c.d", "e"});
+  const auto present = [](const Event& e) {
+    EXPECT_NE(e.present(), nullptr);
+    if (e.present() == nullptr) return std::vector<FieldId>{};
+    std::vector<FieldId> ids = *e.present();
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  const Event* e = decode(R"({"a":[1,2],"c":{"d":null},"x":3})");
+  ASSERT_NE(e, nullptr) << error_.detail;
+  EXPECT_EQ(present(*e), (std::vector<FieldId>{0, 2}));
+  e = decode(R"({"b":"x","e":{"f":1}})");
+  ASSERT_NE(e, nullptr) << error_.detail;
+  EXPECT_EQ(present(*e), (std::vector<FieldId>{1, 3}));
+  ASSERT_EQ(decode(R"({"a":1,"b":[)"), nullptr);
+  e = decode(R"({"x":1})");
+  ASSERT_NE(e, nullptr) << error_.detail;
+  EXPECT_EQ(present(*e), (std::vector<FieldId>{}));
 }
 
 TEST_F(JsonDecoderTest, SetFieldsAgainReplacesThePaths) {

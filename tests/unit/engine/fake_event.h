@@ -39,17 +39,28 @@ class FakeEvent : public Event {
     raw_ = std::move(text);
     return *this;
   }
+  // Whether the event lists its present fields (Event::present()), as the
+  // JSON decoder's events do; on by default.
+  FakeEvent& listPresent(bool on) {
+    list_present_ = on;
+    republish();
+    return *this;
+  }
 
   FakeEvent() = default;
   // A copy publishes a table of its own (Event is not copyable).
   FakeEvent(const FakeEvent& other)
-      : pending_(other.pending_), by_id_(other.by_id_), raw_(other.raw_) {
+      : pending_(other.pending_),
+        by_id_(other.by_id_),
+        raw_(other.raw_),
+        list_present_(other.list_present_) {
     republish();
   }
   FakeEvent& operator=(const FakeEvent& other) {
     pending_ = other.pending_;
     by_id_ = other.by_id_;
     raw_ = other.raw_;
+    list_present_ = other.list_present_;
     republish();
     return *this;
   }
@@ -92,13 +103,19 @@ class FakeEvent : public Event {
   // Points values() at by_id_ (event.h: the table an Event publishes).
   void republish() {
     table_.assign(by_id_.begin(), by_id_.end());
-    publish(table_);
+    present_.clear();
+    for (size_t id = 0; id < by_id_.size(); ++id) {
+      if (!by_id_[id].empty()) present_.push_back(static_cast<FieldId>(id));
+    }
+    publish(table_, list_present_ ? &present_ : nullptr);
   }
 
   std::vector<Pending> pending_;
   std::vector<std::vector<FieldValue>> by_id_;
   std::vector<std::span<const FieldValue>> table_;
+  std::vector<FieldId> present_;
   std::string raw_;
+  bool list_present_ = true;
 };
 
 }  // namespace trailwatch::engine::testing

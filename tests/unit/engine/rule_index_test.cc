@@ -176,11 +176,17 @@ TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
   EXPECT_EQ(index.ungated(), 1u);
   EXPECT_EQ(index.gatedFields(), 5u);
 
+  // Read through the event's list of present fields, and field by field
+  // without one: the same candidates.
   const auto candidates = [&](FakeEvent event) {
     RuleIndex::Candidates out;
     event.bind(set->fieldPaths());
     index.candidates(event, out);
-    return out.rules;
+    const auto listed = out.rules;
+    event.listPresent(false);
+    index.candidates(event, out);
+    EXPECT_EQ(out.rules, listed) << "with and without Event::present()";
+    return listed;
   };
   using Rules = std::vector<uint32_t>;
   FakeEvent e;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,8 +18,14 @@ class StubEvent : public Event {
     FieldValue v;
     v.type = FieldValue::Type::kString;
     v.text = text;
+    if (values_[id].empty()) present_.push_back(id);
     values_[id].push_back(v);
     table_[id] = values_[id];
+    return *this;
+  }
+  // Lists the fields set (Event::present()), as the JSON decoder does.
+  StubEvent& listPresent() {
+    publish(table_, &present_);
     return *this;
   }
   std::string_view raw() const override { return "{}"; }
@@ -26,6 +33,7 @@ class StubEvent : public Event {
  private:
   std::vector<std::vector<FieldValue>> values_;
   std::vector<std::span<const FieldValue>> table_;  // over values_
+  std::vector<FieldId> present_;
 };
 
 std::shared_ptr<const LookupTable> table(const std::string& csv, LookupSpec spec) {
@@ -69,6 +77,31 @@ TEST(Enricher, LookupFillsAbsentFields) {
   EXPECT_EQ(texts(out.values(2)), std::vector<std::string>{"oncology"});
   EXPECT_TRUE(out.values(5).empty());
   EXPECT_EQ(out.raw(), "{}");
+}
+
+TEST(Enricher, PresentListsTheRecordsFieldsAndTheFilledOnes) {
+  Enricher enricher(twoTables(), kPaths);
+  const auto sorted = [](const std::vector<FieldId>* ids) {
+    std::vector<FieldId> out;
+    if (ids != nullptr) out = *ids;
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  StubEvent e(kPaths.size());
+  e.set(0, "u8").set(1, "on-leave").set(5, "x").listPresent();
+  const Event& out = enricher.enrich(e);
+  ASSERT_NE(out.present(), nullptr);
+  // user.department filled; user.status kept from the record, listed once.
+  EXPECT_EQ(sorted(out.present()), (std::vector<FieldId>{0, 1, 2, 5}));
+
+  StubEvent next(kPaths.size());
+  next.set(3, "p-1").set(0, "u7").listPresent();
+  EXPECT_EQ(sorted(enricher.enrich(next).present()), (std::vector<FieldId>{0, 1, 3, 4}));
+
+  // A record that lists nothing gives an enriched event that lists nothing.
+  StubEvent unlisted(kPaths.size());
+  unlisted.set(0, "u8");
+  EXPECT_EQ(enricher.enrich(unlisted).present(), nullptr);
 }
 
 TEST(Enricher, RecordValueWinsOverLookup) {
