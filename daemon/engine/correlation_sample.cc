@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "daemon/common/json_writer.h"
+#include "daemon/common/short_copy.h"
 #include "daemon/engine/correlation_state.h"
 
 namespace trailwatch::engine {
@@ -41,7 +42,7 @@ void encodeSample(std::string& out, uint32_t input, int64_t time,
       continue;
     }
     const size_t n = std::min(values[i]->size(), kMaxValue);
-    if (n > 0) std::memcpy(p, values[i]->data(), n);
+    copyShort(p, values[i]->data(), n);
     p += n;
   }
 }
