@@ -5,7 +5,9 @@
 // Open addressing over the key's length and first eight bytes: most keys
 // are told apart there, so a lookup reads one or two slots and hashes no
 // more than one word, where std::unordered_map hashed every byte of every
-// key. The rest of a key is compared only on a match of length and head.
+// key. The rest of a key is compared only on a match of length and head:
+// up to 16 bytes by one load of its last word, without a memcmp call whose
+// size dispatch mispredicts on keys of varying lengths.
 //
 // Thread-safety: none needed; a decoder and its tables belong to one
 // pipeline thread.
@@ -29,10 +31,7 @@ class KeyTable {
       const uint32_t s = slots_[i];
       if (s == 0) return 0;
       const Entry& e = entries_[s - 1];
-      if (e.head == h && e.key.size() == key.size() &&
-          (key.size() <= 8 || std::memcmp(e.key.data() + 8, key.data() + 8, key.size() - 8) == 0)) {
-        return e.value;
-      }
+      if (e.head == h && e.key.size() == key.size() && restEqual(e.key, key)) return e.value;
     }
   }
 
@@ -70,6 +69,17 @@ class KeyTable {
     if (n == 0) return 0;
     return uint64_t{p[0]} | (uint64_t{p[n / 2]} << (8 * (n / 2))) |
            (uint64_t{p[n - 1]} << (8 * (n - 1)));
+  }
+  // Whether the bytes after the first eight match (the heads did): up to
+  // 16 bytes by the last word, which overlaps the head; longer by memcmp.
+  static bool restEqual(std::string_view a, std::string_view b) {
+    const size_t n = a.size();
+    if (n <= 8) return true;
+    if (n <= 16) {
+      return load<uint64_t>(reinterpret_cast<const unsigned char*>(a.data()) + n - 8) ==
+             load<uint64_t>(reinterpret_cast<const unsigned char*>(b.data()) + n - 8);
+    }
+    return std::memcmp(a.data() + 8, b.data() + 8, n - 8) == 0;
   }
   template <typename T>
   static T load(const unsigned char* p) {
