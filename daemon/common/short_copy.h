@@ -6,7 +6,7 @@
 // mispredict. Here a copy of up to 32 bytes is two fixed-size moves that
 // overlap in the middle (each reads and writes only inside [0, n)), and
 // longer ones go to memcpy. Measured: encoding correlation samples this
-// way took a 1-worker scan of 2,000,000 EHR events from 1.81 to 1.71 s
+// way took a 1-worker scan of 2,000,000 EHR events from 1.795 to 1.66 s
 // (bench/RESULTS.md, 2026-11-24).
 //
 // Thread-safety: a pure function.

@@ -20,7 +20,9 @@
 // to a bound); `not` and anything else give none. A rule without clauses is
 // always a candidate.
 //
-// Per event the index reads each gated field once: its values are looked up
+// Per event the index reads each gated field the event has once (through
+// the event's list of its fields, Event::present(), where it keeps one;
+// else it asks for every gated field): its values are looked up
 // in one LiteralSet per field (folded like Sigma's case-insensitive equality
 // unless the gate is cased), and a field with values meets its presence
 // gates. Each hit sets the bit of the clause it satisfies. A rule's most
