@@ -17,32 +17,35 @@
 #include <cstring>
 
 namespace trailwatch {
+namespace short_copy {
+
+// Copies n bytes, sizeof(T) <= n <= 2 * sizeof(T), as the first and the
+// last sizeof(T) of them. Both are loaded before either is stored, so the
+// overlap is written with the source's bytes whatever the stores' order.
+template <typename T>
+inline void headAndTail(char* dst, const char* src, std::size_t n) {
+  T head, tail;
+  std::memcpy(&head, src, sizeof(T));
+  std::memcpy(&tail, src + n - sizeof(T), sizeof(T));
+  std::memcpy(dst, &head, sizeof(T));
+  std::memcpy(dst + n - sizeof(T), &tail, sizeof(T));
+}
+
+struct Bytes16 {
+  char bytes[16];
+};
+
+}  // namespace short_copy
 
 inline void copyShort(char* dst, const char* src, std::size_t n) {
-  if (n >= 16) {
-    if (n > 32) {
-      std::memcpy(dst, src, n);
-      return;
-    }
-    // Both halves are loaded before either is stored, so the overlap is
-    // written with the source's bytes whatever the order of the stores.
-    char head[16], tail[16];
-    std::memcpy(head, src, 16);
-    std::memcpy(tail, src + n - 16, 16);
-    std::memcpy(dst, head, 16);
-    std::memcpy(dst + n - 16, tail, 16);
+  if (n > 32) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 16) {
+    short_copy::headAndTail<short_copy::Bytes16>(dst, src, n);
   } else if (n >= 8) {
-    uint64_t head, tail;
-    std::memcpy(&head, src, 8);
-    std::memcpy(&tail, src + n - 8, 8);
-    std::memcpy(dst, &head, 8);
-    std::memcpy(dst + n - 8, &tail, 8);
+    short_copy::headAndTail<uint64_t>(dst, src, n);
   } else if (n >= 4) {
-    uint32_t head, tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
-    std::memcpy(dst, &head, 4);
-    std::memcpy(dst + n - 4, &tail, 4);
+    short_copy::headAndTail<uint32_t>(dst, src, n);
   } else {
     for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
   }
