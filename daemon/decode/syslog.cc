@@ -205,12 +205,14 @@ void SyslogDecoder::Nested::combine(const Event& envelope, const Event& body,
                                     const std::vector<bool>& syslog_path) {
   const auto envelope_fields = envelope.fields();
   combined_.resize(envelope_fields.size());
+  present_.clear();
   for (FieldId id = 0; id < combined_.size(); ++id) {
     const auto own = id < syslog_path.size() && !syslog_path[id] ? body.values(id)
                                                                  : std::span<const FieldValue>();
     combined_[id] = own.empty() ? envelope_fields[id] : own;
+    if (!combined_[id].empty()) present_.push_back(id);
   }
-  publish(combined_);
+  publish(combined_, &present_);
 }
 
 int SyslogDecoder::currentYear() {

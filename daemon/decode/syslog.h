@@ -122,6 +122,7 @@ class SyslogDecoder final : public Decoder {
 
    private:
     std::vector<std::span<const FieldValue>> combined_;  // by FieldId
+    std::vector<FieldId> present_;                       // ids with values (Event::present())
   };
 
   bool parse5424(std::string_view s, Envelope& env, DecodeError& error);

@@ -79,6 +79,7 @@ class Harness {
     const Event* event = decoder_->decode(std::string_view(buffer_.data(), line.size()), error_);
     if (event == nullptr) return out;
     EXPECT_EQ(event->raw(), line);
+    expectPresentListed(*event);
     for (FieldId id = 0; id < kPaths.size(); ++id) {
       for (const auto& v : event->values(id)) {
         out.text[kPaths[id]].emplace_back(v.text);
@@ -110,10 +111,23 @@ class Harness {
   const std::string& detail() const { return error_.detail; }
 
  private:
+  // Every event lists the fields it has (Event::present()), which the rule
+  // index reads instead of every gated field: exactly those, each once.
+  static void expectPresentListed(const Event& event) {
+    ASSERT_NE(event.present(), nullptr);
+    std::vector<FieldId> listed = *event.present(), with_values;
+    std::sort(listed.begin(), listed.end());
+    for (FieldId id = 0; id < kPaths.size(); ++id) {
+      if (!event.values(id).empty()) with_values.push_back(id);
+    }
+    EXPECT_EQ(listed, with_values);
+  }
+
   void drain(const Event* event, std::vector<Fields>& out) {
     while (event != nullptr) {
       Fields& f = out.emplace_back();
       f.text["raw"].emplace_back(event->raw());
+      expectPresentListed(*event);
       for (FieldId id = 0; id < kPaths.size(); ++id) {
         for (const auto& v : event->values(id)) {
           f.text[kPaths[id]].emplace_back(v.text);
