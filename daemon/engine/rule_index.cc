@@ -20,8 +20,8 @@ constexpr size_t kMaxClauses = 8;
 // candidate).
 using Clauses = std::vector<Clause>;
 
-// Adds `gate` to the disjunction `clause`, merged: one gate per field and
-// casing, and a presence gate of a field covers its equality gates.
+// Adds `gate` to the disjunction `clause`, merged: one gate per field,
+// casing and shape, and a presence gate of a field covers its literal gates.
 void addGate(Clause& clause, const Gate& gate) {
   for (Gate& g : clause) {
     if (g.field != gate.field) continue;
@@ -31,7 +31,7 @@ void addGate(Clause& clause, const Gate& gate) {
       clause.push_back(gate);
       return;
     }
-    if (g.cased == gate.cased) {
+    if (g.cased == gate.cased && g.shape == gate.shape) {
       g.literals.insert(g.literals.end(), gate.literals.begin(), gate.literals.end());
       std::sort(g.literals.begin(), g.literals.end());
       g.literals.erase(std::unique(g.literals.begin(), g.literals.end()), g.literals.end());
@@ -41,19 +41,23 @@ void addGate(Clause& clause, const Gate& gate) {
   clause.push_back(gate);
 }
 
-// Smaller is more selective: equalities before presence, fewer literals first.
-std::pair<size_t, size_t> cost(const Clause& clause) {
-  size_t presence = 0, literals = 0;
+bool isPattern(const Gate& g) { return !g.present && g.shape != SigmaPattern::Shape::kExact; }
+
+// Smaller is more selective: equalities before prefixes, suffixes and
+// contains, those before presence; fewer literals first.
+std::tuple<size_t, size_t, size_t> cost(const Clause& clause) {
+  size_t presence = 0, patterns = 0, literals = 0;
   for (const Gate& g : clause) {
     presence += g.present ? 1 : 0;
+    patterns += isPattern(g) ? 1 : 0;
     literals += g.literals.size();
   }
-  return {presence, literals};
+  return {presence, patterns, literals};
 }
 
 bool sameGate(const Gate& a, const Gate& b) {
-  return std::tie(a.field, a.cased, a.present, a.literals) ==
-         std::tie(b.field, b.cased, b.present, b.literals);
+  return std::tie(a.field, a.cased, a.present, a.shape, a.literals) ==
+         std::tie(b.field, b.cased, b.present, b.shape, b.literals);
 }
 
 bool sameClause(const Clause& a, const Clause& b) {
@@ -106,30 +110,38 @@ Gate presenceOf(FieldId field) {
   return g;
 }
 
-// Whether a field test is an equality: some value equals one of its
-// values, all exact strings of one casing (with `all`, only one of them).
-bool isEquality(const FieldTest& test) {
+bool isLiteralShape(SigmaPattern::Shape shape) {
+  return shape == SigmaPattern::Shape::kExact || shape == SigmaPattern::Shape::kPrefix ||
+         shape == SigmaPattern::Shape::kSuffix || shape == SigmaPattern::Shape::kContains;
+}
+
+// Whether a field test is exactly literal gates: some value equals, starts
+// with, ends with or contains one of its values, all strings without inner
+// wildcards and of one casing (with `all`, only one of them).
+bool isLiteralTest(const FieldTest& test) {
   if (test.raw || test.values.empty() || (test.all && test.values.size() > 1)) return false;
   return std::all_of(test.values.begin(), test.values.end(), [&](const ValueTest& v) {
-    return v.kind == ValueTest::Kind::kString && v.pattern.shape() == SigmaPattern::Shape::kExact &&
+    return v.kind == ValueTest::Kind::kString && isLiteralShape(v.pattern.shape()) &&
            v.pattern.cased() == test.values[0].pattern.cased();
   });
 }
 
-// The clauses a field test gives on its own: an equality gate when it is
-// an equality; else presence, when it cannot hold on an absent field, and
-// for `fieldref` values that of the fields they name.
+// The clauses a field test gives on its own: its literal gates (one per
+// shape) when it is literal; else presence, when it cannot hold on an
+// absent field, and for `fieldref` values that of the fields they name.
 Clauses clausesOfTest(const FieldTest& test) {
   if (test.raw || test.values.empty()) return {};
-  if (isEquality(test)) {
-    Gate gate;
-    gate.field = test.field;
-    gate.cased = test.values[0].pattern.cased();
-    for (const ValueTest& v : test.values) gate.literals.push_back(v.pattern.literal());
-    std::sort(gate.literals.begin(), gate.literals.end());
-    gate.literals.erase(std::unique(gate.literals.begin(), gate.literals.end()),
-                        gate.literals.end());
-    return {Clause{std::move(gate)}};
+  if (isLiteralTest(test)) {
+    Clause clause;
+    for (const ValueTest& v : test.values) {
+      Gate gate;
+      gate.field = test.field;
+      gate.cased = v.pattern.cased();
+      gate.shape = v.pattern.shape();
+      gate.literals.push_back(v.pattern.literal());
+      addGate(clause, gate);
+    }
+    return {std::move(clause)};
   }
   if (test.matchesAbsent()) return {};
   Clauses out{Clause{presenceOf(test.field)}};
@@ -191,14 +203,14 @@ Clauses clausesOf(const Detection& d, uint32_t node_index) {
   return {};
 }
 
-// Whether a field test holds exactly when the one gate it gives holds: its
-// values are all exact strings (an equality gate, looked up as the test
-// compares), or it is `exists: true` (a presence gate).
+// Whether a field test holds exactly when the clause it gives holds: it is
+// literal (gates looked up as the test compares), or it is `exists: true`
+// (a presence gate).
 bool testIsItsGate(const FieldTest& test) {
   if (!test.raw && test.values.size() == 1 && test.values[0].kind == ValueTest::Kind::kExists) {
     return test.values[0].flag;
   }
-  return isEquality(test);
+  return isLiteralTest(test);
 }
 
 // Whether the condition below `node_index` is an AND of searches of one
@@ -225,27 +237,50 @@ bool isConjunctionOfGates(const Detection& d, uint32_t node_index, size_t& tests
   return false;
 }
 
+// Turns the prefix, suffix and contains gates of every clause but the first
+// (the most selective) into presence gates of their fields; whether there
+// were any.
+bool keepPatternsFirst(Clauses& clauses) {
+  bool changed = false;
+  for (size_t c = 1; c < clauses.size(); ++c) {
+    Clause& clause = clauses[c];
+    if (std::none_of(clause.begin(), clause.end(), isPattern)) continue;
+    changed = true;
+    Clause loose;
+    for (const Gate& g : clause) addGate(loose, isPattern(g) ? presenceOf(g.field) : g);
+    clause = std::move(loose);
+  }
+  return changed;
+}
+
 }  // namespace
 
 std::vector<Clause> clausesOf(const Detection& detection) {
   if (detection.condition.nodeCount() == 0) return {};
-  return clausesOf(detection, detection.condition.root());
+  Clauses clauses = clausesOf(detection, detection.condition.root());
+  if (keepPatternsFirst(clauses)) clauses = tidy(std::move(clauses));
+  return clauses;
 }
 
 bool clausesDecide(const Detection& detection) {
   if (detection.condition.nodeCount() == 0) return false;
   size_t tests = 0;
   // Beyond kMaxClauses some clauses were left out.
-  return isConjunctionOfGates(detection, detection.condition.root(), tests) && tests <= kMaxClauses;
+  if (!isConjunctionOfGates(detection, detection.condition.root(), tests) || tests > kMaxClauses) {
+    return false;
+  }
+  Clauses clauses = clausesOf(detection, detection.condition.root());
+  return !keepPatternsFirst(clauses);
 }
 
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
     : rules_(rules.begin(), rules.end()), rest_(rules_.size()), decided_(rules_.size(), 0) {
   rule_words_ = (rules_.size() + kWordBits - 1) / kWordBits;
   initial_bits_.assign(rule_words_, 0);
-  // The bits each gate sets: equality gates by field, casing and literal;
-  // presence gates by field.
-  std::map<std::pair<FieldId, bool>, std::map<std::string, std::vector<uint32_t>>> equal;
+  // The bits each gate sets: literal gates by field, casing, shape and
+  // literal; presence gates by field.
+  using Key = std::tuple<FieldId, bool, SigmaPattern::Shape>;
+  std::map<Key, std::map<std::string, std::vector<uint32_t>>> equal;
   std::map<FieldId, std::vector<uint32_t>> present;
   uint32_t next_bit = static_cast<uint32_t>(rule_words_ * kWordBits);
   for (uint32_t position = 0; position < rules_.size(); ++position) {
@@ -270,7 +305,7 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
           present[gate.field].push_back(bit);
           continue;
         }
-        auto& by_literal = equal[{gate.field, gate.cased}];
+        auto& by_literal = equal[{gate.field, gate.cased, gate.shape}];
         for (const std::string& literal : gate.literals) by_literal[literal].push_back(bit);
       }
     }
@@ -289,17 +324,21 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
     return Range{r.first, static_cast<uint32_t>(targets_.size() - r.first)};
   };
   const auto literals = [&](const std::map<std::string, std::vector<uint32_t>>& by_literal,
-                            bool cased) {
+                            bool cased, SigmaPattern::Shape shape) {
     Literals out;
+    out.shape = shape;
     std::vector<std::string> texts;
     for (const auto& [literal, bits] : by_literal) {
       texts.push_back(literal);
       out.admits.push_back(range(bits));
+      out.lengths.push_back(static_cast<uint32_t>(literal.size()));
     }
+    std::sort(out.lengths.begin(), out.lengths.end());
+    out.lengths.erase(std::unique(out.lengths.begin(), out.lengths.end()), out.lengths.end());
     out.set = LiteralSet(texts, cased);
     return out;
   };
-  for (const auto& [key, by_literal] : equal) read_.push_back(key.first);
+  for (const auto& [key, by_literal] : equal) read_.push_back(std::get<0>(key));
   for (const auto& [field, bits] : present) read_.push_back(field);
   std::sort(read_.begin(), read_.end());
   read_.erase(std::unique(read_.begin(), read_.end()), read_.end());
@@ -308,9 +347,10 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
     field_slot_[id] = static_cast<uint32_t>(fields_.size());
     Field& f = fields_.emplace_back();
     if (auto it = present.find(id); it != present.end()) f.present = range(it->second);
-    if (auto it = equal.find({id, false}); it != equal.end())
-      f.folded = literals(it->second, false);
-    if (auto it = equal.find({id, true}); it != equal.end()) f.cased = literals(it->second, true);
+    for (auto it = equal.lower_bound({id, false, SigmaPattern::Shape{}});
+         it != equal.end() && std::get<0>(it->first) == id; ++it) {
+      f.literals.push_back(literals(it->second, std::get<1>(it->first), std::get<2>(it->first)));
+    }
   }
 }
 
@@ -322,21 +362,40 @@ void RuleIndex::gather(const Event& event, Candidates& out) const {
       bits[targets_[i].word] |= targets_[i].bits;
     }
   };
-  const auto lookUp = [&](const Literals& literals, std::string_view text) {
-    if (literals.set.empty()) return;
+  const auto find = [&](const Literals& literals, std::string_view text) {
     const int32_t literal = literals.set.find(text);
     if (literal >= 0) set(literals.admits[static_cast<size_t>(literal)]);
   };
+  const auto lookUp = [&](const Literals& literals, std::string_view text) {
+    if (literals.shape == SigmaPattern::Shape::kExact) {
+      find(literals, text);
+      return;
+    }
+    for (const uint32_t n : literals.lengths) {
+      if (n > text.size()) break;
+      switch (literals.shape) {
+        case SigmaPattern::Shape::kPrefix:
+          find(literals, text.substr(0, n));
+          break;
+        case SigmaPattern::Shape::kSuffix:
+          find(literals, text.substr(text.size() - n));
+          break;
+        default:  // kContains
+          for (size_t at = 0; at + n <= text.size(); ++at) find(literals, text.substr(at, n));
+          break;
+      }
+    }
+  };
   const auto take = [&](const Field& f, std::span<const FieldValue> values) {
     set(f.present);
+    if (f.literals.empty()) return;
     for (const FieldValue& v : values) {
       // The values a string test compares (detection.cc, isTextual).
       if (v.type != FieldValue::Type::kString && v.type != FieldValue::Type::kNumber &&
           v.type != FieldValue::Type::kBool) {
         continue;
       }
-      lookUp(f.folded, v.text);
-      lookUp(f.cased, v.text);
+      for (const Literals& literals : f.literals) lookUp(literals, v.text);
     }
   };
   // Most gated fields are absent from a given event: where it lists the

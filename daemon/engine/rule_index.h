@@ -3,36 +3,44 @@
 //
 // A rule's detection implies necessary conditions, its clauses, each a
 // disjunction of gates: a field equals one of a few literals
-// (`eventName: StopLogging`, `event.action: [export, print]`), or a field
-// has a value at all (any test that fails on an absent field:
-// `url.path|endswith: /$export`, `responseStatus.code: 403`, and for
-// `fieldref` the referenced field too). An event is a candidate for the rule
-// only when every clause holds: `(eventName: DeleteSnapshot ...) and
-// event.outcome: success` turns away an event without that eventName even
-// though it succeeded, and a Kubernetes rule an event without
-// `responseStatus.code`. Clauses are derived from the condition so that they
-// are necessary, never merely likely: a field test gives an equality gate
-// when its values are all exact Sigma strings (no wildcard, no modifier but
-// `cased`), else a presence gate when it cannot hold on an absent field; an
-// AND (of tests, or `and`) keeps the clauses of every part; an OR (of
+// (`eventName: StopLogging`, `event.action: [export, print]`), starts or
+// ends with one, or contains one (`event.action|startswith: audit.`,
+// `url.path|endswith: /$export`, `x: 'abc*'`), or a field has a value at
+// all (any other test that fails on an absent field: `responseStatus.code:
+// 403`, `source.ip|cidr: ...`, and for `fieldref` the referenced field
+// too). An event is a candidate for the rule only when every clause holds:
+// `(eventName: DeleteSnapshot ...) and event.outcome: success` turns away an
+// event without that eventName even though it succeeded, and a Kubernetes
+// rule an event without `responseStatus.code`. Clauses are derived from the
+// condition so that they are necessary, never merely likely: a field test
+// gives literal gates when its values are all Sigma strings without
+// wildcards inside (exact, prefix, suffix or contains; one casing, no other
+// modifier), else a presence gate when it cannot hold on an absent field;
+// an AND (of tests, or `and`) keeps the clauses of every part; an OR (of
 // alternatives, or `or`) needs every branch to have clauses and combines
 // them pairwise (the union of one clause of each branch, for each pair up
 // to a bound); `not` and anything else give none. A rule without clauses is
-// always a candidate.
+// always a candidate. A prefix, suffix or contains gate costs lookups of
+// parts of the value where presence costs nothing, and is read for every
+// event with the field, so only a rule's most selective clause keeps them;
+// in its other clauses they become presence gates.
 //
 // Per event the index reads each gated field the event has once (through
 // the event's list of its fields, Event::present(), where it keeps one;
-// else it asks for every gated field): its values are looked up
-// in one LiteralSet per field (folded like Sigma's case-insensitive equality
-// unless the gate is cased), and a field with values meets its presence
-// gates. Each hit sets the bit of the clause it satisfies. A rule's most
-// selective clause has its bit among the rules' (beside those of the
-// ungated rules); a rule whose bit is set is a candidate when its other
-// clauses' bits are set too. Candidates come out in ascending rule order,
-// so alerts keep the order full evaluation gives. Full evaluation of the
-// candidates still decides, except for a rule whose clauses are exactly
-// its detection (clausesDecide()), which match() takes as it is: the index
-// only leaves out rules that could not have matched.
+// else it asks for every gated field): its values are looked up in one
+// LiteralSet per field and kind of gate (folded like Sigma's
+// case-insensitive comparison unless the gate is cased) -- the value
+// itself for equality, its head or tail of each length the literals have
+// for prefixes and suffixes, each of its substrings of those lengths for
+// contains -- and a field with values meets its presence gates. Each hit
+// sets the bit of the clause it satisfies. A rule's most selective clause
+// has its bit among the rules' (beside those of the ungated rules); a rule
+// whose bit is set is a candidate when its other clauses' bits are set
+// too. Candidates come out in ascending rule order, so alerts keep the
+// order full evaluation gives. Full evaluation of the candidates still
+// decides, except for a rule whose clauses are exactly its detection
+// (clausesDecide()), which match() takes as it is: the index only leaves
+// out rules that could not have matched.
 //
 // Thread-safety: immutable after construction; candidates() and match()
 // may run concurrently, each thread with Candidates of its own.
@@ -51,11 +59,14 @@
 
 namespace trailwatch::engine {
 
-// A field that must equal one of `literals`, or (`present`) have a value.
+// A field that must equal (or start with, end with, contain: `shape`) one
+// of `literals`, or (`present`) have a value.
 struct Gate {
   FieldId field = 0;
-  bool cased = false;                 // literals compare as written, not folded
-  bool present = false;               // any value will do; no literals
+  bool cased = false;    // literals compare as written, not folded
+  bool present = false;  // any value will do; no literals
+  // kExact, kPrefix, kSuffix or kContains.
+  SigmaPattern::Shape shape = SigmaPattern::Shape::kExact;
   std::vector<std::string> literals;  // folded unless cased; sorted, distinct
 };
 
@@ -68,7 +79,8 @@ std::vector<Clause> clausesOf(const Detection& detection);
 
 // Whether `detection` matches exactly when its clauses hold, so that the
 // index decides it without evaluation: an AND of one-map searches whose
-// tests are each an equality gate (exact strings) or `exists: true`.
+// tests are each literal gates (strings without inner wildcards) or
+// `exists: true`, none of them turned into presence.
 bool clausesDecide(const Detection& detection);
 
 class RuleIndex {
@@ -102,14 +114,18 @@ class RuleIndex {
   };
   // The gates on one field. A value sets the bits of the clauses it
   // satisfies: targets_[present] for any value; for a value equal to a
-  // literal, targets_[admits[literal]] (folded or cased).
+  // literal, targets_[admits[literal]] (folded or cased); the same for a
+  // value whose head (prefix gates), tail (suffix) or some substring
+  // (contains) of one of `lengths` is a literal.
   struct Literals {
+    SigmaPattern::Shape shape = SigmaPattern::Shape::kExact;
     LiteralSet set;
-    std::vector<Range> admits;  // by literal
+    std::vector<Range> admits;      // by literal
+    std::vector<uint32_t> lengths;  // the literals' lengths, ascending, distinct
   };
   struct Field {
     Range present;
-    Literals folded, cased;
+    std::vector<Literals> literals;  // by shape and casing, those it has
   };
   // What else a rule whose bit is set needs: the bits of its other clauses,
   // `mask` << `shift` in word `word` (a rule's clauses never straddle words).

@@ -24,7 +24,8 @@ std::shared_ptr<const RuleSet> rule(const std::string& detection) {
 }
 
 // The rule's clauses, most selective first: "(field: literal|literal or
-// field present) and (...)", "none" without any.
+// field|startswith: literal or field present) and (...)", "none" without
+// any.
 std::string gate(const std::string& detection) {
   auto set = rule(detection);
   if (!set) return "error";
@@ -40,6 +41,19 @@ std::string gate(const std::string& detection) {
       if (g.present) {
         text += " present";
         continue;
+      }
+      switch (g.shape) {
+        case SigmaPattern::Shape::kPrefix:
+          text += "|startswith";
+          break;
+        case SigmaPattern::Shape::kSuffix:
+          text += "|endswith";
+          break;
+        case SigmaPattern::Shape::kContains:
+          text += "|contains";
+          break;
+        default:
+          break;
       }
       text += g.cased ? " (cased): " : ": ";
       for (size_t i = 0; i < g.literals.size(); ++i) text += (i ? "|" : "") + g.literals[i];
@@ -65,17 +79,37 @@ TEST(RuleIndex, ClausesAreNecessaryEqualitiesAndPresence) {
             "(a: x|y) and (b: 1z or a: y)");
   EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b: y}\n  condition: s1 or s2"), "a: x or b: y");
   EXPECT_EQ(gate("  s1: {a: x}\n  s2: {b|contains: y}\n  condition: s1 or s2"),
-            "a: x or b present");
+            "a: x or b|contains: y");
   EXPECT_EQ(gate("  s: [{a: x}, {b: y}]\n  f: {c: z}\n  condition: s and not f"), "a: x or b: y");
   EXPECT_EQ(gate("  s: [{a: x}, {a: y, c: 1}]\n  condition: s"),
             "(a: x|y) and (a: x or c present)");
   EXPECT_EQ(gate("  sel_1: {a: x}\n  sel_2: {a: y}\n  condition: 1 of sel_*"), "a: x|y");
-  // A presence gate of a field covers its equalities.
-  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {a|contains: y}\n  condition: s1 or s2"), "a present");
+  // A presence gate of a field covers its literal gates.
+  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {a|re: y}\n  condition: s1 or s2"), "a present");
+  // Prefixes, suffixes and contains, by modifier or by wildcard at an end:
+  // a gate per shape.
+  EXPECT_EQ(gate("  s: {a|contains: X}\n  condition: s"), "a|contains: x");
+  EXPECT_EQ(gate("  s: {a|startswith: [x, y]}\n  condition: s"), "a|startswith: x|y");
+  EXPECT_EQ(gate("  s: {a|endswith|cased: X}\n  condition: s"), "a|endswith (cased): X");
+  EXPECT_EQ(gate("  s: {a: 'x*'}\n  condition: s"), "a|startswith: x");
+  EXPECT_EQ(gate("  s: {a: ['*x', '*y*']}\n  condition: s"), "a|endswith: x or a|contains: y");
+  EXPECT_EQ(gate("  s: {a: [x, 'y*']}\n  condition: s"), "a: x or a|startswith: y");
+  EXPECT_EQ(gate("  s1: {a: x}\n  s2: {a|contains: y}\n  condition: s1 or s2"),
+            "a: x or a|contains: y");
+  // Only the most selective clause keeps them; elsewhere they are presence.
+  EXPECT_EQ(gate("  s: {a: x, b|contains: y}\n  condition: s"), "(a: x) and (b present)");
+  EXPECT_EQ(gate("  s: {a|startswith: x, b|endswith: y}\n  condition: s"),
+            "(a|startswith: x) and (b present)");
+  EXPECT_EQ(gate("  s: {a|startswith: x, b|exists: true}\n  condition: s"),
+            "(a|startswith: x) and (b present)");
+  // Inner wildcards, other modifiers, mixed casing: presence.
+  EXPECT_EQ(gate("  s: {a: 'x*y'}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a: 'x?'}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a: '*'}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s: {a|contains|all: [x, y]}\n  condition: s"), "a present");
+  EXPECT_EQ(gate("  s1: {a|contains: x}\n  s2: {a|contains|cased: y}\n  condition: s1 or s2"),
+            "a|contains: x or a|contains (cased): y");
   // Tests that cannot hold on an absent field need it present.
-  EXPECT_EQ(gate("  s: {a|contains: x}\n  condition: s"), "a present");
-  EXPECT_EQ(gate("  s: {a: 'x*'}\n  condition: s"), "a present");
-  EXPECT_EQ(gate("  s: {a: [x, 'y*']}\n  condition: s"), "a present");
   EXPECT_EQ(gate("  s: {a: 5}\n  condition: s"), "a present");
   EXPECT_EQ(gate("  s: {a|re: x}\n  condition: s"), "a present");
   EXPECT_EQ(gate("  s: {a|cidr: 10.0.0.0/8}\n  condition: s"), "a present");
@@ -100,8 +134,11 @@ bool decided(const std::string& detection) {
   return set && clausesDecide(set->detection(0));
 }
 
-TEST(RuleIndex, ClausesDecideConjunctionsOfEqualitiesAndExists) {
+TEST(RuleIndex, ClausesDecideConjunctionsOfLiteralTestsAndExists) {
   EXPECT_TRUE(decided("  s: {a: x}\n  condition: s"));
+  EXPECT_TRUE(decided("  s: {a|contains: x}\n  condition: s"));
+  EXPECT_TRUE(decided("  s: {a: ['x*', '*y', '*z*', w]}\n  condition: s"));
+  EXPECT_TRUE(decided("  s: {a|startswith: x, b|exists: true}\n  condition: s"));
   EXPECT_TRUE(decided("  s: {a: [x, y], b|exists: true, c|cased: Z}\n  condition: s"));
   EXPECT_TRUE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s and f"));
   EXPECT_TRUE(decided("  sel_1: {a: x}\n  sel_2: {b: y}\n  condition: all of sel_*"));
@@ -109,8 +146,10 @@ TEST(RuleIndex, ClausesDecideConjunctionsOfEqualitiesAndExists) {
   EXPECT_FALSE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s or f"));
   EXPECT_FALSE(decided("  s: {a: x}\n  f: {b: y}\n  condition: s and not f"));
   EXPECT_FALSE(decided("  s: [{a: x}, {b: y}]\n  condition: s"));
-  EXPECT_FALSE(decided("  s: {a|contains: x}\n  condition: s"));
-  EXPECT_FALSE(decided("  s: {a: 'x*'}\n  condition: s"));
+  // A pattern turned into presence.
+  EXPECT_FALSE(decided("  s: {a: x, b|contains: y}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a|startswith: x, b|endswith: y}\n  condition: s"));
+  EXPECT_FALSE(decided("  s: {a: 'x*y'}\n  condition: s"));
   EXPECT_FALSE(decided("  s: {a: 5}\n  condition: s"));
   EXPECT_FALSE(decided("  s: {a: [x, null]}\n  condition: s"));
   EXPECT_FALSE(decided("  s: {a|exists: false}\n  condition: s"));
@@ -194,8 +233,10 @@ TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
   EXPECT_EQ(candidates(FakeEvent(e)
                            .str("event.action", "read")
                            .str("eventSource", "iam.amazonaws.com")
-                           .str("user.id", "")),
+                           .str("user.id", "U1")),
             (Rules{2, 3, 4}));
+  // The contains gate: a user.id without a "u" is turned away.
+  EXPECT_EQ(candidates(FakeEvent(e).str("user.id", "x")), (Rules{4}));
   EXPECT_EQ(candidates(e), (Rules{4}));
   // Every clause: the name and the outcome.
   EXPECT_EQ(candidates(FakeEvent(e).str("eventName", "deletesnapshot")), (Rules{4}));
@@ -205,6 +246,62 @@ TEST(RuleIndex, CandidatesMeetEveryClauseOfTheirRule) {
                            .str("event.outcome", "success")
                            .str("eventName", "DeleteBackupPlan")),
             (Rules{4, 5}));
+}
+
+// Prefix, suffix and contains gates look up the value's head, tail and
+// substrings of each of their literals' lengths, folded unless cased; the
+// candidates are exactly the matches here, as these rules are decided.
+TEST(RuleIndex, PatternGatesFindLiteralsAtTheValuesEndsAndInside) {
+  auto set = rules(
+      "title: starts\nlogsource: {}\ndetection: {s: {a|startswith: [ab, abcd, Xyz]}, "
+      "condition: s}\n"
+      "---\n"
+      "title: ends\nlogsource: {}\ndetection: {s: {a|endswith: [.exe, z]}, condition: s}\n"
+      "---\n"
+      "title: contains\nlogsource: {}\ndetection: {s: {a|contains: [mid, longer-needle]}, "
+      "condition: s}\n"
+      "---\n"
+      "title: cased\nlogsource: {}\ndetection: {s: {a|contains|cased: Mid}, condition: s}\n"
+      "---\n"
+      "title: wildcard\nlogsource: {}\ndetection: {s: {b: ['12*', '*-x', exact]}, "
+      "condition: s}\n");
+  ASSERT_TRUE(set);
+  const auto all = set->rulesFor(nullptr);
+  const RuleIndex index(*set, all);
+  EXPECT_EQ(index.ungated(), 0u);
+  using Rules = std::vector<uint32_t>;
+  const auto candidates = [&](FakeEvent event) {
+    RuleIndex::Candidates out;
+    event.bind(set->fieldPaths());
+    index.candidates(event, out);
+    Rules matched;
+    set->evaluate(event, all, matched);
+    EXPECT_EQ(out.rules, matched) << "candidates of decided rules are their matches";
+    Rules via_index;
+    index.match(event, *set, out, via_index);
+    EXPECT_EQ(via_index, matched);
+    return out.rules;
+  };
+  FakeEvent e;
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "ABC")), (Rules{0}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "a")), (Rules{}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "xyZ")), (Rules{0, 1}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "z")), (Rules{1}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "C:\\Tools\\RUN.EXE")), (Rules{1}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", ".ex")), (Rules{}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "Mid")), (Rules{2, 3}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "in the MIDdle")), (Rules{2}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "ab Mid")), (Rules{0, 2, 3}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "mi")), (Rules{}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "...LONGER-NEEDLE")), (Rules{2}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "longer-needl")), (Rules{}));
+  // Any of the field's values; numbers by their text.
+  EXPECT_EQ(candidates(FakeEvent(e).str("a", "q").str("a", "abz")), (Rules{0, 1}));
+  EXPECT_EQ(candidates(FakeEvent(e).num("b", 1234, "1234")), (Rules{4}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("b", "1")), (Rules{}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("b", "a-X")), (Rules{4}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("b", "EXACT")), (Rules{4}));
+  EXPECT_EQ(candidates(FakeEvent(e).str("b", "exact.")), (Rules{}));
 }
 
 // More rules and clauses than one 64-bit word holds: each rule's bits land
