@@ -327,11 +327,16 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
                             bool cased, SigmaPattern::Shape shape) {
     Literals out;
     out.shape = shape;
+    out.cased = cased;
     std::vector<std::string> texts;
     for (const auto& [literal, bits] : by_literal) {
       texts.push_back(literal);
       out.admits.push_back(range(bits));
       out.lengths.push_back(static_cast<uint32_t>(literal.size()));
+      if (literal.empty()) continue;  // kExact only, which has no use for edges
+      const auto edge = static_cast<unsigned char>(
+          shape == SigmaPattern::Shape::kSuffix ? literal.back() : literal.front());
+      out.edges[edge / 64] |= uint64_t{1} << (edge % 64);
     }
     std::sort(out.lengths.begin(), out.lengths.end());
     out.lengths.erase(std::unique(out.lengths.begin(), out.lengths.end()), out.lengths.end());
@@ -371,19 +376,31 @@ void RuleIndex::gather(const Event& event, Candidates& out) const {
       find(literals, text);
       return;
     }
-    for (const uint32_t n : literals.lengths) {
-      if (n > text.size()) break;
-      switch (literals.shape) {
-        case SigmaPattern::Shape::kPrefix:
+    if (text.empty()) return;
+    switch (literals.shape) {
+      case SigmaPattern::Shape::kPrefix:
+        if (!literals.hasEdge(text.front())) return;
+        for (const uint32_t n : literals.lengths) {
+          if (n > text.size()) break;
           find(literals, text.substr(0, n));
-          break;
-        case SigmaPattern::Shape::kSuffix:
+        }
+        return;
+      case SigmaPattern::Shape::kSuffix:
+        if (!literals.hasEdge(text.back())) return;
+        for (const uint32_t n : literals.lengths) {
+          if (n > text.size()) break;
           find(literals, text.substr(text.size() - n));
-          break;
-        default:  // kContains
-          for (size_t at = 0; at + n <= text.size(); ++at) find(literals, text.substr(at, n));
-          break;
-      }
+        }
+        return;
+      default:  // kContains
+        for (size_t at = 0; at < text.size(); ++at) {
+          if (!literals.hasEdge(text[at])) continue;
+          for (const uint32_t n : literals.lengths) {
+            if (n > text.size() - at) break;
+            find(literals, text.substr(at, n));
+          }
+        }
+        return;
     }
   };
   const auto take = [&](const Field& f, std::span<const FieldValue> values) {
