@@ -119,11 +119,15 @@ class FlatDetections {
  public:
   explicit FlatDetections(std::span<const Detection> detections);
 
-  // Detection::matches() of detections[index].
-  bool matches(size_t index, const Event& event) const {
+  // Detection::matches() of detections[index]. The searches whose bits
+  // are set in `holding` (search i: bit i) are known to hold on `event`
+  // and are taken as true without evaluation (RuleIndex: searches a
+  // candidate's clauses imply).
+  bool matches(size_t index, const Event& event, uint64_t holding = 0) const {
     const uint32_t first = first_search_[index];
-    return detections_[index].condition.evaluate(
-        [&](uint32_t search) { return searchMatches(first + search, event); });
+    return detections_[index].condition.evaluate([&](uint32_t search) {
+      return (search < 64 && (holding >> search & 1) != 0) || searchMatches(first + search, event);
+    });
   }
 
  private:

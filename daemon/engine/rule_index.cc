@@ -213,21 +213,31 @@ bool testIsItsGate(const FieldTest& test) {
   return isLiteralTest(test);
 }
 
-// Whether the condition below `node_index` is an AND of searches of one
-// map each whose tests are all their gates; counts the tests.
-bool isConjunctionOfGates(const Detection& d, uint32_t node_index, size_t& tests) {
+// Whether `search` holds on every event all of `clauses` hold on: it is
+// one map, and each of its tests holds exactly when a clause among them
+// does.
+bool impliedBy(const Search& search, const Clauses& clauses) {
+  if (search.alternatives.size() != 1 || search.alternatives[0].empty()) return false;
+  return std::all_of(
+      search.alternatives[0].begin(), search.alternatives[0].end(), [&](const FieldTest& test) {
+        if (!testIsItsGate(test)) return false;
+        const Clauses own = clausesOfTest(test);
+        return own.size() == 1 && std::any_of(clauses.begin(), clauses.end(), [&](const Clause& c) {
+                 return sameClause(c, own[0]);
+               });
+      });
+}
+
+// Whether the condition below `node_index` is an AND of searches (nested
+// ANDs included), each of them set in `holding`.
+bool isConjunctionOf(const Detection& d, uint32_t node_index, uint64_t holding) {
   const ConditionNode& node = d.condition.node(node_index);
   switch (node.op) {
-    case ConditionNode::Op::kSearch: {
-      const Search& search = d.searches[node.search];
-      if (search.alternatives.size() != 1 || search.alternatives[0].empty()) return false;
-      tests += search.alternatives[0].size();
-      return std::all_of(search.alternatives[0].begin(), search.alternatives[0].end(),
-                         testIsItsGate);
-    }
+    case ConditionNode::Op::kSearch:
+      return node.search < 64 && (holding >> node.search & 1) != 0;
     case ConditionNode::Op::kAnd:
       for (uint32_t i = 0; i < node.child_count; ++i) {
-        if (!isConjunctionOfGates(d, d.condition.child(node, i), tests)) return false;
+        if (!isConjunctionOf(d, d.condition.child(node, i), holding)) return false;
       }
       return node.child_count > 0;
     case ConditionNode::Op::kNot:
@@ -262,19 +272,26 @@ std::vector<Clause> clausesOf(const Detection& detection) {
   return clauses;
 }
 
+uint64_t searchesImplied(const Detection& detection, const std::vector<Clause>& clauses) {
+  uint64_t holding = 0;
+  if (clauses.empty()) return holding;
+  for (size_t s = 0; s < detection.searches.size() && s < 64; ++s) {
+    if (impliedBy(detection.searches[s], clauses)) holding |= uint64_t{1} << s;
+  }
+  return holding;
+}
+
 bool clausesDecide(const Detection& detection) {
   if (detection.condition.nodeCount() == 0) return false;
-  size_t tests = 0;
-  // Beyond kMaxClauses some clauses were left out.
-  if (!isConjunctionOfGates(detection, detection.condition.root(), tests) || tests > kMaxClauses) {
-    return false;
-  }
-  Clauses clauses = clausesOf(detection, detection.condition.root());
-  return !keepPatternsFirst(clauses);
+  const uint64_t holding = searchesImplied(detection, clausesOf(detection));
+  return isConjunctionOf(detection, detection.condition.root(), holding);
 }
 
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
-    : rules_(rules.begin(), rules.end()), rest_(rules_.size()), decided_(rules_.size(), 0) {
+    : rules_(rules.begin(), rules.end()),
+      rest_(rules_.size()),
+      decided_(rules_.size(), 0),
+      holding_(rules_.size(), 0) {
   rule_words_ = (rules_.size() + kWordBits - 1) / kWordBits;
   initial_bits_.assign(rule_words_, 0);
   // The bits each gate sets: literal gates by field, casing, shape and
@@ -286,7 +303,9 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
   for (uint32_t position = 0; position < rules_.size(); ++position) {
     const Detection& detection = set.detection(rules_[position]);
     const Clauses clauses = clausesOf(detection);
-    decided_[position] = !clauses.empty() && clausesDecide(detection);
+    holding_[position] = searchesImplied(detection, clauses);
+    decided_[position] = !clauses.empty() &&
+                         isConjunctionOf(detection, detection.condition.root(), holding_[position]);
     if (clauses.empty()) {
       initial_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
       ++ungated_;
@@ -455,7 +474,7 @@ void RuleIndex::match(const Event& event, const RuleSet& set, Candidates& scratc
   gather(event, scratch);
   forEachCandidate(scratch, [&](size_t position) {
     const uint32_t rule = rules_[position];
-    if (decided_[position] || set.matches(rule, event)) matched.push_back(rule);
+    if (decided_[position] || set.matches(rule, event, holding_[position])) matched.push_back(rule);
   });
 }
 

@@ -37,10 +37,11 @@
 // has its bit among the rules' (beside those of the ungated rules); a rule
 // whose bit is set is a candidate when its other clauses' bits are set
 // too. Candidates come out in ascending rule order, so alerts keep the
-// order full evaluation gives. Full evaluation of the candidates still
-// decides, except for a rule whose clauses are exactly its detection
-// (clausesDecide()), which match() takes as it is: the index only leaves
-// out rules that could not have matched.
+// order full evaluation gives. Evaluation of the candidates still decides,
+// taking as true the searches their clauses imply (searchesImplied()), and
+// a rule whose clauses are exactly its detection (clausesDecide()) match()
+// takes as it is: the index only leaves out rules that could not have
+// matched.
 //
 // Thread-safety: immutable after construction; candidates() and match()
 // may run concurrently, each thread with Candidates of its own.
@@ -77,10 +78,17 @@ using Clause = std::vector<Gate>;
 // of them holds. The most selective first; empty when it has none.
 std::vector<Clause> clausesOf(const Detection& detection);
 
+// The searches of `detection` that hold on every event all of `clauses`
+// (its clausesOf()) hold on: one-map searches whose tests each hold exactly
+// when a clause among them does (literal tests, `exists: true`), where no
+// such clause was left out or turned into presence. Search i is bit i (the
+// first 64). A candidate's evaluation takes them as true: in `selection
+// and not filter` only the filter is evaluated.
+uint64_t searchesImplied(const Detection& detection, const std::vector<Clause>& clauses);
+
 // Whether `detection` matches exactly when its clauses hold, so that the
-// index decides it without evaluation: an AND of one-map searches whose
-// tests are each literal gates (strings without inner wildcards) or
-// `exists: true`, none of them turned into presence.
+// index decides it without evaluation: an AND of searches, each of them
+// implied (searchesImplied()).
 bool clausesDecide(const Detection& detection);
 
 class RuleIndex {
@@ -100,7 +108,8 @@ class RuleIndex {
   void candidates(const Event& event, Candidates& out) const;
   // Appends to `matched` the rules that match `event`, ascending (what
   // set.evaluate() of every indexed rule appends): the candidates, each
-  // evaluated unless its clauses decide it (clausesDecide()).
+  // evaluated unless its clauses decide it (clausesDecide()), without the
+  // searches its clauses imply (searchesImplied()).
   void match(const Event& event, const RuleSet& set, Candidates& scratch,
              std::vector<uint32_t>& matched) const;
 
@@ -157,9 +166,10 @@ class RuleIndex {
   void forEachCandidate(const Candidates& out, Fn&& fn) const;
 
   std::vector<Field> fields_;
-  std::vector<uint32_t> rules_;   // indexed rules, ascending: position -> rule
-  std::vector<Rest> rest_;        // by position
-  std::vector<uint8_t> decided_;  // by position: clausesDecide()
+  std::vector<uint32_t> rules_;    // indexed rules, ascending: position -> rule
+  std::vector<Rest> rest_;         // by position
+  std::vector<uint8_t> decided_;   // by position: clausesDecide()
+  std::vector<uint64_t> holding_;  // by position: searchesImplied()
   // Bits: words [0, rule_words_) by rule position (set from the start for
   // an ungated rule, else by its most selective clause), then the other
   // clauses.

@@ -116,8 +116,8 @@ std::vector<uint32_t> RuleSet::rulesFor(const LogSource* declared) const {
 
 const Detection& RuleSet::detection(size_t index) const { return detections_[index]; }
 
-bool RuleSet::matches(uint32_t index, const Event& event) const {
-  return flat_->matches(index, event);
+bool RuleSet::matches(uint32_t index, const Event& event, uint64_t holding) const {
+  return flat_->matches(index, event, holding);
 }
 
 void RuleSet::evaluate(const Event& event, std::span<const uint32_t> rules,

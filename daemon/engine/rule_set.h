@@ -128,8 +128,9 @@ class RuleSet {
   // The detection of rule `index` (empty for correlation rules).
   const Detection& detection(size_t index) const;
 
-  // Whether the detection of rule `index` matches `event`.
-  bool matches(uint32_t index, const Event& event) const;
+  // Whether the detection of rule `index` matches `event`; the searches
+  // set in `holding` are known to hold on it (FlatDetections::matches()).
+  bool matches(uint32_t index, const Event& event, uint64_t holding = 0) const;
   // Appends to `matched` every index in `rules` whose detection matches `event`.
   void evaluate(const Event& event, std::span<const uint32_t> rules,
                 std::vector<uint32_t>& matched) const;

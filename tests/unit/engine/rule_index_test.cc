@@ -165,6 +165,38 @@ TEST(RuleIndex, ClausesDecideConjunctionsOfLiteralTestsAndExists) {
               "  condition: s"));
 }
 
+// The searches a rule's clauses imply, as "s1 s2" (by name, in the order
+// the detection lists them), "-" when none.
+std::string implied(const std::string& detection) {
+  auto set = rule(detection);
+  if (!set) return "error";
+  const Detection& d = set->detection(0);
+  const uint64_t holding = searchesImplied(d, clausesOf(d));
+  std::string out;
+  for (size_t s = 0; s < d.searches.size(); ++s) {
+    if ((holding >> s & 1) == 0) continue;
+    out += (out.empty() ? "" : " ") + std::to_string(s);
+  }
+  return out.empty() ? "-" : out;
+}
+
+TEST(RuleIndex, ClausesImplyTheSearchesThatAreExactlySomeOfThem) {
+  // Searches are numbered in the order the detection lists them.
+  EXPECT_EQ(implied("  s: {a: x, b|exists: true}\n  f: {c: y}\n  condition: s and not f"), "0");
+  EXPECT_EQ(implied("  s: {a: x}\n  f: {a: x}\n  condition: s and not f"), "0 1");
+  EXPECT_EQ(implied("  s: {a|startswith: x}\n  f: {b: 5}\n  condition: s and not f"), "0");
+  // A test that is not its clause, or whose clause is not kept as it is.
+  EXPECT_EQ(implied("  s: {a: x, b|re: y}\n  condition: s"), "-");
+  EXPECT_EQ(implied("  s: {a: x}\n  t: {b|contains: y}\n  condition: s and t"), "0");
+  EXPECT_EQ(implied("  s: {a1: x, a2: x, a3: x, a4: x, a5: x, a6: x, a7: x, a8: x, a9: x}\n"
+                    "  condition: s"),
+            "-");
+  // Alternatives, and either side of an `or`: no clause is exactly theirs.
+  EXPECT_EQ(implied("  s: [{a: x}, {b: y}]\n  condition: s"), "-");
+  EXPECT_EQ(implied("  s: {a: x}\n  t: {b: y}\n  condition: s or t"), "-");
+  EXPECT_EQ(implied("  s: {a: x}\n  condition: not s"), "-");
+}
+
 TEST(RuleIndex, MatchTakesDecidedRulesAndEvaluatesTheRest) {
   auto set = rules(
       "title: granted\nlogsource: {}\ndetection: {s: {event.outcome: success, user.id|exists: "
