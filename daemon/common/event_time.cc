@@ -1,6 +1,7 @@
 #include "daemon/common/event_time.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace trailwatch {
 namespace {
@@ -47,21 +48,31 @@ std::optional<int64_t> parseNumber(std::string_view text) {
   return seconds * 1'000'000'000 + nanos;
 }
 
-}  // namespace
+// Whether `text` is a date-time rather than a number of seconds (at least
+// "YYYY-MM-DDTHH:MM:SS" long).
+bool isDateTime(std::string_view text) { return text.size() >= 19 && text[4] == '-'; }
 
-std::optional<int64_t> parseEventTime(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  if (text.size() < 19 || text[4] != '-') return parseNumber(text);
-  int year, month, day, hour, minute, second;
+// The Unix seconds of a date-time's first 16 characters, "YYYY-MM-DDTHH:MM".
+std::optional<int64_t> parseMinute(std::string_view text) {
+  int year, month, day, hour, minute;
   if (!digits(text, 0, 4, year) || text[4] != '-' || !digits(text, 5, 2, month) || text[7] != '-' ||
       !digits(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-      !digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute) ||
-      text[16] != ':' || !digits(text, 17, 2, second)) {
+      !digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) {
     return std::nullopt;
   }
+  const int64_t days =
+      daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return days * 86400 + hour * 3600 + minute * 60;
+}
+
+// The rest of a date-time, from the ':' before its seconds: the seconds,
+// a fraction and a zone, added to `minute_seconds` (parseMinute()).
+std::optional<int64_t> parseAfterMinute(std::string_view text, int64_t minute_seconds) {
+  int second;
+  if (text[16] != ':' || !digits(text, 17, 2, second) || second > 60) return std::nullopt;
   size_t pos = 19;
   int64_t nanos = 0;
   if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
@@ -93,10 +104,31 @@ std::optional<int64_t> parseEventTime(std::string_view text) {
     }
   }
   if (pos != text.size()) return std::nullopt;
-  const int64_t days =
-      daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const int64_t seconds = minute_seconds + second - offset_seconds;
   return seconds * 1'000'000'000 + nanos;
+}
+
+}  // namespace
+
+std::optional<int64_t> parseEventTime(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (!isDateTime(text)) return parseNumber(text);
+  const auto minute = parseMinute(text);
+  if (!minute) return std::nullopt;
+  return parseAfterMinute(text, *minute);
+}
+
+std::optional<int64_t> EventTimeParser::parse(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (!isDateTime(text)) return parseNumber(text);
+  if (!have_minute_ || std::memcmp(text.data(), minute_, kMinute) != 0) {
+    const auto minute = parseMinute(text);
+    if (!minute) return std::nullopt;
+    std::memcpy(minute_, text.data(), kMinute);
+    minute_seconds_ = *minute;
+    have_minute_ = true;
+  }
+  return parseAfterMinute(text, minute_seconds_);
 }
 
 }  // namespace trailwatch

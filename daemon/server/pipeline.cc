@@ -442,7 +442,7 @@ void SourcePipeline::processEvent(Lane& lane, const Event& event, const Record& 
 int64_t SourcePipeline::eventTime(Lane& lane, const Event& event) {
   for (const auto& v : event.values(static_cast<FieldId>(timestamp_field_))) {
     if (v.type != FieldValue::Type::kString && v.type != FieldValue::Type::kNumber) continue;
-    auto t = parseEventTime(v.text);
+    auto t = lane.event_times.parse(v.text);
     if (!t) continue;
     // One record stamped far in the future would move the correlation clock
     // past every honest event after it, making them all late; it keeps the

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "daemon/alert/alert_json.h"
+#include "daemon/common/event_time.h"
 #include "daemon/engine/rule_index.h"
 #include "daemon/enrich/enricher.h"
 #include "daemon/metrics/metrics.h"
@@ -117,6 +118,7 @@ class SourcePipeline {
     uint64_t events = 0;
     int64_t batch_clock = INT64_MIN;
     int64_t last_event_time = INT64_MIN;                  // latest believable event time seen
+    EventTimeParser event_times;                          // reads the timestamp field
     std::string alerts;                                   // rendered, back to back
     std::vector<std::pair<uint32_t, size_t>> alert_ends;  // (rule index, end in alerts)
     std::vector<uint64_t> matches;                        // by rule index

@@ -43,5 +43,42 @@ TEST(EventTime, RejectsWhatIsNotATime) {
   }
 }
 
+// A stream of texts read by one parser, which keeps the last minute it
+// read: each result is parseEventTime()'s, whether the minute is new, the
+// same, or the same with a bad rest.
+TEST(EventTime, ParserKeepsTheMinuteAndGivesTheSameResults) {
+  const char* texts[] = {
+      "2026-11-23T10:00:00Z",
+      "2026-11-23T10:00:59.75Z",
+      "2026-11-23T10:00:07+01:00",
+      "2026-11-23T10:00:60Z",
+      "2026-11-23T10:00:61Z",
+      "2026-11-23T10:00:0",
+      "2026-11-23T10:00",
+      "2026-11-23T10:00:00Q",
+      "2026-11-23T10:01:00Z",
+      "2026-11-23 10:01:00Z",
+      "2026-11-23T10:01:00.5",
+      "1795428000.5",
+      "2026-11-23T10:01:30-0430",
+      "2026-11-23T1x:01:00Z",
+      "2026-11-23T10:01:01Z",
+      "2024-02-29T23:59:59.999999999Z",
+      "2026-13-23T10:01:01Z",
+      "2026-11-23T10:01:01Z",
+      "",
+      "2026-11-23T10:01:02Z",
+  };
+  EventTimeParser parser;
+  for (const char* text : texts) {
+    EXPECT_EQ(parser.parse(text), parseEventTime(text)) << text;
+  }
+  EventTimeParser fresh;
+  EXPECT_EQ(fresh.parse("2026-11-23T10:00:00Z"), kBase);
+  EXPECT_EQ(fresh.parse("2026-11-23T10:00:01Z"), kBase + kSecond);
+  EXPECT_EQ(fresh.parse("2026-11-23T10:01:00Z"), kBase + 60 * kSecond);
+  EXPECT_EQ(fresh.parse("2026-11-23T11:00:00+01:00"), kBase);
+}
+
 }  // namespace
 }  // namespace trailwatch
