@@ -165,8 +165,8 @@ TEST(RuleIndex, ClausesDecideConjunctionsOfLiteralTestsAndExists) {
               "  condition: s"));
 }
 
-// The searches a rule's clauses imply, as "s1 s2" (by name, in the order
-// the detection lists them), "-" when none.
+// The searches a rule's clauses imply, as their indices in the order the
+// detection lists them ("0 1"), "-" when none.
 std::string implied(const std::string& detection) {
   auto set = rule(detection);
   if (!set) return "error";
@@ -181,7 +181,6 @@ std::string implied(const std::string& detection) {
 }
 
 TEST(RuleIndex, ClausesImplyTheSearchesThatAreExactlySomeOfThem) {
-  // Searches are numbered in the order the detection lists them.
   EXPECT_EQ(implied("  s: {a: x, b|exists: true}\n  f: {c: y}\n  condition: s and not f"), "0");
   EXPECT_EQ(implied("  s: {a: x}\n  f: {a: x}\n  condition: s and not f"), "0 1");
   EXPECT_EQ(implied("  s: {a|startswith: x}\n  f: {b: 5}\n  condition: s and not f"), "0");
