@@ -51,9 +51,9 @@ struct CorrelationInput {
   // rule's events (the alias resolved for this rule). Unused for chains,
   // which pass their own group values on.
   std::vector<FieldId> group_fields;
-  // The ids of the fields a sample of this input's events carries
-  // (correlation_sample.h, sampleFields()): the correlation's `fields`,
-  // else the referenced rule's. Empty for chains.
+  // The ids of the fields a sample of this input's events carries, and the
+  // names it renders with (correlation_sample.h): the correlation's
+  // `fields`, else the referenced rule's. Empty for chains.
   std::vector<FieldId> sample_fields;
 };
 

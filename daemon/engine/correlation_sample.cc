@@ -13,11 +13,6 @@ namespace {
 constexpr size_t kHeader = 2 + 8;
 constexpr size_t kMaxValue = 256;  // an analyst's glance, not the record
 
-const std::vector<std::string>& chainedFields() {
-  static const std::vector<std::string> fields{"value"};
-  return fields;
-}
-
 const RuleInfo& inputRule(const RuleSet& rules, const Correlation& c, uint32_t input) {
   const CorrelationInput& in = c.inputs[input];
   return rules.rule(in.from_correlation ? rules.correlations()[in.index].rule_index : in.index);
@@ -47,14 +42,6 @@ void encodeSample(std::string& out, uint32_t input, int64_t time,
   }
 }
 
-const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
-                                             uint32_t input) {
-  if (input < c.inputs.size() && c.inputs[input].from_correlation) return chainedFields();
-  const RuleInfo& self = rules.rule(c.rule_index);
-  if (!self.fields.empty() || input >= c.inputs.size()) return self.fields;
-  return inputRule(rules, c, input).fields;
-}
-
 void renderSample(const RuleSet& rules, const Correlation& c, std::string_view sample,
                   std::string& out) {
   if (sample.size() < kHeader) {
@@ -73,21 +60,29 @@ void renderSample(const RuleSet& rules, const Correlation& c, std::string_view s
     out.append(",\"rule\":");
     appendJsonString(out, !r.name.empty() ? r.name : !r.id.empty() ? r.id : r.title);
   }
-  const auto& fields = sampleFields(rules, c, input);
-  for (size_t i = 0; i < fields.size(); ++i) {
+  const auto append = [&](std::string_view name, bool number) {
     size_t end = sample.find(kGroupSeparator);
     const std::string_view value = sample.substr(0, end);
     sample = end == std::string_view::npos ? std::string_view() : sample.substr(end + 1);
     out.push_back(',');
-    appendJsonString(out, fields[i]);
+    appendJsonString(out, name);
     out.push_back(':');
     if (value.size() == 1 && value[0] == kSampleNull) {
       out.append("null");
-    } else if (input < c.inputs.size() && c.inputs[input].from_correlation) {
+    } else if (number) {
       out.append(value);  // the figure of the firing, written as a JSON number
     } else {
       appendJsonString(out, value);
     }
+  };
+  if (input < c.inputs.size() && c.inputs[input].from_correlation) {
+    append("value", true);
+  } else {
+    // The fields the pipeline encoded; a sample of an input the rules no
+    // longer have (restored state) is read with the correlation's own.
+    const std::vector<FieldId>& ids = input < c.inputs.size() ? c.inputs[input].sample_fields
+                                                              : rules.rule(c.rule_index).field_ids;
+    for (const FieldId id : ids) append(rules.fieldPaths()[id], false);
   }
   out.push_back('}');
 }

@@ -4,9 +4,11 @@
 //
 // Encoding: input position (2 bytes), event time (8 bytes, Unix ns), then
 // the values of the sample fields separated by kGroupSeparator (a lone
-// kSampleNull for an absent value). The sample fields are the correlation's
-// `fields`, else the contributing rule's; a chained correlation's input
-// carries one value, the figure of the firing that fed it.
+// kSampleNull for an absent value). The sample fields are the input's
+// CorrelationInput::sample_fields (the correlation's `fields`, else the
+// contributing rule's, chosen when the rules load); a chained
+// correlation's input carries one value, `value`, the figure of the
+// firing that fed it.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -27,9 +29,6 @@ inline constexpr char kSampleNull = '\x1e';
 // once, then written: the pipeline encodes one per observation.
 void encodeSample(std::string& out, uint32_t input, int64_t time,
                   std::span<const std::string_view* const> values);
-// The field names a sample of `input` carries, in order.
-const std::vector<std::string>& sampleFields(const RuleSet& rules, const Correlation& c,
-                                             uint32_t input);
 // Appends the sample as a JSON object: {"@timestamp", "rule", fields...}.
 void renderSample(const RuleSet& rules, const Correlation& c, std::string_view sample,
                   std::string& out);
