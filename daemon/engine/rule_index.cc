@@ -247,6 +247,13 @@ bool isConjunctionOf(const Detection& d, uint32_t node_index, uint64_t holding) 
   return false;
 }
 
+// Whether `detection` matches exactly when its searches in `holding` hold:
+// its condition is an AND of them.
+bool decidedBy(const Detection& detection, uint64_t holding) {
+  return detection.condition.nodeCount() > 0 &&
+         isConjunctionOf(detection, detection.condition.root(), holding);
+}
+
 // Turns the prefix, suffix and contains gates of every clause but the first
 // (the most selective) into presence gates of their fields; whether there
 // were any.
@@ -282,9 +289,7 @@ uint64_t searchesImplied(const Detection& detection, const std::vector<Clause>& 
 }
 
 bool clausesDecide(const Detection& detection) {
-  if (detection.condition.nodeCount() == 0) return false;
-  const uint64_t holding = searchesImplied(detection, clausesOf(detection));
-  return isConjunctionOf(detection, detection.condition.root(), holding);
+  return decidedBy(detection, searchesImplied(detection, clausesOf(detection)));
 }
 
 RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
@@ -304,8 +309,7 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
     const Detection& detection = set.detection(rules_[position]);
     const Clauses clauses = clausesOf(detection);
     holding_[position] = searchesImplied(detection, clauses);
-    decided_[position] = !clauses.empty() &&
-                         isConjunctionOf(detection, detection.condition.root(), holding_[position]);
+    decided_[position] = decidedBy(detection, holding_[position]);
     if (clauses.empty()) {
       initial_bits_[position / kWordBits] |= uint64_t{1} << (position % kWordBits);
       ++ungated_;
@@ -346,7 +350,7 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
                             bool cased, SigmaPattern::Shape shape) {
     Literals out;
     out.shape = shape;
-    out.cased = cased;
+    const auto addEdge = [&](unsigned char b) { out.edges[b / 64] |= uint64_t{1} << (b % 64); };
     std::vector<std::string> texts;
     for (const auto& [literal, bits] : by_literal) {
       texts.push_back(literal);
@@ -355,7 +359,10 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
       if (literal.empty()) continue;  // kExact only, which has no use for edges
       const auto edge = static_cast<unsigned char>(
           shape == SigmaPattern::Shape::kSuffix ? literal.back() : literal.front());
-      out.edges[edge / 64] |= uint64_t{1} << (edge % 64);
+      addEdge(edge);
+      // A folded literal is lower case; the value's byte may be either.
+      if (!cased && edge >= 'a' && edge <= 'z')
+        addEdge(static_cast<unsigned char>(edge - 'a' + 'A'));
     }
     std::sort(out.lengths.begin(), out.lengths.end());
     out.lengths.erase(std::unique(out.lengths.begin(), out.lengths.end()), out.lengths.end());
@@ -396,30 +403,22 @@ void RuleIndex::gather(const Event& event, Candidates& out) const {
       return;
     }
     if (text.empty()) return;
-    switch (literals.shape) {
-      case SigmaPattern::Shape::kPrefix:
-        if (!literals.hasEdge(text.front())) return;
-        for (const uint32_t n : literals.lengths) {
-          if (n > text.size()) break;
-          find(literals, text.substr(0, n));
-        }
-        return;
-      case SigmaPattern::Shape::kSuffix:
-        if (!literals.hasEdge(text.back())) return;
-        for (const uint32_t n : literals.lengths) {
-          if (n > text.size()) break;
-          find(literals, text.substr(text.size() - n));
-        }
-        return;
-      default:  // kContains
-        for (size_t at = 0; at < text.size(); ++at) {
-          if (!literals.hasEdge(text[at])) continue;
-          for (const uint32_t n : literals.lengths) {
-            if (n > text.size() - at) break;
-            find(literals, text.substr(at, n));
-          }
-        }
-        return;
+    if (literals.shape == SigmaPattern::Shape::kSuffix) {
+      if (!literals.hasEdge(text.back())) return;
+      for (const uint32_t n : literals.lengths) {
+        if (n > text.size()) break;
+        find(literals, text.substr(text.size() - n));
+      }
+      return;
+    }
+    // Prefixes start at the value's first byte; contains anywhere.
+    const size_t starts = literals.shape == SigmaPattern::Shape::kPrefix ? 1 : text.size();
+    for (size_t at = 0; at < starts; ++at) {
+      if (!literals.hasEdge(text[at])) continue;
+      for (const uint32_t n : literals.lengths) {
+        if (n > text.size() - at) break;
+        find(literals, text.substr(at, n));
+      }
     }
   };
   const auto take = [&](const Field& f, std::span<const FieldValue> values) {

@@ -126,18 +126,18 @@ class RuleIndex {
   // literal, targets_[admits[literal]] (folded or cased); the same for a
   // value whose head (prefix gates), tail (suffix) or some substring
   // (contains) of one of `lengths` is a literal. Only a head, tail or
-  // substring whose first byte (last, for a suffix), folded unless cased,
-  // is in `edges` is looked up: most are turned away by that bit.
+  // substring whose first byte (last, for a suffix) is in `edges` is looked
+  // up: most are turned away by that bit.
   struct Literals {
     SigmaPattern::Shape shape = SigmaPattern::Shape::kExact;
     LiteralSet set;
     std::vector<Range> admits;      // by literal
     std::vector<uint32_t> lengths;  // the literals' lengths, ascending, distinct
-    bool cased = false;
-    uint64_t edges[4] = {};  // a bit per byte value
+    // A bit per byte value that starts (ends, for suffixes) a literal; for
+    // folded literals, both cases of a letter.
+    uint64_t edges[4] = {};
     bool hasEdge(char c) const {
-      auto b = static_cast<unsigned char>(c);
-      if (!cased && b >= 'A' && b <= 'Z') b = static_cast<unsigned char>(b - 'A' + 'a');
+      const auto b = static_cast<unsigned char>(c);
       return (edges[b / 64] >> (b % 64) & 1) != 0;
     }
   };
