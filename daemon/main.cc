@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
         "timestamp-field", po::value(&o.timestamp_field)->default_value("@timestamp"),
         "field with the event time, for correlation windows")(
         "workers", po::value(&o.workers)->default_value(0),
-        "correlation shards (threads); 0: the configuration's, else one per core")(
+        "evaluating threads and correlation shards; 0: the configuration's, else one per 2 cores")(
         "input", po::value(&o.inputs)->composing(), "files to scan; '-' or none for stdin");
     if (!parse(command, args, desc, vm, true, exit_code)) return exit_code;
     for (std::size_t at = 0; !extra_fields.empty() && at <= extra_fields.size();) {

@@ -88,8 +88,8 @@ struct SourceConfig {
 
 // `correlation:`: the state behind correlation rules and suppression.
 struct CorrelationConfig {
-  std::size_t workers = 0;  // shards, one thread each; 0 = one per hardware thread (at most 8)
-  std::size_t max_keys = 1'000'000;                  // groups held, all shards together
+  std::size_t workers = 0;           // lanes and shards; 0 = one per 2 hardware threads (1 to 8)
+  std::size_t max_keys = 1'000'000;  // groups held, all shards together
   std::chrono::milliseconds late_allowance{60'000};  // how late an event may arrive and count
   std::size_t sample_size = 3;  // contributing events kept per group for alerts
   std::size_t max_events_per_group = 100'000;

@@ -36,7 +36,7 @@ struct ScanOptions {
   std::vector<std::string> inputs;  // files; "-" or none: stdin
   std::size_t max_line_bytes = 1 << 20;
   std::string timestamp_field = "@timestamp";
-  std::size_t workers = 0;                // correlation shards; 0: config's, else per core
+  std::size_t workers = 0;                // lanes and shards; 0: config's, else autoWorkers()
   std::vector<std::string> extra_fields;  // --extra-fields (access-log)
   bool skip_unusable = false;             // --skip-unusable, or unusable_rules: skip
 };

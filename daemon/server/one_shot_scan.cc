@@ -11,10 +11,14 @@
 
 namespace trailwatch::server {
 
+size_t autoWorkers(unsigned hardware_threads) {
+  return std::clamp<size_t>(hardware_threads / 2, 1, 8);
+}
+
 CorrelatorOptions correlatorOptions(const config::CorrelationConfig& c, size_t workers) {
   CorrelatorOptions o;
   o.shards = workers != 0 ? workers : c.workers;
-  if (o.shards == 0) o.shards = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  if (o.shards == 0) o.shards = autoWorkers(std::thread::hardware_concurrency());
   o.limits.max_keys = c.max_keys;
   o.limits.late_allowance_nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(c.late_allowance).count();

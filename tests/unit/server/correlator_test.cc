@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "daemon/engine/correlation_state.h"
 #include "daemon/engine/rule_set.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/server/one_shot_scan.h"
 #include "daemon/server/snapshot_holder.h"
 #include "tests/unit/engine/saved_state.h"
 
@@ -348,6 +350,24 @@ TEST(Correlator, OutsizedBatchesAreNotKeptForReuse) {
   EXPECT_EQ(per_shard[0].slots(), 0u);
   ASSERT_TRUE(correlator.checkpoint().ok());
   correlator.stop();
+}
+
+// A worker is a lane and a shard, about 1.6 busy cores: `auto` gives one
+// per two hardware threads, never none and at most 8.
+TEST(CorrelatorOptions, AutoWorkersAreOnePerTwoHardwareThreads) {
+  EXPECT_EQ(autoWorkers(0), 1U);  // hardware_concurrency() may not know
+  EXPECT_EQ(autoWorkers(1), 1U);
+  EXPECT_EQ(autoWorkers(2), 1U);
+  EXPECT_EQ(autoWorkers(3), 1U);
+  EXPECT_EQ(autoWorkers(4), 2U);
+  EXPECT_EQ(autoWorkers(16), 8U);
+  EXPECT_EQ(autoWorkers(64), 8U);
+
+  config::CorrelationConfig c;
+  EXPECT_EQ(correlatorOptions(c, 0).shards, autoWorkers(std::thread::hardware_concurrency()));
+  c.workers = 3;
+  EXPECT_EQ(correlatorOptions(c, 0).shards, 3U);
+  EXPECT_EQ(correlatorOptions(c, 5).shards, 5U);  // --workers overrides the configuration
 }
 
 }  // namespace
