@@ -15,7 +15,6 @@
 
 namespace trailwatch::engine {
 
-// Laid out to stay small (96 bytes): a million of them is the sizing target.
 // value_count over in-order events: how many times each value occurs in
 // entries[begin, end), the window of the latest event, so that the next
 // in-order event costs a hash update instead of a sort of its whole window.
@@ -33,6 +32,10 @@ struct DistinctCounts {
       s.value = value;
       ++distinct;
     }
+  }
+  // Starts loading the slot of `value`.
+  void prefetch(uint64_t value) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slotOf(value)]);
   }
   void remove(uint64_t value) {
     if (slots_.empty()) return;
@@ -85,10 +88,13 @@ struct DistinctCounts {
   std::vector<Slot> slots_;  // power of two
 };
 
+// Laid out to stay small (136 bytes, a group key of up to 15 bytes inside
+// it): a million of them is the sizing target.
 struct CorrelationState::Group {
-  Group* prev = nullptr;  // toward the head (more recent)
-  Group* next = nullptr;  // toward the tail (older)
-  const std::string* key = nullptr;
+  Group* prev = nullptr;   // toward the head (more recent)
+  Group* next = nullptr;   // toward the tail (older)
+  uint64_t hash = 0;       // keyHash(rule, group)
+  std::string group;       // the group-by values, kGroupSeparator-joined
   int64_t touched = 0;     // the clock when last observed; non-decreasing from tail to head
   int64_t first_seen = 0;  // suppression: window start
   int64_t last_seen = 0;   // latest event time
@@ -131,22 +137,10 @@ namespace {
 // What a string holds on the heap (nothing while it fits in the object).
 size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
-constexpr size_t kKeyPrefix = sizeof(uint32_t);
-// Rough heap cost of one unordered_map node holding a Group, for the gauge.
-constexpr size_t kNodeOverhead = 64;
+// Rough heap cost of a block beside its size (malloc's header, rounding).
+constexpr size_t kAllocOverhead = 16;
 // Rough heap cost of one value counted in a DistinctCounts (node and bucket).
 constexpr size_t kDistinctValueBytes = 40;
-
-std::string makeKey(uint32_t rule, std::string_view group) {
-  std::string key(kKeyPrefix + group.size(), '\0');
-  std::memcpy(key.data(), &rule, kKeyPrefix);
-  std::memcpy(key.data() + kKeyPrefix, group.data(), group.size());
-  return key;
-}
-
-std::string_view groupOf(const std::string& key) {
-  return std::string_view(key).substr(kKeyPrefix);
-}
 
 double asDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
 
@@ -202,9 +196,52 @@ CorrelationState::CorrelationState(std::shared_ptr<const RuleSet> rules, StateLi
 CorrelationState::~CorrelationState() = default;
 
 size_t CorrelationState::memoryBytes() const {
-  return groups_.size() * (sizeof(std::pair<const std::string, Group>) + kNodeOverhead) +
-         groups_.bucket_count() * sizeof(void*) + entries_ * sizeof(Entry) + sample_bytes_ +
-         key_bytes_ + distinct_values_ * kDistinctValueBytes;
+  return groups_ * (sizeof(Group) + kAllocOverhead) + slots_.size() * sizeof(Slot) +
+         entries_ * sizeof(Entry) + sample_bytes_ + key_bytes_ +
+         distinct_values_ * kDistinctValueBytes;
+}
+
+uint64_t CorrelationState::keyHash(uint32_t rule, std::string_view group) {
+  // Mixed, so that the slot bits do not follow the shard (groupHash() % shards).
+  uint64_t h = groupHash(group) ^ ((uint64_t{rule} + 1) * 0x9E3779B97F4A7C15ULL);
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  return h;
+}
+
+CorrelationState::Slot& CorrelationState::slotOf(uint64_t hash, uint32_t rule,
+                                                 std::string_view group) {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.group == nullptr ||
+        (slot.hash == hash && slot.group->rule == rule && slot.group->group == group)) {
+      return slot;
+    }
+  }
+}
+
+CorrelationState::Group* CorrelationState::find(uint64_t hash, uint32_t rule,
+                                                std::string_view group) {
+  return slots_.empty() ? nullptr : slotOf(hash, rule, group).group.get();
+}
+
+CorrelationState::Group& CorrelationState::insert(std::unique_ptr<Group> g) {
+  if ((groups_ + 1) * 2 > slots_.size()) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.clear();
+    slots_.resize(old.empty() ? 16 : old.size() * 2);
+    for (Slot& slot : old) {
+      if (slot.group) slotOf(slot.hash, slot.group->rule, slot.group->group) = std::move(slot);
+    }
+  }
+  Slot& slot = slotOf(g->hash, g->rule, g->group);
+  slot.hash = g->hash;
+  slot.group = std::move(g);
+  ++groups_;
+  key_bytes_ += heapBytes(slot.group->group);
+  return *slot.group;
 }
 
 void CorrelationState::unlink(Group& g) {
@@ -240,28 +277,39 @@ void CorrelationState::erase(Group& g) {
   entries_ -= g.entries.size();
   if (g.distinct) distinct_values_ -= g.distinct->distinct;
   sample_bytes_ -= g.samples_size;
-  key_bytes_ -= heapBytes(*g.key);
-  const std::string key = *g.key;
-  groups_.erase(key);
+  key_bytes_ -= heapBytes(g.group);
+  // Backward-shift deletion (as DistinctCounts): each slot after the hole
+  // whose probe would not pass it moves into it, so there are no tombstones.
+  const size_t mask = slots_.size() - 1;
+  size_t i = g.hash & mask;
+  while (slots_[i].group.get() != &g) i = (i + 1) & mask;
+  slots_[i].group.reset();  // g is gone
+  --groups_;
+  for (size_t j = (i + 1) & mask; slots_[j].group != nullptr; j = (j + 1) & mask) {
+    const size_t home = slots_[j].hash & mask;
+    const bool stays = i <= j ? (i < home && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    slots_[i] = std::move(slots_[j]);
+    i = j;
+  }
 }
 
-CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::string_view group) {
-  std::string key = makeKey(rule, group);
-  auto [it, inserted] = groups_.try_emplace(std::move(key));
-  Group& g = it->second;
-  if (inserted) {
-    g.key = &it->first;
-    g.rule = rule;
-    g.snapshot_parity = snapshot_parity_;  // not in a snapshot in progress
-    key_bytes_ += heapBytes(it->first);
-  } else {
-    preserve(g);
+CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::string_view group,
+                                                        uint64_t hash) {
+  if (Group* g = find(hash, rule, group)) {
+    preserve(*g);
+    return *g;
   }
-  return g;
+  auto g = std::make_unique<Group>();
+  g->hash = hash;
+  g->group = group;
+  g->rule = rule;
+  g->snapshot_parity = snapshot_parity_;  // not in a snapshot in progress
+  return insert(std::move(g));
 }
 
 void CorrelationState::evictBeyondLimit(const Group* keep) {
-  while (groups_.size() > limits_.max_keys) {
+  while (groups_ > limits_.max_keys) {
     Group* oldest = nullptr;
     for (const List& list : lists_) {
       Group* candidate = list.tail;
@@ -326,6 +374,71 @@ std::vector<std::string> CorrelationState::samplesOf(const Group& g) const {
 }
 
 void CorrelationState::observe(Observation&& observation, std::vector<StateOutput>& out) {
+  observeHashed(observation, keyHash(observation.rule, observation.group), out);
+}
+
+void CorrelationState::observe(std::span<Observation> batch, std::vector<StateOutput>& out) {
+  // What observing reads, in the order each is found: the group's slot, the
+  // group, then its newest entry, samples and list neighbours, then (for
+  // value_count) its count of the value. Each stage is started this many
+  // observations ahead, from what the stage before loaded; a stage looks
+  // its group up again (cached by then), since observing may have moved or
+  // freed what an earlier lookup found. A hint needs no certainty, so it
+  // takes the group of the first slot with the same hash.
+  constexpr size_t kSlot = 12, kGroup = 8, kData = 4, kCount = 2;
+  constexpr size_t kRing = 16;  // hashes of observations [i, i + kSlot]
+  static_assert(kSlot < kRing && kGroup < kSlot && kData < kGroup && kCount < kData);
+  uint64_t hashes[kRing];
+  const size_t n = batch.size();
+  auto hashAt = [&](size_t j) -> uint64_t& { return hashes[j % kRing]; };
+  auto groupAt = [&](size_t j) -> const Group* {
+    const uint64_t hash = hashAt(j);
+    const size_t mask = slots_.size() - 1;
+    for (size_t k = hash & mask; slots_[k].group != nullptr; k = (k + 1) & mask) {
+      if (slots_[k].hash == hash) return slots_[k].group.get();
+    }
+    return nullptr;
+  };
+  for (size_t j = 0; j < std::min(n, kSlot); ++j) {
+    hashAt(j) = keyHash(batch[j].rule, batch[j].group);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (const size_t j = i + kSlot; j < n) {
+      hashAt(j) = keyHash(batch[j].rule, batch[j].group);
+      if (!slots_.empty()) __builtin_prefetch(&slots_[hashAt(j) & (slots_.size() - 1)]);
+    }
+    if (!slots_.empty()) {
+      if (const size_t j = i + kGroup; j < n) {
+        // The slot's line is loaded: this takes the group's address from it.
+        if (const Group* g = groupAt(j)) {
+          __builtin_prefetch(g);
+          __builtin_prefetch(reinterpret_cast<const char*>(g) + 64);
+        }
+      }
+      if (const size_t j = i + kData; j < n) {
+        if (const Group* g = groupAt(j)) {
+          if (!g->entries.empty()) __builtin_prefetch(&g->entries.back());
+          if (g->samples) {
+            __builtin_prefetch(g->samples.get());
+            __builtin_prefetch(g->samples.get() + g->samples_size - 1);
+          }
+          if (g->prev != nullptr) __builtin_prefetch(g->prev);
+          if (g->next != nullptr) __builtin_prefetch(g->next);
+          if (g->distinct) __builtin_prefetch(g->distinct.get());
+        }
+      }
+      if (const size_t j = i + kCount; j < n) {
+        if (const Group* g = groupAt(j); g != nullptr && g->distinct) {
+          g->distinct->prefetch(batch[j].value_hash);
+        }
+      }
+    }
+    observeHashed(batch[i], hashAt(i), out);
+  }
+}
+
+void CorrelationState::observeHashed(Observation& observation, uint64_t hash,
+                                     std::vector<StateOutput>& out) {
   const bool state_only = observation.state_only;
   const size_t emitted = out.size();
   // The observation is handled in place; only firings that feed chained
@@ -333,12 +446,12 @@ void CorrelationState::observe(Observation&& observation, std::vector<StateOutpu
   // here. A firing can feed chained correlations, which can fire in turn;
   // the rule set has no cycles, so this ends.
   std::vector<Observation> chained;
-  Group* first = observeOne(observation, out, chained);
+  Group* first = observeOne(observation, hash, out, chained);
   for (size_t i = 0; i < chained.size(); ++i) {
     // Moved out first: observing may queue more and reallocate the queue.
     Observation o = std::move(chained[i]);
     o.state_only = state_only;  // what a state-only event causes is state only too
-    observeOne(o, out, chained);
+    observeOne(o, keyHash(o.rule, o.group), out, chained);
   }
   evictBeyondLimit(first);
   if (state_only) {
@@ -347,7 +460,8 @@ void CorrelationState::observe(Observation&& observation, std::vector<StateOutpu
   }
 }
 
-CorrelationState::Group* CorrelationState::observeOne(Observation& o, std::vector<StateOutput>& out,
+CorrelationState::Group* CorrelationState::observeOne(Observation& o, uint64_t hash,
+                                                      std::vector<StateOutput>& out,
                                                       std::vector<Observation>& chained) {
   if (o.rule >= rules_->size()) return nullptr;
   if (o.time < watermark() && !o.state_only) {
@@ -357,7 +471,7 @@ CorrelationState::Group* CorrelationState::observeOne(Observation& o, std::vecto
   if (rules_->rule(o.rule).correlation < 0 && !rules_->rule(o.rule).suppress) return nullptr;
   clock_ = std::max(clock_, o.time);
   const RuleInfo& info = rules_->rule(o.rule);
-  Group& g = findOrCreate(o.rule, o.group);
+  Group& g = findOrCreate(o.rule, o.group, hash);
   touch(g);
   if (info.correlation >= 0) {
     observeCorrelation(g, o, out, chained);
@@ -378,7 +492,7 @@ void CorrelationState::observeSuppressed(Group& g, Observation& o, std::vector<S
   if (g.active && g.suppressed > 0) {
     StateOutput s{StateOutput::Kind::kSuppressed,
                   g.rule,
-                  std::string(groupOf(*g.key)),
+                  g.group,
                   static_cast<double>(g.suppressed),
                   g.suppressed,
                   g.first_seen,
@@ -428,7 +542,7 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
     if (g.last_seen != 0 && o.time == clock_ && o.time - g.last_seen >= c.timespan_nanos) {
       StateOutput silent{StateOutput::Kind::kCorrelation,
                          g.rule,
-                         std::string(groupOf(*g.key)),
+                         g.group,
                          0,
                          0,
                          g.last_seen,
@@ -601,14 +715,14 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
         break;
     }
     if (c.condition.test(value)) {
-      StateOutput fired{StateOutput::Kind::kCorrelation,
-                        g.rule,
-                        std::string(groupOf(*g.key)),
-                        value,
-                        static_cast<uint64_t>(hi - lo),
-                        lo->time,
-                        (hi - 1)->time,
-                        samplesOf(g)};
+      StateOutput fired{.kind = StateOutput::Kind::kCorrelation,
+                        .rule = g.rule,
+                        .group = g.group,
+                        .value = value,
+                        .events = static_cast<uint64_t>(hi - lo),
+                        .first_seen = lo->time,
+                        .last_seen = (hi - 1)->time,
+                        .samples = samplesOf(g)};
       // The group starts over after the window that fired.
       const size_t consumed = static_cast<size_t>(hi - entries.begin());
       g.entries.erase(g.entries.begin(), g.entries.begin() + static_cast<ptrdiff_t>(consumed));
@@ -683,7 +797,7 @@ void CorrelationState::closeSuppressionWindows(std::vector<StateOutput>& out) {
       if (g->active && g->suppressed > 0) {
         out.push_back(StateOutput{StateOutput::Kind::kSuppressed,
                                   rule,
-                                  std::string(groupOf(*g->key)),
+                                  g->group,
                                   static_cast<double>(g->suppressed),
                                   g->suppressed,
                                   g->first_seen,
@@ -728,7 +842,7 @@ void CorrelationState::advance(int64_t time, std::vector<StateOutput>& out) {
       if (absence) {
         StateOutput silent{StateOutput::Kind::kCorrelation,
                            rule,
-                           std::string(groupOf(*g->key)),
+                           g->group,
                            0,
                            0,
                            g->last_seen,
@@ -738,7 +852,7 @@ void CorrelationState::advance(int64_t time, std::vector<StateOutput>& out) {
       } else if (info.suppress && g->active && g->suppressed > 0) {
         out.push_back(StateOutput{StateOutput::Kind::kSuppressed,
                                   rule,
-                                  std::string(groupOf(*g->key)),
+                                  g->group,
                                   static_cast<double>(g->suppressed),
                                   g->suppressed,
                                   g->first_seen,
@@ -761,27 +875,30 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
     const RuleInfo& info = rules->rule(i);
     if (info.correlation >= 0 || info.suppress) new_index.emplace(stateKey(*rules, i), i);
   }
-  std::unordered_map<std::string, Group> kept;
-  for (auto& [key, g] : groups_) {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.clear();
+  groups_ = 0;
+  key_bytes_ = 0;
+  for (Slot& slot : old) {
+    if (!slot.group) continue;
+    Group& g = *slot.group;
     auto it = new_index.find(stateKey(*rules_, g.rule));
-    if (it == new_index.end()) {
-      key_bytes_ -= heapBytes(key);
+    if (g.distinct) distinct_values_ -= g.distinct->distinct;
+    const uint64_t hash = it == new_index.end() ? 0 : keyHash(it->second, g.group);
+    // Gone with its rule (or a second group of the same key, should two old
+    // rules have shared one).
+    if (it == new_index.end() || find(hash, it->second, g.group) != nullptr) {
       entries_ -= g.entries.size();
       sample_bytes_ -= g.samples_size;
-      if (g.distinct) distinct_values_ -= g.distinct->distinct;
       continue;
     }
     // The rule may count another field now: counts are rebuilt from the entries.
-    if (g.distinct) distinct_values_ -= g.distinct->distinct;
     g.distinct.reset();
-    Group moved = std::move(g);
-    moved.rule = it->second;
-    moved.prev = moved.next = nullptr;
-    auto [pos, inserted] = kept.try_emplace(makeKey(it->second, groupOf(key)), std::move(moved));
-    pos->second.key = &pos->first;
+    g.rule = it->second;
+    g.hash = hash;
+    g.prev = g.next = nullptr;
+    insert(std::move(slot.group));
   }
-  groups_ = std::move(kept);
-  for (auto& [key, g] : groups_) g.key = &key;
   rules_ = std::move(rules);
   rebuildLists();
 }
@@ -789,10 +906,11 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
 void CorrelationState::rebuildLists() {
   lists_.assign(rules_->size(), List{});
   std::vector<Group*> order;
-  order.reserve(groups_.size());
-  for (auto& [key, g] : groups_) {
-    g.prev = g.next = nullptr;
-    order.push_back(&g);
+  order.reserve(groups_);
+  for (Slot& slot : slots_) {
+    if (!slot.group) continue;
+    slot.group->prev = slot.group->next = nullptr;
+    order.push_back(slot.group.get());
   }
   std::sort(order.begin(), order.end(),
             [](const Group* a, const Group* b) { return a->touched < b->touched; });
@@ -806,7 +924,7 @@ void CorrelationState::rebuildLists() {
 
 void CorrelationState::saveGroup(std::string& out, const Group& g, std::string_view stable) const {
   putStr(out, stable);
-  putStr(out, groupOf(*g.key));
+  putStr(out, g.group);
   putU64(out, static_cast<uint64_t>(g.touched));
   putU64(out, static_cast<uint64_t>(g.first_seen));
   putU64(out, static_cast<uint64_t>(g.last_seen));
@@ -832,8 +950,10 @@ void CorrelationState::save(std::string& out) const {
   const std::vector<std::string> stable = stableKeys();
   out.append(kMagic);
   putU64(out, static_cast<uint64_t>(clock_));
-  putU64(out, groups_.size());
-  for (const auto& [key, g] : groups_) saveGroup(out, g, stable[g.rule]);
+  putU64(out, groups_);
+  for (const Slot& slot : slots_) {
+    if (slot.group) saveGroup(out, *slot.group, stable[slot.group->rule]);
+  }
 }
 
 size_t CorrelationState::savedBytesEstimate() const {
@@ -843,7 +963,7 @@ size_t CorrelationState::savedBytesEstimate() const {
   size_t longest = 0;
   for (uint32_t i = 0; i < rules_->size(); ++i)
     longest = std::max(longest, stateKey(*rules_, i).size());
-  return kMagic.size() + 16 + groups_.size() * (8 * 8 + longest + 16) + key_bytes_ +
+  return kMagic.size() + 16 + groups_ * (8 * 8 + longest + 16) + key_bytes_ +
          entries_ * 4 * sizeof(uint64_t) + sample_bytes_;
 }
 
@@ -851,11 +971,11 @@ void CorrelationState::beginSnapshot(std::string& out) {
   finishSnapshot();
   out.append(kMagic);
   putU64(out, static_cast<uint64_t>(clock_));
-  putU64(out, groups_.size());
-  if (groups_.empty()) return;
+  putU64(out, groups_);
+  if (groups_ == 0) return;
   snapshot_stable_ = stableKeys();
   snapshot_parity_ = !snapshot_parity_;  // every group is now still to be written
-  snapshot_left_ = groups_.size();
+  snapshot_left_ = groups_;
   snapshot_rule_ = 0;
   snapshot_next_ = lists_.empty() ? nullptr : lists_[0].head;
   snapshot_out_ = &out;
@@ -947,14 +1067,13 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
     auto it = index.find(std::string(stable));
     if (it == index.end() || groupHash(group) % shards != shard) continue;
     g.rule = it->second;
+    g.group = group;
+    g.hash = keyHash(g.rule, group);
     g.snapshot_parity = snapshot_parity_;
+    if (Group* old = find(g.hash, g.rule, group)) erase(*old);
     entries_ += g.entries.size();
     sample_bytes_ += g.samples_size;
-    std::string key = makeKey(g.rule, group);
-    if (auto old = groups_.find(key); old != groups_.end()) erase(old->second);
-    auto [pos, inserted] = groups_.emplace(std::move(key), std::move(g));
-    pos->second.key = &pos->first;
-    key_bytes_ += heapBytes(pos->first);
+    insert(std::make_unique<Group>(std::move(g)));
   }
   if (!in.ok) return Error{"correlation state file is truncated or corrupt"};
   clock_ = std::max(clock_, clock);

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -195,6 +196,11 @@ class CorrelationState {
   void setRules(std::shared_ptr<const RuleSet> rules);
 
   void observe(Observation&& observation, std::vector<StateOutput>& out);
+  // The same for each observation of `batch` in turn (moved from). Reads
+  // ahead: the groups of the observations a few places on are loaded while
+  // the current one is observed, so that a state of many groups costs
+  // fewer waits for memory.
+  void observe(std::span<Observation> batch, std::vector<StateOutput>& out);
 
   // End of input (a scan): emits the summaries of suppression windows that
   // still hold matches back, and closes them.
@@ -207,7 +213,7 @@ class CorrelationState {
 
   int64_t clock() const { return clock_; }
   int64_t watermark() const { return clock_ - limits_.late_allowance_nanos; }
-  size_t keys() const { return groups_.size(); }
+  size_t keys() const { return groups_; }
   // Estimated heap bytes held by the groups (keys, events, samples).
   size_t memoryBytes() const;
   const StateCounters& counters() const { return counters_; }
@@ -249,14 +255,29 @@ class CorrelationState {
     uint32_t input;
   };
   struct Group;
+  // The index of groups by (rule, group key): open addressing with linear
+  // probing, at most half full. A slot holds its key's hash, so a lookup
+  // reads one slot and then only the group it names, and a batch can start
+  // loading both ahead (observe(span)).
+  struct Slot {
+    uint64_t hash = 0;
+    std::unique_ptr<Group> group;  // nullptr: empty
+  };
   struct List {
     Group* head = nullptr;  // most recently updated
     Group* tail = nullptr;
   };
 
+  static uint64_t keyHash(uint32_t rule, std::string_view group);
+  // The slot of (rule, group) of hash `hash`, else the empty slot where it
+  // would go. Needs a slot array.
+  Slot& slotOf(uint64_t hash, uint32_t rule, std::string_view group);
+  Group* find(uint64_t hash, uint32_t rule, std::string_view group);
+  // Adds `g` (not in the index) under its rule, group and hash.
+  Group& insert(std::unique_ptr<Group> g);
   // The one way to a group that is about to change: writes the group's
   // pre-image to a snapshot in progress first (see preserve()).
-  Group& findOrCreate(uint32_t rule, std::string_view group);
+  Group& findOrCreate(uint32_t rule, std::string_view group, uint64_t hash);
   // Writes `g` as it is now to the snapshot in progress, if it belongs to
   // the snapshot and is not written yet. Every change of an existing group
   // goes through findOrCreate() or erase(), which call this; setRules() and
@@ -269,9 +290,11 @@ class CorrelationState {
   void unlink(Group& g);
   void erase(Group& g);
   void evictBeyondLimit(const Group* keep);
+  // observe() of an observation whose keyHash() is `hash`.
+  void observeHashed(Observation& o, uint64_t hash, std::vector<StateOutput>& out);
   // One observation, or one a firing fed to a chained correlation; returns
   // its group, or nullptr when it was left out (late, unknown rule).
-  Group* observeOne(Observation& o, std::vector<StateOutput>& out,
+  Group* observeOne(Observation& o, uint64_t hash, std::vector<StateOutput>& out,
                     std::vector<Observation>& chained);
   void observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out);
   void observeCorrelation(Group& g, Observation& o, std::vector<StateOutput>& out,
@@ -290,12 +313,13 @@ class CorrelationState {
   std::shared_ptr<const RuleSet> rules_;
   StateLimits limits_;
   int64_t clock_ = INT64_MIN / 2;
-  std::unordered_map<std::string, Group> groups_;  // key: 4-byte rule index + group
-  std::vector<List> lists_;                        // by rule index
+  std::vector<Slot> slots_;  // power of two, or empty
+  size_t groups_ = 0;        // slots in use
+  std::vector<List> lists_;  // by rule index
   StateCounters counters_;
   size_t entries_ = 0;          // events held, all groups
   size_t sample_bytes_ = 0;     // sample heap bytes held, all groups
-  size_t key_bytes_ = 0;        // heap bytes of keys too long to live inside the string
+  size_t key_bytes_ = 0;        // heap bytes of group keys too long to live inside the string
   size_t distinct_values_ = 0;  // values counted in value_count groups' DistinctCounts
   // Snapshot in progress (see beginSnapshot()). A group belongs to it and
   // is still to be written while its `snapshot_parity` differs from

@@ -368,7 +368,8 @@ void Correlator::runShard(Shard& shard) {
       case kBatch:
         last_move = std::chrono::steady_clock::now();
         if (m.rules != shard.rules) translate(shard, m);
-        for (auto& o : m.observations) shard.state->observe(std::move(o), shard.outputs);
+        shard.state->observe(std::span(m.observations.begin(), m.observations.end()),
+                             shard.outputs);
         shard.state->advance(m.clock, shard.outputs);
         emit(shard, shard.outputs);
         shard.recycle(std::move(m.observations));

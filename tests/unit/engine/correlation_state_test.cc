@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -1243,11 +1244,14 @@ correlation: {type: value_count, rules: export, group-by: user, timespan: 5m, co
 }
 
 // Drives a state with random observations (out of order, late, repeated,
-// over the group and event caps), clock moves and reloads.
+// over the group and event caps), clock moves and reloads. `batched`: the
+// observations between two other steps are handed over at once
+// (observe(span), as a shard does), when the next other step comes or at
+// flush(); the same seed makes the same calls either way.
 class RandomDriver {
  public:
-  RandomDriver(uint32_t seed, CorrelationState& state)
-      : random_(seed), state_(state), rules_(variants()[0]) {
+  RandomDriver(uint32_t seed, CorrelationState& state, bool batched = false)
+      : random_(seed), state_(state), rules_(variants()[0]), batched_(batched) {
     state_.setRules(rules_);
   }
 
@@ -1255,7 +1259,10 @@ class RandomDriver {
     const int dice = pick(0, 99);
     if (dice < 80) {
       observe(out);
-    } else if (dice < 94) {
+      return;
+    }
+    flush(out);
+    if (dice < 94) {
       now_ += pick(0, 30);
       state_.advance(sec(now_), out);
     } else if (dice < 98) {
@@ -1266,6 +1273,12 @@ class RandomDriver {
     } else {
       state_.closeSuppressionWindows(out);
     }
+  }
+
+  void flush(std::vector<StateOutput>& out) {
+    if (pending_.empty()) return;
+    state_.observe(std::span(pending_), out);
+    pending_.clear();
   }
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
@@ -1309,13 +1322,19 @@ class RandomDriver {
     o.value_hash = static_cast<uint64_t>(pick(0, 12));
     o.value = pick(0, 3000);
     if (pick(0, 1) == 0) o.sample = "{\"n\":" + std::to_string(pick(0, 999)) + "}";
-    state_.observe(std::move(o), out);
+    if (batched_) {
+      pending_.push_back(std::move(o));
+    } else {
+      state_.observe(std::move(o), out);
+    }
   }
 
   std::mt19937 random_;
   CorrelationState& state_;
   std::shared_ptr<const RuleSet> rules_;
   int64_t now_ = 1000;
+  bool batched_;
+  std::vector<Observation> pending_;
 };
 
 StateLimits tightLimits() {
@@ -1381,6 +1400,47 @@ TEST(CorrelationState, SnapshotHoldsTheStateAtItsBeginWhateverHappensMeanwhile) 
   EXPECT_GT(seen.suppressed, 0u);
   EXPECT_GT(seen.duplicates, 0u);
   EXPECT_GT(interleaved, 50);
+}
+
+// observe(span) reads ahead in the batch; what it does must be what
+// observing one by one does: same outputs, same state, with evictions
+// (index deletions) and without (the index grows).
+TEST(CorrelationState, ABatchIsObservedAsItsObservationsOneByOne) {
+  StateLimits roomy = tightLimits();
+  roomy.max_keys = 1'000'000;
+  size_t batched_groups = 0;
+  for (const StateLimits& limits : {tightLimits(), roomy}) {
+    for (uint32_t seed = 1; seed <= 100; ++seed) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + ", max_keys " +
+                   std::to_string(limits.max_keys));
+      CorrelationState single(build(kBase), limits), batched(build(kBase), limits);
+      RandomDriver one(seed, single), many(seed, batched, true);
+      std::vector<StateOutput> want, got;
+      for (int i = 0; i < 600; ++i) {
+        one.step(want);
+        many.step(got);
+      }
+      many.flush(got);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[i].kind, want[i].kind);
+        EXPECT_EQ(got[i].rule, want[i].rule);
+        EXPECT_EQ(got[i].group, want[i].group);
+        EXPECT_EQ(got[i].value, want[i].value);
+        EXPECT_EQ(got[i].first_seen, want[i].first_seen);
+        EXPECT_EQ(got[i].last_seen, want[i].last_seen);
+        EXPECT_EQ(got[i].samples, want[i].samples);
+      }
+      std::string a, b;
+      single.save(a);
+      batched.save(b);
+      ASSERT_EQ(parseSaved(b), parseSaved(a));
+      EXPECT_EQ(batched.keys(), single.keys());
+      EXPECT_EQ(batched.memoryBytes(), single.memoryBytes());
+      batched_groups = std::max(batched_groups, batched.keys());
+    }
+  }
+  EXPECT_GT(batched_groups, 64u);  // the roomy runs grew the index from 16 slots to 256
 }
 
 TEST(CorrelationState, SnapshotLoadsLikeASave) {
