@@ -53,20 +53,41 @@ void renderSample(const RuleSet& rules, const Correlation& c, std::string_view s
   std::memcpy(&input, sample.data(), 2);
   std::memcpy(&time, sample.data() + 2, 8);
   sample.remove_prefix(kHeader);
-  out.append("{\"@timestamp\":");
-  appendJsonString(out, formatRfc3339(time));
-  if (input < c.inputs.size()) {
+  const bool chained = input < c.inputs.size() && c.inputs[input].from_correlation;
+  // The fields the pipeline encoded; a sample of an input the rules no
+  // longer have (restored state) is read with the correlation's own.
+  static const std::vector<FieldId> kNone;
+  const std::vector<FieldId>& ids = chained                   ? kNone
+                                    : input < c.inputs.size() ? c.inputs[input].sample_fields
+                                                              : rules.rule(c.rule_index).field_ids;
+  // A field named like a key of the sample's own is shown as the event has
+  // it, in place of that key (no key twice in one object): a rule's
+  // `fields` often list @timestamp.
+  const auto listed = [&](std::string_view name) {
+    return std::any_of(ids.begin(), ids.end(),
+                       [&](FieldId id) { return rules.fieldPaths()[id] == name; });
+  };
+  char separator = '{';
+  const auto key = [&](std::string_view name) {
+    out.push_back(separator);
+    separator = ',';
+    appendJsonString(out, name);
+    out.push_back(':');
+  };
+  if (!listed("@timestamp")) {
+    key("@timestamp");
+    appendJsonString(out, formatRfc3339(time));
+  }
+  if (input < c.inputs.size() && !listed("rule")) {
     const RuleInfo& r = inputRule(rules, c, input);
-    out.append(",\"rule\":");
+    key("rule");
     appendJsonString(out, !r.name.empty() ? r.name : !r.id.empty() ? r.id : r.title);
   }
   const auto append = [&](std::string_view name, bool number) {
     size_t end = sample.find(kGroupSeparator);
     const std::string_view value = sample.substr(0, end);
     sample = end == std::string_view::npos ? std::string_view() : sample.substr(end + 1);
-    out.push_back(',');
-    appendJsonString(out, name);
-    out.push_back(':');
+    key(name);
     if (value.size() == 1 && value[0] == kSampleNull) {
       out.append("null");
     } else if (number) {
@@ -75,15 +96,12 @@ void renderSample(const RuleSet& rules, const Correlation& c, std::string_view s
       appendJsonString(out, value);
     }
   };
-  if (input < c.inputs.size() && c.inputs[input].from_correlation) {
+  if (chained) {
     append("value", true);
   } else {
-    // The fields the pipeline encoded; a sample of an input the rules no
-    // longer have (restored state) is read with the correlation's own.
-    const std::vector<FieldId>& ids = input < c.inputs.size() ? c.inputs[input].sample_fields
-                                                              : rules.rule(c.rule_index).field_ids;
     for (const FieldId id : ids) append(rules.fieldPaths()[id], false);
   }
+  if (separator == '{') out.push_back('{');
   out.push_back('}');
 }
 

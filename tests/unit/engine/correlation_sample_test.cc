@@ -82,5 +82,32 @@ TEST(CorrelationSample, SampleFieldsAreTheCorrelationsElseTheRules) {
                           R"("user.id":"v","reason":"v"})");
 }
 
+// A field named like one of the sample's own keys (@timestamp, rule) is
+// shown as the event has it, once: rules often list @timestamp.
+TEST(CorrelationSample, AFieldNamedLikeASampleKeyIsShownOnce) {
+  const std::string yaml = std::string(kRules) + "fields: ['@timestamp', rule, user.id]\n";
+  Diagnostics diags;
+  const auto rules = RuleSet::parse(yaml, "r.yml", diags);
+  ASSERT_TRUE(rules) << (diags.empty() ? "" : diags[0].str());
+  const Correlation& c = rules->correlations()[0];
+  const std::string_view at = "2026-11-20T08:00:00+01:00", rule = "falco rule", user = "u1";
+  const std::string_view* values[] = {&at, &rule, &user};
+  std::string sample, json;
+  encodeSample(sample, 0, 1'000'000'000, values);
+  renderSample(*rules, c, sample, json);
+  EXPECT_EQ(json, R"({"@timestamp":"2026-11-20T08:00:00+01:00","rule":"falco rule",)"
+                  R"("user.id":"u1"})");
+
+  // Only the key a field takes over goes.
+  const auto only_time =
+      RuleSet::parse(std::string(kRules) + "fields: ['@timestamp', user.id]\n", "r.yml", diags);
+  ASSERT_TRUE(only_time);
+  const std::string_view* two[] = {&at, &user};
+  encodeSample(sample, 0, 1'000'000'000, two);
+  json.clear();
+  renderSample(*only_time, only_time->correlations()[0], sample, json);
+  EXPECT_EQ(json, R"({"rule":"denied","@timestamp":"2026-11-20T08:00:00+01:00","user.id":"u1"})");
+}
+
 }  // namespace
 }  // namespace trailwatch::engine
