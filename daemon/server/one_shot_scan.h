@@ -53,10 +53,10 @@ CorrelatorOptions correlatorOptions(const config::CorrelationConfig& c, size_t w
 
 // The worker count `workers: 0` means: one per two hardware threads, at
 // least 1 and at most 8. A worker is a lane that decodes and evaluates and
-// a correlation shard, and on the shipped packs it keeps about 1.6 cores
-// busy (bench/RESULTS.md), so one per hardware thread made its threads take
-// turns on the cores: on 2 cores, 2 workers scanned at 0.78–0.91× the rate
-// of 1 and spent 18–25% more CPU per event.
+// a correlation shard, and on the shipped packs it keeps about 1.4 cores
+// busy, so one per hardware thread made its threads take turns on the
+// cores: on 2 cores, 2 workers scanned at 0.8–1.05× the rate of 1 and
+// spent 9–25% more CPU per event (bench/RESULTS.md).
 size_t autoWorkers(unsigned hardware_threads);
 
 }  // namespace trailwatch::server
