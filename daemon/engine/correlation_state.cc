@@ -14,6 +14,27 @@
 #include "daemon/engine/correlation_sample.h"
 
 namespace trailwatch::engine {
+namespace {
+
+// Backward-shift deletion from a table with linear probing, of a power of
+// two slots: `hole` was just emptied, and each slot after it (up to an
+// empty one) whose probe from its home slot would not pass the hole moves
+// into it, leaving its own place empty (a default Slot). Lookups then
+// need no tombstones.
+template <typename Slot, typename Home, typename Empty>
+void closeHole(std::vector<Slot>& slots, size_t hole, Home home_of, Empty empty) {
+  const size_t mask = slots.size() - 1;
+  for (size_t j = (hole + 1) & mask; !empty(slots[j]); j = (j + 1) & mask) {
+    const size_t home = home_of(slots[j]);
+    const bool stays = hole <= j ? (hole < home && home <= j) : (home > hole || home <= j);
+    if (stays) continue;
+    slots[hole] = std::move(slots[j]);
+    slots[j] = Slot{};
+    hole = j;
+  }
+}
+
+}  // namespace
 
 // value_count over in-order events: how many times each value occurs in
 // entries[begin, end), the window of the latest event, so that the next
@@ -42,17 +63,9 @@ struct DistinctCounts {
     size_t i = find(value);
     if (slots_[i].count == 0 || --slots_[i].count > 0) return;
     --distinct;
-    // Backward-shift deletion: every slot after the hole that would not be
-    // found past it moves into it, so probes never need tombstones.
-    const size_t mask = slots_.size() - 1;
-    for (size_t j = (i + 1) & mask; slots_[j].count != 0; j = (j + 1) & mask) {
-      const size_t home = slotOf(slots_[j].value);
-      const bool stays = i <= j ? (i < home && home <= j) : (home > i || home <= j);
-      if (stays) continue;
-      slots_[i] = slots_[j];
-      slots_[j].count = 0;
-      i = j;
-    }
+    closeHole(
+        slots_, i, [&](const Slot& s) { return slotOf(s.value); },
+        [](const Slot& s) { return s.count == 0; });
   }
 
  private:
@@ -278,20 +291,14 @@ void CorrelationState::erase(Group& g) {
   if (g.distinct) distinct_values_ -= g.distinct->distinct;
   sample_bytes_ -= g.samples_size;
   key_bytes_ -= heapBytes(g.group);
-  // Backward-shift deletion (as DistinctCounts): each slot after the hole
-  // whose probe would not pass it moves into it, so there are no tombstones.
   const size_t mask = slots_.size() - 1;
   size_t i = g.hash & mask;
   while (slots_[i].group.get() != &g) i = (i + 1) & mask;
-  slots_[i].group.reset();  // g is gone
+  slots_[i] = Slot{};  // g is gone
   --groups_;
-  for (size_t j = (i + 1) & mask; slots_[j].group != nullptr; j = (j + 1) & mask) {
-    const size_t home = slots_[j].hash & mask;
-    const bool stays = i <= j ? (i < home && home <= j) : (home > i || home <= j);
-    if (stays) continue;
-    slots_[i] = std::move(slots_[j]);
-    i = j;
-  }
+  closeHole(
+      slots_, i, [&](const Slot& s) { return s.hash & mask; },
+      [](const Slot& s) { return s.group == nullptr; });
 }
 
 CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::string_view group,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -467,6 +468,23 @@ TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
   EXPECT_GT(checkAgainstReference(h, 20000, 40, 7, false, value, distinct), 50);
   Harness dense(valued("value_count", "{field: patient, gte: 7}"));
   EXPECT_GT(checkAgainstReference(dense, 20000, 4, 7, false, value, distinct), 20);
+}
+
+// Hundreds of distinct values a window, nearly all unique (so no
+// compaction drops them): the counts' table holds long probe runs, and
+// values leaving the sliding window take slots out of the middle of them
+// (backward-shift deletion) while later ones are looked up and added.
+TEST(CorrelationState, ValueCountAgreesWithCountingAfreshOverManyDistinctValues) {
+  Harness h(valued("value_count", "{field: patient, gte: 430}"));
+  auto value = [](auto& random) { return random(uint64_t{1} << 40); };
+  auto distinct = [](const std::vector<ReferenceGroup::Event>& w) {
+    std::vector<uint64_t> values;
+    for (const auto& e : w) values.push_back(e.value);
+    std::sort(values.begin(), values.end());
+    return static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
+  };
+  // About 400 events a window.
+  EXPECT_GT(checkAgainstReference(h, 30000, 4, 430, false, value, distinct), 5);
 }
 
 TEST(CorrelationState, TemporalAgreesWithJudgingEachWindowAfresh) {
@@ -1001,6 +1019,38 @@ TEST(CorrelationState, EvictsTheLeastRecentlyUpdatedGroupBeyondMaxKeys) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].value, 5);
   EXPECT_EQ(out[0].first_seen, sec(3));
+}
+
+// Among thousands of groups, with one evicted for nearly every
+// observation: the state holds exactly the max_keys most recently updated
+// groups, each once. (A group its lookup missed would be held twice, or a
+// kept one lost.)
+TEST(CorrelationState, HoldsExactlyTheMostRecentlyUpdatedGroupsAmongMany) {
+  StateLimits limits;
+  limits.max_keys = 300;
+  Harness h(eventCount("{gte: 1000000}"), limits);
+  std::mt19937 random(7);
+  std::map<std::string, int64_t> last_update;  // the model: every group ever seen
+  for (int64_t t = 1; t <= 20'000; ++t) {
+    const std::string group = "user" + std::to_string(random() % 2'000);
+    last_update[group] = t;
+    h.observe(obs(h.c, t, group));
+    if (t % 997 != 0) continue;
+    std::vector<std::pair<int64_t, std::string>> by_time;
+    for (const auto& [g, when] : last_update) by_time.emplace_back(when, g);
+    std::sort(by_time.rbegin(), by_time.rend());
+    std::set<std::string> want;
+    for (size_t i = 0; i < limits.max_keys && i < by_time.size(); ++i)
+      want.insert(by_time[i].second);
+    std::string saved;
+    h.state().save(saved);
+    std::set<std::string> got;
+    for (const auto& [key, record] : parseSaved(saved).records)
+      got.insert(key.substr(key.find('\0') + 1));
+    ASSERT_EQ(got, want) << "after " << t << " observations";
+    ASSERT_EQ(h.state().keys(), limits.max_keys);
+  }
+  EXPECT_GT(h.state().counters().evicted, 15'000u);
 }
 
 TEST(CorrelationState, DropsTheOldestEventsBeyondMaxEventsPerGroup) {
