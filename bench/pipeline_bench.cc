@@ -1,7 +1,8 @@
 // Micro-benchmarks of the per-event hot path on synthetic EHR audit events
 // (compact JSON, ~330 bytes): the simdjson floor (parse and pull the same
-// fields, nothing else), trailwatch's JSON decoder, and decode + evaluation
-// of the shipped rule packs. Run: build/bench/pipeline_bench
+// fields, nothing else), trailwatch's JSON decoder, decode + evaluation
+// of the shipped rule packs, and rendering an alert for each event. Run:
+// build/bench/pipeline_bench
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -12,6 +13,7 @@
 #include <simdjson.h>
 
 #include "bench/shipped_rules.h"
+#include "daemon/alert/alert_json.h"
 #include "daemon/decode/json_decoder.h"
 #include "daemon/engine/rule_set.h"
 #include "trailwatch/source.h"
@@ -130,5 +132,44 @@ void BM_DecodeAndEvaluateShippedRules(benchmark::State& state) {
       static_cast<double>(alerts) / static_cast<double>(state.iterations() * c.records.size());
 }
 BENCHMARK(BM_DecodeAndEvaluateShippedRules);
+
+// An alert's JSON for each (decoded) event, as the pipeline renders it for
+// a match: the shipped rule with the most `fields`, its rule block, the
+// event time and the read time. Per alert, not per event scanned.
+void BM_RenderAlert(benchmark::State& state) {
+  const Corpus& c = corpus();
+  auto rules = shippedRules();
+  trailwatch::decode::JsonDecoder decoder;
+  decoder.setFields(rules->fieldPaths());
+  uint32_t widest = 0;
+  for (uint32_t i = 0; i < rules->size(); ++i) {
+    if (rules->rule(i).field_ids.size() > rules->rule(widest).field_ids.size()) widest = i;
+  }
+  const auto& info = rules->rule(widest);
+  const trailwatch::alert::AlertRule rule{info.id,        info.title,   info.level,     &info.tags,
+                                          &info.controls, &info.fields, &info.field_ids};
+  const trailwatch::alert::AlertOrigin origin{"ehr", "/var/log/ehr/audit.log", 0};
+  int64_t timestamp_field = -1;
+  for (size_t i = 0; i < rules->fieldPaths().size(); ++i) {
+    if (rules->fieldPaths()[i] == "@timestamp") timestamp_field = static_cast<int64_t>(i);
+  }
+  trailwatch::alert::AlertRenderer renderer;
+  trailwatch::DecodeError error;
+  std::string out;
+  size_t bytes = 0, n = 0;
+  int64_t read_time = 1'795'423'587'123'456'789;
+  const trailwatch::Event* event = nullptr;
+  for (auto _ : state) {
+    // A new event every 64 alerts: its decoding adds about 1/64 of one.
+    if (n++ % 64 == 0) event = decoder.decode(c.records[(n / 64) % c.records.size()], error);
+    renderer.render(rule, *event, timestamp_field, origin, read_time += 1'000'000, out);
+    bytes += out.size();
+  }
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["alert_bytes"] =
+      static_cast<double>(bytes) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_RenderAlert);
 
 }  // namespace

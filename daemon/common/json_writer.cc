@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 namespace trailwatch {
@@ -32,6 +33,27 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return 0;
 }
 
+// Printable ASCII that JSON takes as it is.
+bool isPlain(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
+// isPlain() of all 8 bytes of `w` at once (the "has a byte less than n"
+// and "has a zero byte" tests of Bit Twiddling Hacks, exact as a yes/no).
+bool plainWord(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto zeroByte = [&](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return ((w & kHigh) | below_space | zeroByte(w ^ (kOnes * '"')) | zeroByte(w ^ (kOnes * '\\')) |
+          zeroByte(w ^ (kOnes * 0x7F))) == 0;
+}
+
+// Writes `value` as `width` decimal digits at `p`.
+void putDigits(char* p, unsigned value, int width) {
+  for (int k = width - 1; k >= 0; --k) {
+    p[k] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view s) {
@@ -40,6 +62,18 @@ void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // A run of printable ASCII other than '"' and '\\' goes in at once.
+    size_t plain = i;
+    for (uint64_t w; plain + 8 <= s.size(); plain += 8) {
+      std::memcpy(&w, s.data() + plain, 8);
+      if (!plainWord(w)) break;
+    }
+    while (plain < s.size() && isPlain(static_cast<unsigned char>(s[plain]))) ++plain;
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t n = utf8SequenceLength(s, i);
@@ -107,14 +141,48 @@ void appendJsonNumber(std::string& out, double value) {
 }
 
 std::string formatRfc3339(int64_t unix_nanos) {
-  const time_t secs = static_cast<time_t>(unix_nanos / 1000000000);
-  const int millis = static_cast<int>((unix_nanos % 1000000000) / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", millis < 0 ? 0 : millis);
-  return buf;
+  // Whole milliseconds, rounded toward the past (a time before 1970 too).
+  constexpr int64_t kNanosPerMilli = 1'000'000, kMillisPerDay = 86'400'000;
+  int64_t millis = unix_nanos / kNanosPerMilli;
+  if (unix_nanos % kNanosPerMilli < 0) --millis;
+  int64_t days = millis / kMillisPerDay;
+  int64_t of_day = millis % kMillisPerDay;
+  if (of_day < 0) {
+    of_day += kMillisPerDay;
+    --days;
+  }
+  // The civil date of a day count (days_from_civil's inverse, after Howard
+  // Hinnant's "chrono-compatible low-level date algorithms").
+  const int64_t z = days + 719'468;
+  const int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
+  const int64_t day_of_era = z - era * 146'097;
+  const int64_t year_of_era =
+      (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t mp = (5 * day_of_year + 2) / 153;
+  const int64_t day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9'999) {
+    char buf[64];
+    std::snprintf(
+        buf, sizeof buf, "%lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+        static_cast<long long>(year), static_cast<long long>(month), static_cast<long long>(day),
+        static_cast<long long>(of_day / 3'600'000), static_cast<long long>(of_day / 60'000 % 60),
+        static_cast<long long>(of_day / 1'000 % 60), static_cast<long long>(of_day % 1'000));
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  char* p = out.data();
+  putDigits(p, static_cast<unsigned>(year), 4);
+  putDigits(p + 5, static_cast<unsigned>(month), 2);
+  putDigits(p + 8, static_cast<unsigned>(day), 2);
+  putDigits(p + 11, static_cast<unsigned>(of_day / 3'600'000), 2);
+  putDigits(p + 14, static_cast<unsigned>(of_day / 60'000 % 60), 2);
+  putDigits(p + 17, static_cast<unsigned>(of_day / 1'000 % 60), 2);
+  putDigits(p + 20, static_cast<unsigned>(of_day % 1'000), 3);
+  return out;
 }
 
 }  // namespace trailwatch

@@ -19,7 +19,7 @@ void appendJsonString(std::string& out, std::string_view s);
 void appendJsonNumber(std::string& out, double value);
 
 // Formats a Unix time in nanoseconds as RFC 3339 UTC with millisecond
-// precision, e.g. 2026-11-23T08:46:27.123Z.
+// precision, e.g. 2026-11-23T08:46:27.123Z (rounded down, before 1970 too).
 std::string formatRfc3339(int64_t unix_nanos);
 
 }  // namespace trailwatch

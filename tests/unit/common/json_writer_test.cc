@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace trailwatch {
 namespace {
 
@@ -43,6 +50,55 @@ TEST(JsonWriter, NumbersAreIntegersWhenWhole) {
 TEST(JsonWriter, FormatsRfc3339WithMillis) {
   EXPECT_EQ(formatRfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(formatRfc3339(1795423587123456789LL), "2026-11-23T08:46:27.123Z");
+  // Leap days, and the turns of centuries that are leap years and are not.
+  EXPECT_EQ(formatRfc3339(951782400000000000LL), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(formatRfc3339(4107542399999000000LL), "2100-02-28T23:59:59.999Z");
+  EXPECT_EQ(formatRfc3339(4107542400000000000LL), "2100-03-01T00:00:00.000Z");
+  // Before 1970, rounded toward the past.
+  EXPECT_EQ(formatRfc3339(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(formatRfc3339(INT64_MIN), "1677-09-21T00:12:43.145Z");
+  EXPECT_EQ(formatRfc3339(INT64_MAX), "2262-04-11T23:47:16.854Z");
+}
+
+// The same as the C library's gmtime for times all over the range.
+TEST(JsonWriter, Rfc3339AgreesWithGmtime) {
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 200'000; ++i) {
+    const int64_t nanos = static_cast<int64_t>(random());
+    int64_t millis = nanos / 1'000'000;
+    if (nanos % 1'000'000 < 0) --millis;
+    const time_t secs = static_cast<time_t>(millis >= 0 ? millis / 1'000 : (millis - 999) / 1'000);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&secs, &tm), nullptr);
+    char want[64];
+    const size_t n = std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(want + n, sizeof want - n, ".%03dZ",
+                  static_cast<int>(millis - static_cast<int64_t>(secs) * 1'000));
+    ASSERT_EQ(formatRfc3339(nanos), want) << nanos;
+  }
+}
+
+// Plain runs are copied 8 bytes at a time; what needs escaping still is,
+// wherever it falls in them: the whole string quotes as its characters do
+// one by one. Every byte value, at every position of two words.
+TEST(JsonWriter, EscapesAtEveryPositionOfARun) {
+  std::vector<std::string> specials = {"\xC3\xA9"};  // é, one character
+  for (int b = 0; b < 256; ++b) specials.emplace_back(1, static_cast<char>(b));
+  for (const std::string& special : specials) {
+    for (size_t at = 0; at <= 16; ++at) {
+      std::string text(16, 'a');
+      text.insert(at, special);
+      const std::string_view s = text;
+      std::string want = "\"";
+      for (size_t k = 0; k < s.size();) {
+        const size_t n = k == at ? special.size() : 1;
+        const std::string one = quoted(s.substr(k, n));
+        want += one.substr(1, one.size() - 2);
+        k += n;
+      }
+      ASSERT_EQ(quoted(s), want + "\"") << "byte " << static_cast<int>(special[0]) << " at " << at;
+    }
+  }
 }
 
 }  // namespace
