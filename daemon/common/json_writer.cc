@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 namespace trailwatch {
 namespace {
@@ -163,16 +162,8 @@ std::string formatRfc3339(int64_t unix_nanos) {
   const int64_t mp = (5 * day_of_year + 2) / 153;
   const int64_t day = day_of_year - (153 * mp + 2) / 5 + 1;
   const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  // Nanoseconds in an int64_t span 1677 to 2262: always four digits.
   const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
-  if (year < 0 || year > 9'999) {
-    char buf[64];
-    std::snprintf(
-        buf, sizeof buf, "%lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-        static_cast<long long>(year), static_cast<long long>(month), static_cast<long long>(day),
-        static_cast<long long>(of_day / 3'600'000), static_cast<long long>(of_day / 60'000 % 60),
-        static_cast<long long>(of_day / 1'000 % 60), static_cast<long long>(of_day % 1'000));
-    return buf;
-  }
   std::string out = "0000-00-00T00:00:00.000Z";
   char* p = out.data();
   putDigits(p, static_cast<unsigned>(year), 4);
