@@ -449,6 +449,14 @@ int checkAgainstReference(Harness& h, int n, int gap, double threshold, bool by_
   return fired;
 }
 
+// value_count's figure for a window, counted afresh.
+double distinctValues(const std::vector<ReferenceGroup::Event>& window) {
+  std::vector<uint64_t> values;
+  for (const auto& e : window) values.push_back(e.value);
+  std::sort(values.begin(), values.end());
+  return static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
+}
+
 // value_count keeps the latest window counted from one in-order event to
 // the next and forgets repeats before the watermark; late events, firings
 // and the sliding window's start must give exactly what counting each
@@ -458,16 +466,10 @@ TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
   // Four common values and rare ones: a window fires only when three rare
   // ones fall in it, so windows slide a long way between firings.
   auto value = [](auto& random) { return random(15) == 0 ? 100 + random(1000) : random(4); };
-  auto distinct = [](const std::vector<ReferenceGroup::Event>& w) {
-    std::vector<uint64_t> values;
-    for (const auto& e : w) values.push_back(e.value);
-    std::sort(values.begin(), values.end());
-    return static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
-  };
   // About 30 events a window, then about 300 (many repeats to forget).
-  EXPECT_GT(checkAgainstReference(h, 20000, 40, 7, false, value, distinct), 50);
+  EXPECT_GT(checkAgainstReference(h, 20000, 40, 7, false, value, distinctValues), 50);
   Harness dense(valued("value_count", "{field: patient, gte: 7}"));
-  EXPECT_GT(checkAgainstReference(dense, 20000, 4, 7, false, value, distinct), 20);
+  EXPECT_GT(checkAgainstReference(dense, 20000, 4, 7, false, value, distinctValues), 20);
 }
 
 // Hundreds of distinct values a window, nearly all unique (so no
@@ -477,14 +479,8 @@ TEST(CorrelationState, ValueCountKeptCountsAgreeWithCountingEachWindowAfresh) {
 TEST(CorrelationState, ValueCountAgreesWithCountingAfreshOverManyDistinctValues) {
   Harness h(valued("value_count", "{field: patient, gte: 430}"));
   auto value = [](auto& random) { return random(uint64_t{1} << 40); };
-  auto distinct = [](const std::vector<ReferenceGroup::Event>& w) {
-    std::vector<uint64_t> values;
-    for (const auto& e : w) values.push_back(e.value);
-    std::sort(values.begin(), values.end());
-    return static_cast<double>(std::unique(values.begin(), values.end()) - values.begin());
-  };
   // About 400 events a window.
-  EXPECT_GT(checkAgainstReference(h, 30000, 4, 430, false, value, distinct), 5);
+  EXPECT_GT(checkAgainstReference(h, 30000, 4, 430, false, value, distinctValues), 5);
 }
 
 TEST(CorrelationState, TemporalAgreesWithJudgingEachWindowAfresh) {
