@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/common/event_time.h"
+
 namespace {
 
 // SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified, so
@@ -61,20 +63,6 @@ struct Options {
   std::string out;
 };
 
-// Civil date from days since 1970-01-01 (H. Hinnant, "chrono-compatible
-// low-level date algorithms").
-void civilFromDays(int64_t z, int& year, unsigned& month, unsigned& day) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  day = doy - (153 * mp + 2) / 5 + 1;
-  month = mp < 10 ? mp + 3 : mp - 9;
-  year = static_cast<int>(yoe + era * 400 + (month <= 2));
-}
-
 struct Time {
   int year;
   unsigned month, day, hour, minute, second, millis;
@@ -84,7 +72,10 @@ Time splitTime(int64_t unix_millis) {
   Time t{};
   const int64_t days = unix_millis / 86'400'000;
   const int64_t in_day = unix_millis % 86'400'000;
-  civilFromDays(days, t.year, t.month, t.day);
+  const trailwatch::CivilDate date = trailwatch::civilFromDays(days);
+  t.year = static_cast<int>(date.year);
+  t.month = date.month;
+  t.day = date.day;
   t.hour = static_cast<unsigned>(in_day / 3'600'000);
   t.minute = static_cast<unsigned>(in_day / 60'000 % 60);
   t.second = static_cast<unsigned>(in_day / 1000 % 60);

@@ -19,6 +19,17 @@ namespace trailwatch {
 // Unix time in nanoseconds, or nullopt when `text` is not a time.
 std::optional<int64_t> parseEventTime(std::string_view text);
 
+// Proleptic Gregorian calendar arithmetic (H. Hinnant, "chrono-compatible
+// low-level date algorithms"): days since 1970-01-01 of a date, and the
+// date of a day count.
+int64_t daysFromCivil(int64_t year, unsigned month, unsigned day);
+struct CivilDate {
+  int64_t year;
+  unsigned month;  // 1-12
+  unsigned day;    // 1-31
+};
+CivilDate civilFromDays(int64_t days);
+
 // parseEventTime() for a stream of events: it keeps the date, hour and
 // minute of the last date-time it read, so that the next one stamped in
 // the same minute (most of a log's events) only reads its seconds,

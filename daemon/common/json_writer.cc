@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/common/event_time.h"
+
 namespace trailwatch {
 namespace {
 
@@ -150,25 +152,13 @@ std::string formatRfc3339(int64_t unix_nanos) {
     of_day += kMillisPerDay;
     --days;
   }
-  // The civil date of a day count (days_from_civil's inverse, after Howard
-  // Hinnant's "chrono-compatible low-level date algorithms").
-  const int64_t z = days + 719'468;
-  const int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
-  const int64_t day_of_era = z - era * 146'097;
-  const int64_t year_of_era =
-      (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
-  const int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const int64_t mp = (5 * day_of_year + 2) / 153;
-  const int64_t day = day_of_year - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
   // Nanoseconds in an int64_t span 1677 to 2262: always four digits.
-  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  const CivilDate date = civilFromDays(days);
   std::string out = "0000-00-00T00:00:00.000Z";
   char* p = out.data();
-  putDigits(p, static_cast<unsigned>(year), 4);
-  putDigits(p + 5, static_cast<unsigned>(month), 2);
-  putDigits(p + 8, static_cast<unsigned>(day), 2);
+  putDigits(p, static_cast<unsigned>(date.year), 4);
+  putDigits(p + 5, date.month, 2);
+  putDigits(p + 8, date.day, 2);
   putDigits(p + 11, static_cast<unsigned>(of_day / 3'600'000), 2);
   putDigits(p + 14, static_cast<unsigned>(of_day / 60'000 % 60), 2);
   putDigits(p + 17, static_cast<unsigned>(of_day / 1'000 % 60), 2);

@@ -80,5 +80,20 @@ TEST(EventTime, ParserKeepsTheMinuteAndGivesTheSameResults) {
   EXPECT_EQ(fresh.parse("2026-11-23T11:00:00+01:00"), kBase);
 }
 
+// The two calendar conversions undo each other, across centuries either
+// side of 1970, and agree with known dates.
+TEST(Calendar, CivilFromDaysUndoesDaysFromCivil) {
+  for (int64_t days = -800'000; days <= 800'000; days += 997) {
+    const CivilDate d = civilFromDays(days);
+    ASSERT_EQ(daysFromCivil(d.year, d.month, d.day), days) << days;
+  }
+  const CivilDate leap = civilFromDays(daysFromCivil(2000, 2, 29));
+  EXPECT_EQ(leap.year, 2000);
+  EXPECT_EQ(leap.month, 2u);
+  EXPECT_EQ(leap.day, 29u);
+  EXPECT_EQ(daysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(civilFromDays(-1).year, 1969);
+}
+
 }  // namespace
 }  // namespace trailwatch
