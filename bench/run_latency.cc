@@ -48,13 +48,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <future>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "daemon/common/json_writer.h"
 
 namespace {
 
@@ -81,14 +82,8 @@ void formatStamp(char (&out)[kStampLength + 1]) {
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  const time_t seconds = static_cast<time_t>(millis / 1000);
-  tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(millis % 1000));
-  std::memcpy(out, text, kStampLength);
+  const std::string text = trailwatch::formatRfc3339Millis(millis);
+  std::memcpy(out, text.data(), kStampLength);
   out[kStampLength] = '\0';
 }
 
@@ -103,18 +98,15 @@ void appendProbe(std::string& out, uint64_t n) {
   const auto now = std::chrono::system_clock::now();
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  const time_t seconds = static_cast<time_t>(micros / 1'000'000);
-  tm utc{};
-  gmtime_r(&seconds, &utc);
+  const std::string stamp = trailwatch::formatRfc3339Micros(micros);
   char line[640];
   const int len = std::snprintf(
       line, sizeof line,
-      R"({"@timestamp":"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ","event":{"action":"read","outcome":"success","category":"phi-access","sequence":%)" PRIu64
+      R"({"@timestamp":"%s","event":{"action":"read","outcome":"success","category":"phi-access","sequence":%)" PRIu64
       R"(},"user":{"id":"u0001","roles":["physician"]},"source":{"ip":"10.0.0.1"},"patient":{"id":"probe-%)" PRIu64
       R"("},"resource":{"type":"Patient"},"purpose_of_use":"BTG","host":{"name":"bench-probe"},"session":{"id":"000000000000","user_name":"Bench Probe","department":"emergency"},"url":{"path":"/fhir/r4/Patient/probe"},"message":"latency probe appended by bench/run_latency: emergency access to a patient chart, break the glass"})"
       "\n",
-      utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-      static_cast<int>(micros % 1'000'000), n, n);
+      stamp.c_str(), n, n);
   out.append(line, static_cast<size_t>(std::min<int>(len, sizeof line - 1)));
 }
 

@@ -196,9 +196,9 @@ Result<std::string> toAlertmanagerAlert(std::string_view alert_json, int64_t now
   out += ",\"annotations\":";
   appendMap(out, annotations);
   out += ",\"startsAt\":";
-  appendJsonString(out, detected_at.empty() ? formatRfc3339(now_ms * 1'000'000) : detected_at);
+  appendJsonString(out, detected_at.empty() ? formatRfc3339Millis(now_ms) : detected_at);
   out += ",\"endsAt\":";
-  appendJsonString(out, formatRfc3339((now_ms + resolve_after.count()) * 1'000'000));
+  appendJsonString(out, formatRfc3339Millis(now_ms + resolve_after.count()));
   out += "}";
   return out;
 }

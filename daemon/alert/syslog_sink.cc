@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 #include <optional>
 #include <utility>
 
@@ -19,6 +18,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include "daemon/common/json_writer.h"
 
 namespace trailwatch::alert {
 namespace {
@@ -39,17 +40,6 @@ constexpr std::pair<std::string_view, int> kFacilities[] = {
     {"authpriv", 10}, {"ftp", 11},    {"ntp", 12},    {"audit", 13},  {"local0", 16},
     {"local1", 17},   {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},
     {"local6", 22},   {"local7", 23}};
-
-std::string rfc3339Millis(int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  const int millis = static_cast<int>(ms - static_cast<int64_t>(seconds) * 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
 
 bool isPrintUsAscii(char c) { return c >= 33 && c <= 126; }
 
@@ -154,7 +144,7 @@ SyslogMessage formatSyslogMessage(const SyslogMessageOptions& options, std::stri
   const bool id_fits =
       !s.rule_id.empty() && s.rule_id.size() <= 32 &&
       std::all_of(s.rule_id.begin(), s.rule_id.end(), [](char c) { return isPrintUsAscii(c); });
-  std::string head = "<" + std::to_string(pri) + ">1 " + rfc3339Millis(time_ms) + " " +
+  std::string head = "<" + std::to_string(pri) + ">1 " + formatRfc3339Millis(time_ms) + " " +
                      syslogHeaderField(options.hostname, 255) + " " +
                      syslogHeaderField(options.app_name, 48) + " " +
                      syslogHeaderField(options.procid, 128) + " " +

@@ -141,29 +141,63 @@ void appendJsonNumber(std::string& out, double value) {
   out.append(buf, static_cast<size_t>(n));
 }
 
-std::string formatRfc3339(int64_t unix_nanos) {
-  // Whole milliseconds, rounded toward the past (a time before 1970 too).
-  constexpr int64_t kNanosPerMilli = 1'000'000, kMillisPerDay = 86'400'000;
-  int64_t millis = unix_nanos / kNanosPerMilli;
-  if (unix_nanos % kNanosPerMilli < 0) --millis;
-  int64_t days = millis / kMillisPerDay;
-  int64_t of_day = millis % kMillisPerDay;
-  if (of_day < 0) {
-    of_day += kMillisPerDay;
-    --days;
+namespace {
+
+// `a` divided by `b` (> 0), rounded toward the past, and what is left (0 to b - 1).
+int64_t floorDiv(int64_t a, int64_t b, int64_t& rest) {
+  int64_t q = a / b;
+  rest = a % b;
+  if (rest < 0) {
+    rest += b;
+    --q;
   }
-  // Nanoseconds in an int64_t span 1677 to 2262: always four digits.
-  const CivilDate date = civilFromDays(days);
-  std::string out = "0000-00-00T00:00:00.000Z";
-  char* p = out.data();
-  putDigits(p, static_cast<unsigned>(date.year), 4);
-  putDigits(p + 5, date.month, 2);
-  putDigits(p + 8, date.day, 2);
-  putDigits(p + 11, static_cast<unsigned>(of_day / 3'600'000), 2);
-  putDigits(p + 14, static_cast<unsigned>(of_day / 60'000 % 60), 2);
-  putDigits(p + 17, static_cast<unsigned>(of_day / 1'000 % 60), 2);
-  putDigits(p + 20, static_cast<unsigned>(of_day % 1'000), 3);
-  return out;
+  return q;
+}
+
+// RFC 3339 UTC of `seconds` since the epoch and a fraction of `digits`
+// digits. A year outside 0000-9999 (which RFC 3339 cannot write) is
+// written as ISO 8601's expanded years are: a sign before a negative one,
+// at least four digits.
+std::string formatUtc(int64_t seconds, unsigned fraction, int digits) {
+  int64_t of_day = 0;
+  const CivilDate date = civilFromDays(floorDiv(seconds, 86'400, of_day));
+  char buf[48];
+  char* p = buf;
+  if (date.year >= 0 && date.year <= 9999) {
+    putDigits(p, static_cast<unsigned>(date.year), 4);
+    p += 4;
+  } else {
+    p += std::snprintf(p, 24, date.year < 0 ? "%05lld" : "%lld", static_cast<long long>(date.year));
+  }
+  std::memcpy(p, "-00-00T00:00:00.", 16);
+  putDigits(p + 1, date.month, 2);
+  putDigits(p + 4, date.day, 2);
+  putDigits(p + 7, static_cast<unsigned>(of_day / 3'600), 2);
+  putDigits(p + 10, static_cast<unsigned>(of_day / 60 % 60), 2);
+  putDigits(p + 13, static_cast<unsigned>(of_day % 60), 2);
+  putDigits(p + 16, fraction, digits);
+  p += 16 + digits;
+  *p++ = 'Z';
+  return std::string(buf, static_cast<size_t>(p - buf));
+}
+
+}  // namespace
+
+std::string formatRfc3339(int64_t unix_nanos) {
+  int64_t sub_milli = 0;
+  return formatRfc3339Millis(floorDiv(unix_nanos, 1'000'000, sub_milli));
+}
+
+std::string formatRfc3339Millis(int64_t unix_millis) {
+  int64_t millis = 0;
+  const int64_t seconds = floorDiv(unix_millis, 1'000, millis);
+  return formatUtc(seconds, static_cast<unsigned>(millis), 3);
+}
+
+std::string formatRfc3339Micros(int64_t unix_micros) {
+  int64_t micros = 0;
+  const int64_t seconds = floorDiv(unix_micros, 1'000'000, micros);
+  return formatUtc(seconds, static_cast<unsigned>(micros), 6);
 }
 
 }  // namespace trailwatch

@@ -1,23 +1,15 @@
 #include "daemon/source/journal_entry.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
+#include <limits>
 
 #include "daemon/common/json_writer.h"
 
 namespace trailwatch::source {
 
 std::string formatJournalTime(uint64_t realtime_usec) {
-  const auto seconds = static_cast<time_t>(realtime_usec / 1'000'000);
-  const auto micros = static_cast<unsigned>(realtime_usec % 1'000'000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[40];
-  const int n =
-      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  constexpr auto kLast = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  return formatRfc3339Micros(static_cast<int64_t>(std::min(realtime_usec, kLast)));
 }
 
 bool splitJournalData(std::string_view data, JournalField& out) {

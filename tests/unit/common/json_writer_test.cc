@@ -78,6 +78,27 @@ TEST(JsonWriter, Rfc3339AgreesWithGmtime) {
   }
 }
 
+// Milliseconds and microseconds: the same calendar, their own fraction.
+TEST(JsonWriter, FormatsRfc3339FromMillisAndMicros) {
+  EXPECT_EQ(formatRfc3339Millis(1795423587123LL), "2026-11-23T08:46:27.123Z");
+  EXPECT_EQ(formatRfc3339Millis(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(formatRfc3339Micros(1795423587123456LL), "2026-11-23T08:46:27.123456Z");
+  EXPECT_EQ(formatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339Micros(-1), "1969-12-31T23:59:59.999999Z");
+  // Years RFC 3339 cannot write keep all their digits and their sign.
+  EXPECT_EQ(formatRfc3339Micros(253402300800000000LL), "10000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339Micros(-62198755200000000LL), "-0001-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339Millis(INT64_MAX), "292278994-08-17T07:12:55.807Z");
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 100'000; ++i) {
+    const auto millis = static_cast<int64_t>(random() % 8'000'000'000'000ULL) - 2'000'000'000'000LL;
+    ASSERT_EQ(formatRfc3339Millis(millis), formatRfc3339(millis * 1'000'000)) << millis;
+    const std::string micros = formatRfc3339Micros(millis * 1'000 + 999);
+    ASSERT_EQ(micros.substr(0, 23) + "Z", formatRfc3339Millis(millis)) << millis;
+    ASSERT_EQ(micros.substr(23), "999Z") << millis;
+  }
+}
+
 // Plain runs are copied 8 bytes at a time; what needs escaping still is,
 // wherever it falls in them: the whole string quotes as its characters do
 // one by one. Every byte value, at every position of two words.
