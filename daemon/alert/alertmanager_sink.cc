@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include "daemon/alert/webhook_sink.h"
+#include "daemon/common/ascii.h"
 #include "daemon/common/json_writer.h"
 
 namespace trailwatch::alert {
@@ -22,10 +23,9 @@ std::string sanitizeName(std::string_view name) {
   std::string out;
   out.reserve(name.size() + 1);
   for (char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    out.push_back(ok ? c : '_');
+    out.push_back(ascii::isAlnum(c) ? c : '_');
   }
-  if (out.empty() || (out[0] >= '0' && out[0] <= '9')) out.insert(out.begin(), '_');
+  if (out.empty() || ascii::isDigit(out[0])) out.insert(out.begin(), '_');
   return out;
 }
 

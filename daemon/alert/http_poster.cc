@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "daemon/common/ascii.h"
+
 #ifndef TRAILWATCH_VERSION
 #define TRAILWATCH_VERSION "unknown"
 #endif
@@ -37,8 +39,7 @@ std::string trim(std::string s) {
 }
 
 bool isTokenChar(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return ascii::isAlnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // Runs the io_context until the operation just started completes.

@@ -5,23 +5,12 @@
 #include <algorithm>
 #include <charconv>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch {
 namespace {
 
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
-bool isHostNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-' || c == '_';
-}
+bool isHostNameChar(char c) { return ascii::isAlnum(c) || c == '.' || c == '-' || c == '_'; }
 
 }  // namespace
 
@@ -33,10 +22,10 @@ std::string HttpUrl::hostHeader() const {
 
 Result<HttpUrl> parseHttpUrl(std::string_view url) {
   HttpUrl out;
-  if (startsWithNoCase(url, "https://")) {
+  if (ascii::startsWithFolded(url, "https://")) {
     out.tls = true;
     url.remove_prefix(8);
-  } else if (startsWithNoCase(url, "http://")) {
+  } else if (ascii::startsWithFolded(url, "http://")) {
     url.remove_prefix(7);
   } else {
     return Error{"the URL must start with http:// or https://"};

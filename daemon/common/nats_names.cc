@@ -1,5 +1,7 @@
 #include "daemon/common/nats_names.h"
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch {
 
 std::string natsUrlProblem(std::string_view url) {
@@ -64,9 +66,8 @@ std::string natsNameProblem(std::string_view name) {
   if (name.empty()) return "empty name";
   if (name.size() > 64) return "longer than 64 characters";
   for (char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return "allowed characters: letters, digits, '-' and '_'";
+    if (!ascii::isAlnum(c) && c != '-' && c != '_')
+      return "allowed characters: letters, digits, '-' and '_'";
   }
   return "";
 }

@@ -18,6 +18,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/common/ascii.h"
 #include "daemon/common/http_url.h"
 #include "daemon/common/nats_names.h"
 
@@ -161,15 +162,9 @@ std::optional<std::uint64_t> parseByteSize(std::string_view text,
   return n * unit;
 }
 
-bool isSourceNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
-}
+bool isSourceNameChar(char c) { return ascii::isAlnum(c) || c == '_' || c == '.' || c == '-'; }
 
-bool isHostNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-';
-}
+bool isHostNameChar(char c) { return ascii::isAlnum(c) || c == '.' || c == '-'; }
 
 // Why `listen` is not a usable `host:port`, or empty when it is.
 std::string listenProblem(const std::string& listen) {
@@ -203,16 +198,14 @@ std::string listenProblem(const std::string& listen) {
 // An HTTP header name is an RFC 9110 token.
 bool isHeaderName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+    return ascii::isAlnum(c) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
 }
 
 // Headers the HTTP client sets itself.
 bool isReservedHeader(std::string name) {
-  for (char& c : name) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  ascii::lowerInPlace(name);
   return name == "host" || name == "content-length" || name == "transfer-encoding" ||
          name == "connection";
 }
@@ -227,9 +220,8 @@ std::string journalMatchProblem(const std::string& match) {
   if (eq == std::string::npos) return "expected FIELD=value";
   const std::string_view field(match.data(), eq);
   if (field.empty()) return "the field name is missing before '='";
-  if (!std::all_of(field.begin(), field.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-      })) {
+  if (!std::all_of(field.begin(), field.end(),
+                   [](char c) { return ascii::isUpper(c) || ascii::isDigit(c) || c == '_'; })) {
     return "field name '" + std::string(field) +
            "' may hold only upper-case letters, digits and '_'";
   }
@@ -242,15 +234,7 @@ std::string journalMatchProblem(const std::string& match) {
 
 // Characters systemd allows in unit names (unit_name_is_valid); a backslash escapes.
 bool isUnitNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' ||
-         c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
-}
-
-std::string lowerCase(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
+  return ascii::isAlnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
 }
 
 // One key of a YAML mapping with the nodes its diagnostics point at.
@@ -803,10 +787,12 @@ class Loader {
     }
     const Mapping m = mapping(e.value, "logsource", {"product", "service", "category"});
     LogSource ls;
-    if (const Entry* f = m.find("product")) ls.product = lowerCase(nonEmptyString(*f).value_or(""));
-    if (const Entry* f = m.find("service")) ls.service = lowerCase(nonEmptyString(*f).value_or(""));
+    if (const Entry* f = m.find("product"))
+      ls.product = ascii::lowered(nonEmptyString(*f).value_or(""));
+    if (const Entry* f = m.find("service"))
+      ls.service = ascii::lowered(nonEmptyString(*f).value_or(""));
     if (const Entry* f = m.find("category")) {
-      ls.category = lowerCase(nonEmptyString(*f).value_or(""));
+      ls.category = ascii::lowered(nonEmptyString(*f).value_or(""));
     }
     if (m.entries.empty()) {
       fail(e.value, "'logsource' must give at least one of product, service, category");

@@ -5,18 +5,16 @@
 #include <charconv>
 #include <optional>
 
+#include "daemon/common/ascii.h"
 #include "daemon/decode/log_time.h"
 
 namespace trailwatch::decode {
 namespace {
 
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-int hexValue(char c) {
-  if (isDigit(c)) return c - '0';
-  return (c | 0x20) - 'a' + 10;
-}
+using ascii::hexValue;
+using ascii::isDigit;
+using ascii::isHexDigit;
 
 std::string_view skipSpaces(std::string_view s) {
   while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
@@ -60,7 +58,7 @@ bool allDigits(std::string_view s) {
 
 bool isMethod(std::string_view s) {
   return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    return ascii::isUpper(c) || c == '-' || c == '_';
   });
 }
 
@@ -100,7 +98,7 @@ std::string_view AccessLogDecoder::unescape(std::string_view body) {
       continue;
     }
     const char e = body[++i];
-    if (e == 'x' && i + 2 < body.size() && isHex(body[i + 1]) && isHex(body[i + 2])) {
+    if (e == 'x' && i + 2 < body.size() && isHexDigit(body[i + 1]) && isHexDigit(body[i + 2])) {
       scratch_.push_back(static_cast<char>(hexValue(body[i + 1]) * 16 + hexValue(body[i + 2])));
       i += 2;
     } else if (e == 'n') {

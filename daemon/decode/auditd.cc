@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::decode {
 namespace {
 
@@ -20,13 +22,10 @@ constexpr std::size_t kMaxTypeLength = 64;
 constexpr std::size_t kMaxNodeLength = 255;
 
 bool isSeparator(char c) { return c == ' ' || c == '\t' || c == '\x1d'; }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-int hexValue(char c) {
-  if (isDigit(c)) return c - '0';
-  return lower(c) - 'a' + 10;
-}
+using ascii::equalsFolded;
+using ascii::hexValue;
+using ascii::isDigit;
+using ascii::isHexDigit;
 
 std::string_view skipSpaces(std::string_view s) {
   while (!s.empty() && isSeparator(s.front())) s.remove_prefix(1);
@@ -73,11 +72,9 @@ std::string_view parseHeader(std::string_view record, Header& h, std::string& de
     detail = "no msg=audit(time:serial) after the record type";
     return "not_an_audit_record";
   }
-  const bool type_ok =
-      !h.type.empty() && h.type.size() <= kMaxTypeLength &&
-      std::all_of(h.type.begin(), h.type.end(), [](char c) {
-        return isDigit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-      });
+  const bool type_ok = !h.type.empty() && h.type.size() <= kMaxTypeLength &&
+                       std::all_of(h.type.begin(), h.type.end(),
+                                   [](char c) { return ascii::isAlnum(c) || c == '_'; });
   if (!type_ok) {
     detail = "the record type is empty, too long or not a word";
     return "bad_audit_header";
@@ -116,23 +113,13 @@ bool isEncodedField(std::string_view type, std::string_view key) {
   // EXECVE's arguments: a0, a1, ... (not SYSCALL's a0..a3, which are numbers).
   if (key.size() >= 2 && key[0] == 'a' &&
       std::all_of(key.begin() + 1, key.end(), [](char c) { return isDigit(c); })) {
-    return type.size() == 6 && lower(type[0]) == 'e' && lower(type[1]) == 'x' &&
-           lower(type[2]) == 'e' && lower(type[3]) == 'c' && lower(type[4]) == 'v' &&
-           lower(type[5]) == 'e';
+    return equalsFolded(type, "execve");
   }
   return false;
 }
 
 bool isHexText(std::string_view v) {
-  return !v.empty() && v.size() % 2 == 0 && std::all_of(v.begin(), v.end(), isHex);
-}
-
-bool equalsLower(std::string_view a, std::string_view lower_b) {
-  if (a.size() != lower_b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower_b[i]) return false;
-  }
-  return true;
+  return !v.empty() && v.size() % 2 == 0 && std::all_of(v.begin(), v.end(), isHexDigit);
 }
 
 }  // namespace
@@ -178,7 +165,7 @@ const Event* AuditdDecoder::decode(std::string_view record, DecodeError& error) 
   held.text.append(record);
   held_bytes_ += record.size() + 1;
 
-  if (equalsLower(h.type, "eoe")) {
+  if (equalsFolded(h.type, "eoe")) {
     complete(index);
   }
   while (!open_.empty() && (open_.size() > kMaxOpenEvents || held_bytes_ > kMaxHeldBytes)) {
@@ -233,7 +220,7 @@ void AuditdDecoder::buildEvent() {
       }
     }
     table_.addString("auditd.type", h.type);
-    if (equalsLower(h.type, "avc")) {
+    if (equalsFolded(h.type, "avc")) {
       // `avc:  denied  { read write } for  pid=...`: the result and the
       // permissions are bare words, not key=value pairs (auparse names them
       // seresult and seperms).
@@ -276,7 +263,7 @@ void AuditdDecoder::buildEvent() {
     table_.addString("event.action", s.syscall_name);
   } else if (!first_type.empty()) {
     scratch_.assign(first_type);
-    for (char& c : scratch_) c = lower(c);
+    ascii::lowerInPlace(scratch_);
     table_.addString("event.action", table_.keep(scratch_));
   }
   if (!s.outcome.empty()) table_.addString("event.outcome", s.outcome);
@@ -345,7 +332,7 @@ void AuditdDecoder::addField(std::string_view type, std::string_view key, std::s
   }
 
   path_.assign("auditd.");
-  for (char c : type) path_.push_back(lower(c));
+  for (char c : type) path_.push_back(ascii::toLower(c));
   path_.push_back('.');
   path_.append(key);
   if (quoted) {
@@ -380,7 +367,7 @@ void AuditdDecoder::addField(std::string_view type, std::string_view key, std::s
         s.outcome = "failure";
       }
     }
-  } else if (key == "name" && equalsLower(type, "path")) {
+  } else if (key == "name" && equalsFolded(type, "path")) {
     if (known) table_.addString("file.path", value);
   } else if (key == "key" && known) {
     // Several rule keys are one hex value joined by \x01 (AUDIT_KEY_SEPARATOR).

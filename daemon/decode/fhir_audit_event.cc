@@ -1,5 +1,7 @@
 #include "daemon/decode/fhir_audit_event.h"
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::decode {
 namespace {
 
@@ -81,7 +83,7 @@ Reference parseReference(std::string_view ref) {
     type = type.substr(prev + 1);
   }
   // Resource type names start with an upper-case letter (FHIR names).
-  if (type.empty() || type.front() < 'A' || type.front() > 'Z') return {};
+  if (type.empty() || !ascii::isUpper(type.front())) return {};
   return {type, id};
 }
 

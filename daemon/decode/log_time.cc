@@ -2,10 +2,12 @@
 
 #include <initializer_list>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::decode {
 namespace {
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+using ascii::isDigit;
 
 bool digitsAt(std::string_view s, std::initializer_list<std::size_t> at) {
   for (std::size_t i : at) {

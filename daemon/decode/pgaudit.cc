@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::decode {
 namespace {
 
@@ -20,10 +22,8 @@ bool isAuditSeverity(std::string_view s) {
          (s.size() == 6 && s.substr(0, 5) == "DEBUG" && s[5] >= '1' && s[5] <= '5');
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isAlnum(char c) {
-  return isDigit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
+using ascii::isDigit;
+bool isWordChar(char c) { return ascii::isAlnum(c) || c == '_'; }
 
 bool isBlank(std::string_view s) {
   for (char c : s) {
@@ -75,7 +75,7 @@ bool findSeverity(std::string_view line, std::string_view& severity, std::size_t
     for (std::string_view s : kSeverities) {
       if (pos < s.size() || line.compare(pos - s.size(), s.size(), s) != 0) continue;
       const std::size_t begin = pos - s.size();
-      if (begin > 0 && isAlnum(line[begin - 1])) continue;
+      if (begin > 0 && isWordChar(line[begin - 1])) continue;
       severity = s;
       prefix_length = begin;
       message = pos + 3;
@@ -343,9 +343,7 @@ const Event* PgauditDecoder::fillAudit(const Head& head, std::string_view payloa
   std::string_view action = lowerClass(f[3]);
   if (action.empty() && t.wants("event.action")) {
     scratch_.assign(f[3]);
-    for (char& c : scratch_) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    ascii::lowerInPlace(scratch_);
     action = t.keep(scratch_);
   }
   t.addString("event.action", action);

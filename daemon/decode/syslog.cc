@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "daemon/common/ascii.h"
 #include "daemon/decode/log_time.h"
 
 namespace trailwatch::decode {
@@ -28,7 +29,7 @@ constexpr std::string_view kAtnaPaths[] = {"@timestamp", "event.action",  "event
                                            "event.type", "user.id",       "user.name",
                                            "source.ip",  "source.domain", "patient.id"};
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+using ascii::isDigit;
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
 bool isXmlSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool allDigits(std::string_view s) {

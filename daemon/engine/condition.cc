@@ -3,6 +3,7 @@
 #include <cctype>
 #include <optional>
 
+#include "daemon/common/ascii.h"
 #include "daemon/engine/sigma_pattern.h"
 
 namespace trailwatch::engine {
@@ -20,11 +21,7 @@ struct Token {
 };
 
 bool keywordIs(std::string_view word, std::string_view keyword) {
-  if (word.size() != keyword.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(word[i])) != keyword[i]) return false;
-  }
-  return true;
+  return ascii::equalsFolded(word, keyword);
 }
 
 bool isReserved(std::string_view word) {

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::engine {
 namespace {
 
@@ -16,15 +18,7 @@ std::optional<double> numberOf(const FieldValue& v) {
   return std::nullopt;
 }
 
-bool equalsFolded(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
+using ascii::equalsFolded;
 
 }  // namespace
 

@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "daemon/common/ascii.h"
 #include "daemon/engine/rule_test_file.h"
 
 namespace trailwatch::engine {
@@ -31,18 +31,14 @@ constexpr std::string_view kStatuses[] = {"stable", "test", "experimental", "dep
                                           "unsupported"};
 constexpr std::string_view kLevels[] = {"informational", "low", "medium", "high", "critical"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ascii::lowered;
 
 bool isUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
       if (s[i] != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
+    } else if (!ascii::isHexDigit(s[i])) {
       return false;
     }
   }
@@ -412,7 +408,7 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
   }
 
   if (scalar("status", info.status)) {
-    info.status = lower(info.status);
+    info.status = lowered(info.status);
     if (std::find(std::begin(kStatuses), std::end(kStatuses), info.status) == std::end(kStatuses)) {
       fail(find("status")->second, "unknown status '" + find("status")->second.Scalar() +
                                        "' (expected stable, test, experimental, deprecated or "
@@ -421,7 +417,7 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
   }
   // Sigma makes level optional; an unlabelled rule is treated as medium.
   if (scalar("level", info.level)) {
-    info.level = lower(info.level);
+    info.level = lowered(info.level);
     if (std::find(std::begin(kLevels), std::end(kLevels), info.level) == std::end(kLevels)) {
       fail(find("level")->second, "unknown level '" + find("level")->second.Scalar() +
                                       "' (expected informational, low, medium, high or critical)");
@@ -433,7 +429,7 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
 
   stringList("tags", info.tags);
   for (auto& tag : info.tags) {
-    tag = lower(tag);
+    tag = lowered(tag);
     if (tag.starts_with("soc2.") || tag.starts_with("hipaa.")) info.controls.push_back(tag);
   }
   stringList("falsepositives", info.falsepositives);
@@ -491,7 +487,7 @@ void RuleCompiler::compileDocument(const YAML::Node& root, const std::string& fi
           fail(kv.second, "'logsource." + key + "' must be a string");
           continue;
         }
-        *slot = lower(kv.second.Scalar());
+        *slot = lowered(kv.second.Scalar());
       }
     }
   } else {

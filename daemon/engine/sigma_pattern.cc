@@ -3,17 +3,19 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::engine {
 namespace {
 
-char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::toLower;
 
 // `needle` is already folded when !cased.
 bool equalAt(std::string_view text, size_t pos, std::string_view needle, bool cased) {
   if (pos > text.size() || needle.size() > text.size() - pos) return false;
   if (cased) return text.compare(pos, needle.size(), needle) == 0;
   for (size_t i = 0; i < needle.size(); ++i) {
-    if (fold(text[pos + i]) != needle[i]) return false;
+    if (toLower(text[pos + i]) != needle[i]) return false;
   }
   return true;
 }
@@ -68,7 +70,7 @@ SigmaPattern SigmaPattern::compile(std::string_view value, Anchor anchor, bool c
       has_one = true;
       continue;
     }
-    parts.back().text.push_back(cased ? c : fold(c));
+    parts.back().text.push_back(cased ? c : toLower(c));
     if (!parts.back().one.empty()) parts.back().one.push_back(false);
   }
   for (auto& part : parts) {
@@ -107,7 +109,7 @@ bool SigmaPattern::matchLiteral(std::string_view text, std::string_view literal,
   if (cased) return matchAnchored(text, literal, anchor, true);
   // Both sides come from the event here, so the needle must be folded too;
   // compare pairwise instead of copying it.
-  auto eq = [](char a, char b) { return fold(a) == fold(b); };
+  auto eq = [](char a, char b) { return toLower(a) == toLower(b); };
   switch (anchor) {
     case Anchor::kWhole:
       return text.size() == literal.size() &&
@@ -150,7 +152,7 @@ bool SigmaPattern::segmentAt(const Segment& segment, std::string_view text, size
   if (pos > text.size() || segment.text.size() > text.size() - pos) return false;
   for (size_t i = 0; i < segment.text.size(); ++i) {
     if (segment.one[i]) continue;
-    const char c = cased_ ? text[pos + i] : fold(text[pos + i]);
+    const char c = cased_ ? text[pos + i] : toLower(text[pos + i]);
     if (c != segment.text[i]) return false;
   }
   return true;

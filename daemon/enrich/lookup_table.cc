@@ -7,14 +7,14 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::enrich {
 namespace {
 
 // A table file larger than this is almost certainly the wrong path (a log),
 // and would be held in memory whole.
 constexpr std::uintmax_t kMaxTableBytes = std::uintmax_t{1} << 30;
-
-char foldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Splits RFC 4180 text into records, one at a time.
 class CsvReader {
@@ -178,7 +178,7 @@ Result<std::shared_ptr<const LookupTable>> LookupTable::parse(std::string_view c
     std::string key = fields[key_column];
     if (key.empty()) return at(reader.line(), "empty key in column '" + spec.key + "'");
     if (spec.case_insensitive) {
-      for (char& c : key) c = foldAscii(c);
+      ascii::lowerInPlace(key);
     }
     auto [it, inserted] = key_lines.emplace(key, reader.line());
     if (!inserted) {

@@ -1,7 +1,6 @@
 #include "daemon/server/coverage.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/common/ascii.h"
 #include "daemon/common/json_writer.h"
 #include "daemon/decode/registry.h"
 #include "daemon/engine/rule_test_file.h"
@@ -36,8 +36,7 @@ void sortUnique(std::vector<std::string>& v) {
 }
 
 bool isDigits(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), ascii::isDigit);
 }
 
 std::vector<std::string_view> splitDots(std::string_view s) {
@@ -93,19 +92,14 @@ std::string controlName(std::string_view control) {
   const auto parts = splitDots(control);
   if (parts.size() >= 2 && parts[0] == "soc2") {
     std::string out = "SOC 2 ";
-    for (char c : control.substr(5)) {
-      out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    }
+    out += ascii::uppered(control.substr(5));
     return out;
   }
   // 45 CFR paragraphs nest as (a), (1), (i), (A): the fourth level is upper case.
   if (parts.size() >= 3 && parts[0] == "hipaa" && isDigits(parts[1]) && isDigits(parts[2])) {
     std::string out = "HIPAA §" + std::string(parts[1]) + "." + std::string(parts[2]);
     for (size_t i = 3; i < parts.size(); ++i) {
-      std::string p(parts[i]);
-      if ((i - 3) % 4 == 3) {
-        for (char& c : p) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
+      const std::string p = (i - 3) % 4 == 3 ? ascii::uppered(parts[i]) : std::string(parts[i]);
       out += "(" + p + ")";
     }
     return out;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::source {
 namespace {
 
@@ -13,7 +15,7 @@ constexpr std::size_t kMaxLengthDigits = 10;
 // one huge message does not pin memory on an idle connection.
 constexpr std::size_t kKeepCapacity = 64 * 1024;
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+using ascii::isDigit;
 
 }  // namespace
 
