@@ -106,7 +106,6 @@ struct DistinctCounts {
 struct CorrelationState::Group {
   Group* prev = nullptr;   // toward the head (more recent)
   Group* next = nullptr;   // toward the tail (older)
-  uint64_t hash = 0;       // keyHash(rule, group)
   std::string group;       // the group-by values, kGroupSeparator-joined
   int64_t touched = 0;     // the clock when last observed; non-decreasing from tail to head
   int64_t first_seen = 0;  // suppression: window start
@@ -115,6 +114,13 @@ struct CorrelationState::Group {
   uint32_t suppressed = 0;     // suppression: matches held back in the window (saturates)
   std::vector<Entry> entries;  // sorted by time
   std::unique_ptr<DistinctCounts> distinct;  // value_count: see DistinctCounts
+  // temporal, temporal_ordered: [0] the number of inputs n, then for each
+  // input a time at or after its latest entry (kNoEntry: none), so that
+  // judging a window passes over the inputs it cannot hold without reading
+  // entries. Built from the entries when first needed (inputLatest()), then
+  // raised by each entry added; entries dropped leave it as it is, which
+  // keeps it at or after. Not saved: load() and setRules() start without.
+  std::unique_ptr<int64_t[]> input_latest;
   // Up to sample_size samples, each after its 2-byte length, in one block
   // of samplesBlock(samples_size) bytes (a std::string would cost 32 bytes
   // in every group).
@@ -152,6 +158,8 @@ size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity()
 
 // Rough heap cost of a block beside its size (malloc's header, rounding).
 constexpr size_t kAllocOverhead = 16;
+// Group::input_latest of an input with no entry.
+constexpr int64_t kNoEntry = INT64_MIN;
 // Rough heap cost of one value counted in a DistinctCounts (node and bucket).
 constexpr size_t kDistinctValueBytes = 40;
 
@@ -211,7 +219,31 @@ CorrelationState::~CorrelationState() = default;
 size_t CorrelationState::memoryBytes() const {
   return groups_ * (sizeof(Group) + kAllocOverhead) + slots_.size() * sizeof(Slot) +
          entries_ * sizeof(Entry) + sample_bytes_ + key_bytes_ +
-         distinct_values_ * kDistinctValueBytes;
+         distinct_values_ * kDistinctValueBytes + input_latest_bytes_;
+}
+
+const int64_t* CorrelationState::inputLatest(Group& g, const Correlation& c) {
+  if (!g.input_latest) {
+    const size_t n = c.inputs.size();
+    g.input_latest = std::make_unique<int64_t[]>(n + 1);
+    g.input_latest[0] = static_cast<int64_t>(n);
+    std::fill_n(g.input_latest.get() + 1, n, kNoEntry);
+    for (const Entry& e : g.entries) {
+      if (e.input < n) g.input_latest[1 + e.input] = std::max(g.input_latest[1 + e.input], e.time);
+    }
+    input_latest_bytes_ += inputLatestBytes(g);
+  }
+  return g.input_latest.get() + 1;
+}
+
+void CorrelationState::dropInputLatest(Group& g) {
+  input_latest_bytes_ -= inputLatestBytes(g);
+  g.input_latest.reset();
+}
+
+size_t CorrelationState::inputLatestBytes(const Group& g) {
+  if (!g.input_latest) return 0;
+  return (static_cast<size_t>(g.input_latest[0]) + 1) * sizeof(int64_t) + kAllocOverhead;
 }
 
 uint64_t CorrelationState::keyHash(uint32_t rule, std::string_view group) {
@@ -240,7 +272,7 @@ CorrelationState::Group* CorrelationState::find(uint64_t hash, uint32_t rule,
   return slots_.empty() ? nullptr : slotOf(hash, rule, group).group.get();
 }
 
-CorrelationState::Group& CorrelationState::insert(std::unique_ptr<Group> g) {
+CorrelationState::Group& CorrelationState::insert(std::unique_ptr<Group> g, uint64_t hash) {
   if ((groups_ + 1) * 2 > slots_.size()) {
     std::vector<Slot> old = std::move(slots_);
     slots_.clear();
@@ -249,8 +281,8 @@ CorrelationState::Group& CorrelationState::insert(std::unique_ptr<Group> g) {
       if (slot.group) slotOf(slot.hash, slot.group->rule, slot.group->group) = std::move(slot);
     }
   }
-  Slot& slot = slotOf(g->hash, g->rule, g->group);
-  slot.hash = g->hash;
+  Slot& slot = slotOf(hash, g->rule, g->group);
+  slot.hash = hash;
   slot.group = std::move(g);
   ++groups_;
   key_bytes_ += heapBytes(slot.group->group);
@@ -289,10 +321,13 @@ void CorrelationState::erase(Group& g) {
   unlink(g);
   entries_ -= g.entries.size();
   if (g.distinct) distinct_values_ -= g.distinct->distinct;
+  dropInputLatest(g);
   sample_bytes_ -= g.samples_size;
   key_bytes_ -= heapBytes(g.group);
   const size_t mask = slots_.size() - 1;
-  size_t i = g.hash & mask;
+  // Groups do not keep their hash (8 bytes each): erasing, much rarer than
+  // observing, computes it again.
+  size_t i = keyHash(g.rule, g.group) & mask;
   while (slots_[i].group.get() != &g) i = (i + 1) & mask;
   slots_[i] = Slot{};  // g is gone
   --groups_;
@@ -308,11 +343,10 @@ CorrelationState::Group& CorrelationState::findOrCreate(uint32_t rule, std::stri
     return *g;
   }
   auto g = std::make_unique<Group>();
-  g->hash = hash;
   g->group = group;
   g->rule = rule;
   g->snapshot_parity = snapshot_parity_;  // not in a snapshot in progress
-  return insert(std::move(g));
+  return insert(std::move(g), hash);
 }
 
 void CorrelationState::evictBeyondLimit(const Group* keep) {
@@ -592,6 +626,10 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
   const bool in_order = pos == g.entries.end();
   g.entries.insert(pos, entry);
   ++entries_;
+  if (g.input_latest && o.input < c.inputs.size()) {
+    int64_t& latest = g.input_latest[1 + o.input];
+    latest = std::max(latest, o.time);
+  }
   if (g.distinct) {
     if (in_order) {
       g.distinct->add(entry.value);
@@ -682,18 +720,31 @@ void CorrelationState::observeCorrelation(Group& g, Observation& o, std::vector<
         break;
       }
       case CorrelationType::kTemporal: {
+        // Only inputs with an entry after the window's start can be in it;
+        // the entries are read from the window's end until all of those
+        // are found, so a busy input does not make every judgement read
+        // the whole window. An input beyond the rule's list comes from an
+        // older version of the rule (setRules(), load()): that rule is no
+        // longer one of its inputs.
+        const int64_t* latest = inputLatest(g, c);
+        uint64_t possible = 0;
+        for (size_t k = 0; k < c.inputs.size(); ++k) {
+          if (latest[k] > start) possible |= uint64_t{1} << k;
+        }
         uint64_t seen = 0;
-        // An input beyond the rule's list comes from an older version of the
-        // rule (setRules(), load()): that rule is no longer one of its inputs.
-        for (auto e = lo; e != hi; ++e) {
+        for (auto e = hi; e != lo && seen != possible;) {
+          --e;
           if (e->input < c.inputs.size()) seen |= uint64_t{1} << e->input;
         }
         value = std::popcount(seen);
         break;
       }
       case CorrelationType::kTemporalOrdered: {
-        uint32_t next = 0;  // inputs matched in order so far
-        for (auto e = lo; e != hi && next < c.inputs.size(); ++e) {
+        // Inputs matched in order so far; the walk stops at an input with
+        // no entry after the window's start (none of the rest can follow).
+        const int64_t* latest = inputLatest(g, c);
+        uint32_t next = 0;
+        for (auto e = lo; e != hi && next < c.inputs.size() && latest[next] > start; ++e) {
           if (e->input == next) ++next;
         }
         value = next;
@@ -891,6 +942,7 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
     Group& g = *slot.group;
     auto it = new_index.find(stateKey(*rules_, g.rule));
     if (g.distinct) distinct_values_ -= g.distinct->distinct;
+    dropInputLatest(g);  // built again from the entries, for the rule's inputs now
     const uint64_t hash = it == new_index.end() ? 0 : keyHash(it->second, g.group);
     // Gone with its rule (or a second group of the same key, should two old
     // rules have shared one).
@@ -902,9 +954,8 @@ void CorrelationState::setRules(std::shared_ptr<const RuleSet> rules) {
     // The rule may count another field now: counts are rebuilt from the entries.
     g.distinct.reset();
     g.rule = it->second;
-    g.hash = hash;
     g.prev = g.next = nullptr;
-    insert(std::move(slot.group));
+    insert(std::move(slot.group), hash);
   }
   rules_ = std::move(rules);
   rebuildLists();
@@ -1075,12 +1126,12 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
     if (it == index.end() || groupHash(group) % shards != shard) continue;
     g.rule = it->second;
     g.group = group;
-    g.hash = keyHash(g.rule, group);
+    const uint64_t hash = keyHash(g.rule, group);
     g.snapshot_parity = snapshot_parity_;
-    if (Group* old = find(g.hash, g.rule, group)) erase(*old);
+    if (Group* old = find(hash, g.rule, group)) erase(*old);
     entries_ += g.entries.size();
     sample_bytes_ += g.samples_size;
-    insert(std::make_unique<Group>(std::move(g)));
+    insert(std::make_unique<Group>(std::move(g)), hash);
   }
   if (!in.ok) return Error{"correlation state file is truncated or corrupt"};
   clock_ = std::max(clock_, clock);

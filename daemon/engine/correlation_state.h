@@ -273,8 +273,8 @@ class CorrelationState {
   // would go. Needs a slot array.
   Slot& slotOf(uint64_t hash, uint32_t rule, std::string_view group);
   Group* find(uint64_t hash, uint32_t rule, std::string_view group);
-  // Adds `g` (not in the index) under its rule, group and hash.
-  Group& insert(std::unique_ptr<Group> g);
+  // Adds `g` (not in the index) under its rule and group, of keyHash() `hash`.
+  Group& insert(std::unique_ptr<Group> g, uint64_t hash);
   // The one way to a group that is about to change: writes the group's
   // pre-image to a snapshot in progress first (see preserve()).
   Group& findOrCreate(uint32_t rule, std::string_view group, uint64_t hash);
@@ -297,6 +297,11 @@ class CorrelationState {
   Group* observeOne(Observation& o, uint64_t hash, std::vector<StateOutput>& out,
                     std::vector<Observation>& chained);
   void observeSuppressed(Group& g, Observation& o, std::vector<StateOutput>& out);
+  // Group::input_latest of a temporal or temporal_ordered group, from its
+  // first input on; built from the entries when the group has none.
+  const int64_t* inputLatest(Group& g, const Correlation& c);
+  void dropInputLatest(Group& g);
+  static size_t inputLatestBytes(const Group& g);
   void observeCorrelation(Group& g, Observation& o, std::vector<StateOutput>& out,
                           std::vector<Observation>& chained);
   // Records a firing and queues the observations it feeds to chained correlations.
@@ -317,10 +322,11 @@ class CorrelationState {
   size_t groups_ = 0;        // slots in use
   std::vector<List> lists_;  // by rule index
   StateCounters counters_;
-  size_t entries_ = 0;          // events held, all groups
-  size_t sample_bytes_ = 0;     // sample heap bytes held, all groups
-  size_t key_bytes_ = 0;        // heap bytes of group keys too long to live inside the string
-  size_t distinct_values_ = 0;  // values counted in value_count groups' DistinctCounts
+  size_t entries_ = 0;             // events held, all groups
+  size_t sample_bytes_ = 0;        // sample heap bytes held, all groups
+  size_t key_bytes_ = 0;           // heap bytes of group keys too long to live inside the string
+  size_t distinct_values_ = 0;     // values counted in value_count groups' DistinctCounts
+  size_t input_latest_bytes_ = 0;  // Group::input_latest heap bytes, all groups
   // Snapshot in progress (see beginSnapshot()). A group belongs to it and
   // is still to be written while its `snapshot_parity` differs from
   // snapshot_parity_: beginSnapshot() flips the state's parity, writing a

@@ -1225,6 +1225,24 @@ TEST(CorrelationState, SetRulesDropsTheStateOfACorrelationWhoseRulesChanged) {
   EXPECT_TRUE(h.observe(obs(h.c, 2, "g", 1)).empty()) << "the export event is gone";
 }
 
+// A temporal group keeps the latest time of each input to judge its windows
+// by: counted in memoryBytes() while the group lives, not after it is gone.
+TEST(CorrelationState, TemporalGroupsMemoryGoesWithThem) {
+  Harness h(temporal("[failed_login, successful_login, export]"));
+  const auto round = [&](int64_t t) {
+    EXPECT_TRUE(h.observe(obs(h.c, t, "a", 0)).empty());
+    EXPECT_TRUE(h.observe(obs(h.c, t + 1, "b", 1)).empty());
+    const size_t held = h.state().memoryBytes();
+    h.advance(t + 1 + 600 + kAllowance);
+    EXPECT_EQ(h.state().keys(), 0u);
+    EXPECT_LT(h.state().memoryBytes(), held);
+    return h.state().memoryBytes();
+  };
+  const size_t empty = round(0);
+  EXPECT_EQ(round(10'000), empty);
+  EXPECT_EQ(round(20'000), empty);
+}
+
 TEST(CorrelationState, LoadedEventOfAnUnknownInputIsLeftOut) {
   Harness before(temporal("[failed_login, successful_login]"));
   before.observe(obs(before.c, 0, "g", 1));
