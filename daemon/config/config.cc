@@ -55,7 +55,7 @@ constexpr std::string_view kJournalRecords[] = {"json", "message"};
 // The keys of each source type beyond those every source takes (name,
 // type, format, max_line_bytes, logsource, timestamp_field, extra_fields);
 // another type's key on a source is an error.
-constexpr std::string_view kFileKeys[] = {"paths", "start_at"};
+constexpr std::string_view kFileKeys[] = {"paths", "start_at", "batch_wait"};
 constexpr std::string_view kSyslogKeys[] = {
     "protocol",    "listen", "framing", "tls", "max_connections", "max_connections_per_peer",
     "idle_timeout"};
@@ -165,6 +165,15 @@ std::optional<std::uint64_t> parseByteSize(std::string_view text,
 bool isSourceNameChar(char c) { return ascii::isAlnum(c) || c == '_' || c == '.' || c == '-'; }
 
 bool isHostNameChar(char c) { return ascii::isAlnum(c) || c == '.' || c == '-'; }
+
+// 0 with a unit (0ms, 0s, ...), which parseDuration() refuses: it reads
+// positive durations only.
+bool isZeroDuration(std::string_view t) {
+  const std::size_t unit = t.find_first_not_of('0');
+  if (unit == 0 || unit == std::string_view::npos) return false;
+  const std::string_view u = t.substr(unit);
+  return u == "ms" || u == "s" || u == "m" || u == "h" || u == "d";
+}
 
 // Why `listen` is not a usable `host:port`, or empty when it is.
 std::string listenProblem(const std::string& listen) {
@@ -348,6 +357,7 @@ class Loader {
                                  "paths",
                                  "format",
                                  "start_at",
+                                 "batch_wait",
                                  "max_line_bytes",
                                  "logsource",
                                  "timestamp_field",
@@ -427,10 +437,14 @@ class Loader {
         loadJournald(m, source);
       } else if (source.type == "nats") {
         loadNatsSource(node, m, source, config.checkpoint_interval);
-      } else if (const Entry* f = m.find("paths")) {
-        for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
       } else {
-        missing(node, "paths", "source");
+        if (const Entry* f = m.find("paths")) {
+          for (auto& p : stringList(*f)) source.paths.push_back(resolve(p));
+        } else {
+          missing(node, "paths", "source");
+        }
+        durationKey(m, "batch_wait", source.batch_wait, std::chrono::milliseconds(0),
+                    std::chrono::milliseconds(1000));
       }
       if (const Entry* f = m.find("format")) {
         if (auto format = nonEmptyString(*f)) {
@@ -1199,18 +1213,21 @@ class Loader {
   }
 
   // A duration key of `m` within [min, max], written into `out`.
+  // `key` as a duration from `min` to `max`; 0 (written with a unit, as
+  // in 0ms) only where `min` is 0.
   void durationKey(const Mapping& m, const char* key, std::chrono::milliseconds& out,
                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
     const Entry* f = m.find(key);
     if (f == nullptr) return;
     auto s = text(*f);
     if (!s) return;
-    auto d = parseDuration(*s);
+    auto d =
+        min.count() == 0 && isZeroDuration(*s) ? std::chrono::milliseconds(0) : parseDuration(*s);
     if (!d || *d < min || *d > max) {
-      fail(f->value, "invalid duration '" + *s + "' for '" + key +
-                         "' (expected a positive integer and a unit: ms, s, m, h or d, from " +
-                         std::to_string(min.count()) + "ms to " + std::to_string(max.count()) +
-                         "ms)");
+      fail(f->value, "invalid duration '" + *s + "' for '" + key + "' (expected " +
+                         (min.count() == 0 ? "an integer" : "a positive integer") +
+                         " and a unit: ms, s, m, h or d, from " + std::to_string(min.count()) +
+                         "ms to " + std::to_string(max.count()) + "ms)");
       return;
     }
     out = *d;

@@ -67,6 +67,9 @@ struct SourceConfig {
   std::optional<LogSource> logsource;    // declared kind of log; absent = every rule
   std::size_t max_line_bytes = 1 << 20;  // `max_line_bytes`; longer records are skipped
                                          // (default 64KiB for syslog sources)
+  // file: `batch_wait`, how long a small batch of a tail waits for more
+  // (FileSourceOptions::batch_wait); 0 hands each on at once.
+  std::chrono::milliseconds batch_wait{5};
   // `timestamp_field`: the field holding the event's time, for correlation
   // windows (RFC 3339 text or Unix seconds); events without it use the time
   // they were read.

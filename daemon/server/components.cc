@@ -171,6 +171,7 @@ std::unique_ptr<Source> makeFileSource(const config::Config& config, const confi
   fo.follow = true;
   fo.start_at_end = sc.start_at_end;
   fo.max_line_bytes = sc.max_line_bytes;
+  fo.batch_wait = sc.batch_wait;
   fo.checkpoint_path = checkpointPath(config, checkpoint_name);
   return std::make_unique<source::FileSource>(std::move(fo));
 }

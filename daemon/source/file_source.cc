@@ -745,7 +745,13 @@ bool FileSource::next(RecordBatch& batch, std::chrono::milliseconds timeout) {
     drainInotify();
     takeScan();
     checkFiles();
-    if (fill(batch)) return true;
+    if (fill(batch)) {
+      if (options_.batch_wait.count() > 0 &&
+          batch.records.size() < options_.max_batch_records / 4) {
+        waitForMore(batch);
+      }
+      return true;
+    }
     auto now = Clock::now();
     if (now >= deadline) return true;
     auto wait = std::min<Clock::duration>(deadline - now, kRescanInterval);
@@ -770,6 +776,20 @@ struct FileMark final : SourceMark {
 };
 
 }  // namespace
+
+void FileSource::waitForMore(RecordBatch& batch) {
+  // On the wake-up eventfd alone: what was appended meanwhile to the files
+  // already open is read when it ends (the batch's records stay where they
+  // are); new and rotated files are taken up by the next call, as usual.
+  pollfd fd{wake_fd_, POLLIN, 0};
+  const int rc = ::poll(&fd, wake_fd_ >= 0 ? 1 : 0, static_cast<int>(options_.batch_wait.count()));
+  if (rc > 0) {
+    uint64_t value = 0;
+    [[maybe_unused]] ssize_t n = ::read(wake_fd_, &value, sizeof(value));
+    return;
+  }
+  fill(batch);
+}
 
 std::unique_ptr<SourceMark> FileSource::mark() {
   auto m = std::make_unique<FileMark>();

@@ -69,6 +69,12 @@ struct FileSourceOptions {
   std::string checkpoint_path;               // empty: no checkpoints
   std::size_t read_size = kDefaultReadSize;  // line_buffer.h says why
   std::size_t max_batch_records = kDefaultBatchRecords;
+  // Follow mode: a batch of fewer than max_batch_records / 4 records (a
+  // tail keeping up with its writer) waits this long for more before it is
+  // handed on, so a busy log is taken some hundreds of records at a time,
+  // not an append at a time (each batch wakes the pipeline and the state
+  // shards). 0: handed on at once. wake() ends the wait.
+  std::chrono::milliseconds batch_wait{0};
   // Called on the scanning thread before each re-resolution after open()
   // (follow mode); tests hold a scan with it.
   std::function<void()> before_scan;
@@ -113,6 +119,8 @@ class FileSource final : public Source {
   void checkFiles();
   void handleTruncation(TrackedFile& f);
   bool fill(RecordBatch& batch);
+  // options_.batch_wait, then what the files hold by then added to `batch`.
+  void waitForMore(RecordBatch& batch);
   std::size_t pump(TrackedFile& f, RecordBatch& batch, std::size_t limit);
   FileCheckpoint checkpointOf(const TrackedFile& f) const;
   const FileCheckpoint* restoredFor(uint64_t dev, uint64_t ino) const;

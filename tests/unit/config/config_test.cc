@@ -146,6 +146,7 @@ TEST_F(ConfigTest, DefaultsFillWhatIsLeftOut) {
   EXPECT_EQ(c->sources[0].format_column, 0);
   EXPECT_TRUE(c->sources[0].start_at_end);
   EXPECT_EQ(c->sources[0].max_line_bytes, std::size_t{1} << 20);
+  EXPECT_EQ(c->sources[0].batch_wait, milliseconds(5));
   EXPECT_FALSE(c->sources[0].logsource.has_value());
   ASSERT_EQ(c->outputs.size(), 1u);
   EXPECT_EQ(c->outputs[0].type, "stdout");
@@ -191,7 +192,8 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   EXPECT_FALSE(c.has_value());
   expectOnly(7, 5,
              "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-             "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, protocol, "
+             "start_at, batch_wait, max_line_bytes, logsource, timestamp_field, extra_fields, "
+             "protocol, "
              "listen, framing, tls, max_connections, max_connections_per_peer, idle_timeout, "
              "directory, units, identifiers, matches, record, url, creds_file, stream, "
              "subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, partitions, "
@@ -199,7 +201,7 @@ TEST_F(ConfigTest, UnknownKeyNamesTheKeyAndWhereItIs) {
   EXPECT_EQ(diags_[0].str(),
             file_ +
                 ":7:5: unknown key 'pathz' in source (expected one of: name, "
-                "type, paths, format, start_at, max_line_bytes, logsource, "
+                "type, paths, format, start_at, batch_wait, max_line_bytes, logsource, "
                 "timestamp_field, extra_fields, protocol, listen, framing, tls, "
                 "max_connections, max_connections_per_peer, idle_timeout, "
                 "directory, units, identifiers, matches, record, url, creds_file, stream, "
@@ -611,6 +613,21 @@ TEST_F(ConfigTest, MaxLineBytes) {
   EXPECT_EQ(c->sources[0].max_line_bytes, std::size_t{1} << 30);
 }
 
+TEST_F(ConfigTest, BatchWait) {
+  for (const char* bad : {"2s", "-1ms", "5", "0", "fast"}) {
+    load(std::string(kMinimal) + "    batch_wait: " + bad + "\n");
+    expectOnly(5, 17,
+               std::string("invalid duration '") + bad +
+                   "' for 'batch_wait' (expected an integer and a unit: ms, s, m, h or d, from "
+                   "0ms to 1000ms)");
+  }
+  for (const auto& [text, want] : {std::pair{"0ms", 0}, {"00s", 0}, {"20ms", 20}, {"1s", 1000}}) {
+    auto c = load(std::string(kMinimal) + "    batch_wait: " + text + "\n");
+    ASSERT_TRUE(c.has_value()) << text << ": " << all();
+    EXPECT_EQ(c->sources[0].batch_wait, milliseconds(want)) << text;
+  }
+}
+
 TEST_F(ConfigTest, ListenAddresses) {
   for (const char* good :
        {"127.0.0.1:9808", "0.0.0.0:0", "localhost:65535", "\"[::1]:9808\"", "\"[::]:80\""}) {
@@ -665,13 +682,14 @@ TEST_F(ConfigTest, SeveralErrorsAreReportedAtOnce) {
                   "invalid duration 'soon' for 'checkpoint_interval' (expected a positive "
                   "integer and a unit: ms, s, m, h or d, as in 250ms or 1s)"))
       << all();
-  EXPECT_TRUE(has(7, 5,
-                  "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
-                  "start_at, max_line_bytes, logsource, timestamp_field, extra_fields, "
-                  "protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
-                  "idle_timeout, directory, units, identifiers, matches, record, url, creds_file, "
-                  "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, "
-                  "partitions, lease, lease_bucket, instance)"))
+  EXPECT_TRUE(has(
+      7, 5,
+      "unknown key 'pathz' in source (expected one of: name, type, paths, format, "
+      "start_at, batch_wait, max_line_bytes, logsource, timestamp_field, "
+      "extra_fields, protocol, listen, framing, tls, max_connections, max_connections_per_peer, "
+      "idle_timeout, directory, units, identifiers, matches, record, url, creds_file, "
+      "stream, subject, consumer, create_consumer, batch, ack_wait, max_ack_pending, "
+      "partitions, lease, lease_bucket, instance)"))
       << all();
   EXPECT_TRUE(has(8, 11, "duplicate source name 'ehr' (first defined at 5:11)")) << all();
   EXPECT_TRUE(has(11, 11, "invalid listen address 'nowhere': expected host:port")) << all();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "daemon/source/checkpoint_store.h"
 #include "tests/unit/source/test_files.h"
@@ -296,6 +297,49 @@ TEST(FileSourceFollow, WakeEndsWaitEarly) {
   // Without the wake-up this would wait a full minute.
   EXPECT_TRUE(src->next(batch, std::chrono::minutes(1)));
   EXPECT_TRUE(batch.records.empty());
+}
+
+// What is appended while a small batch waits (batch_wait) joins it.
+TEST(FileSourceFollow, ASmallBatchWaitsForWhatFollows) {
+  TempDir dir;
+  writeFile(dir.file("a.log"), "one\n");
+  auto options = followOptions(dir);
+  options.batch_wait = std::chrono::seconds(1);
+  auto src = openSource(std::move(options));
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    appendFile(dir.file("a.log"), "two\nthree\n");
+  });
+  RecordBatch batch;
+  ASSERT_TRUE(src->next(batch, std::chrono::seconds(5)));
+  writer.join();
+  Lines lines;
+  for (const Record& r : batch.records) lines.emplace_back(r.text);
+  EXPECT_EQ(lines, (Lines{"one", "two", "three"}));
+  EXPECT_EQ(batch.records[2].offset, 8u);
+}
+
+// A batch that is not small is handed on at once; wake() ends a wait.
+TEST(FileSourceFollow, BatchWaitIsForSmallBatchesAndEndsAtWake) {
+  TempDir dir;
+  writeFile(dir.file("a.log"), joinLines(numbered("line", 0, 8)));
+  auto options = followOptions(dir);
+  options.max_batch_records = 8;  // a batch of 2 or more is not small
+  options.batch_wait = std::chrono::minutes(10);
+  auto src = openSource(std::move(options));
+  RecordBatch batch;
+  ASSERT_TRUE(src->next(batch, std::chrono::seconds(5)));
+  EXPECT_EQ(batch.records.size(), 8u);
+  appendFile(dir.file("a.log"), "nine\n");
+  std::thread waker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    src->wake();
+  });
+  // Without the wake-up this would wait ten minutes.
+  ASSERT_TRUE(src->next(batch, std::chrono::seconds(5)));
+  waker.join();
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_EQ(batch.records[0].text, "nine");
 }
 
 TEST(FileSourceFollow, DeletedFileIsClosedAfterItsEnd) {
