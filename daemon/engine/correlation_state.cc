@@ -458,7 +458,12 @@ void CorrelationState::observe(std::span<Observation> batch, std::vector<StateOu
       }
       if (const size_t j = i + kData; j < n) {
         if (const Group* g = groupAt(j)) {
-          if (!g->entries.empty()) __builtin_prefetch(&g->entries.back());
+          if (!g->entries.empty()) {
+            // Its newest entry (where the event goes) and its oldest (the
+            // first that may have fallen out of every window).
+            __builtin_prefetch(&g->entries.back());
+            __builtin_prefetch(&g->entries.front());
+          }
           if (g->samples) {
             __builtin_prefetch(g->samples.get());
             __builtin_prefetch(g->samples.get() + g->samples_size - 1);
