@@ -168,6 +168,18 @@ double asDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
 // Serialisation helpers: little-endian host order, this is a local state
 // file read back by the same build family.
 void putU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void putU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+// LEB128: 7 bits a byte, low first, the top bit set on all but the last.
+void putVarint(std::string& out, uint64_t v) {
+  char bytes[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    bytes[n++] = static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  bytes[n++] = static_cast<char>(v);
+  out.append(bytes, n);
+}
 void putStr(std::string& out, std::string_view s) {
   putU64(out, s.size());
   out.append(s);
@@ -175,15 +187,29 @@ void putStr(std::string& out, std::string_view s) {
 struct Reader {
   std::string_view data;
   bool ok = true;
-  uint64_t u64() {
-    if (data.size() < 8) {
+  template <typename T>
+  T fixed() {
+    if (data.size() < sizeof(T)) {
       ok = false;
       return 0;
     }
-    uint64_t v;
-    std::memcpy(&v, data.data(), 8);
-    data.remove_prefix(8);
+    T v;
+    std::memcpy(&v, data.data(), sizeof(T));
+    data.remove_prefix(sizeof(T));
     return v;
+  }
+  uint64_t u64() { return fixed<uint64_t>(); }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (data.empty()) break;
+      const auto byte = static_cast<unsigned char>(data.front());
+      data.remove_prefix(1);
+      v |= uint64_t{byte & 0x7Fu} << shift;
+      if ((byte & 0x80) == 0) return v;
+    }
+    ok = false;  // cut short, or longer than 10 bytes
+    return 0;
   }
   std::string_view str() {
     const uint64_t n = u64();
@@ -196,7 +222,13 @@ struct Reader {
     return s;
   }
 };
-constexpr std::string_view kMagic = "trailwatch-correlation-state-2\n";
+// Version 3 writes each group's entries compactly (see saveGroup());
+// load() still reads version 2, whose entries are four 8-byte numbers.
+constexpr std::string_view kMagic = "trailwatch-correlation-state-3\n";
+constexpr std::string_view kMagicV2 = "trailwatch-correlation-state-2\n";
+// The fewest bytes an entry takes in each version.
+constexpr size_t kMinEntryBytes = 6, kEntryBytesV2 = 32;
+static_assert(kMagic.size() == kMagicV2.size());
 
 }  // namespace
 
@@ -994,11 +1026,19 @@ void CorrelationState::saveGroup(std::string& out, const Group& g, std::string_v
   putU64(out, g.suppressed);
   putU64(out, g.active ? 1 : 0);
   putU64(out, g.entries.size());
+  // Each entry: its time as the distance from the entry before (the first
+  // from 0; modulo 2^64, so any times read back exactly; sorted, the
+  // distances are small), its input with a bit that says whether a value
+  // follows (event_count and temporal entries have none), the value, and
+  // the event's identity. About 8 bytes an entry, or 16 with a value,
+  // where version 2 took 32: the file is written whole at each checkpoint.
+  uint64_t previous = 0;
   for (const Entry& e : g.entries) {
-    putU64(out, static_cast<uint64_t>(e.time));
-    putU64(out, e.value);
-    putU64(out, e.id);
-    putU64(out, e.input);
+    putVarint(out, static_cast<uint64_t>(e.time) - previous);
+    previous = static_cast<uint64_t>(e.time);
+    putVarint(out, uint64_t{e.input} << 1 | (e.value != 0 ? 1 : 0));
+    if (e.value != 0) putU64(out, e.value);
+    putU32(out, e.id);
   }
   putStr(out, g.sampleBytes());
 }
@@ -1022,7 +1062,7 @@ void CorrelationState::save(std::string& out) const {
 size_t CorrelationState::savedBytesEstimate() const {
   // Per group: 8 length or number fields, its rule's key (at most the
   // longest) and its group key (short ones live in the string, uncounted
-  // by key_bytes_); per event 4 numbers.
+  // by key_bytes_); per event at most 32 bytes (saveGroup() takes 6 to 27).
   size_t longest = 0;
   for (uint32_t i = 0; i < rules_->size(); ++i)
     longest = std::max(longest, stateKey(*rules_, i).size());
@@ -1089,8 +1129,9 @@ void CorrelationState::finishSnapshot() {
 
 Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t shards) {
   finishSnapshot();
-  if (!data.starts_with(kMagic)) return Error{"not a trailwatch correlation state file"};
-  Reader in{data.substr(kMagic.size())};
+  const bool v2 = data.starts_with(kMagicV2);
+  if (!v2 && !data.starts_with(kMagic)) return Error{"not a trailwatch correlation state file"};
+  Reader in{data.substr(kMagic.size())};  // both magics are as long
   const int64_t clock = static_cast<int64_t>(in.u64());
   const uint64_t count = in.u64();
   std::unordered_map<std::string, uint32_t> index;
@@ -1108,17 +1149,27 @@ Status CorrelationState::load(std::string_view data, uint64_t shard, uint64_t sh
     g.suppressed = static_cast<uint32_t>(std::min<uint64_t>(in.u64(), UINT32_MAX));
     g.active = in.u64() != 0;
     const uint64_t entries = in.u64();
-    if (!in.ok || entries > in.data.size() / 32) {
+    if (!in.ok || entries > in.data.size() / (v2 ? kEntryBytesV2 : kMinEntryBytes)) {
       in.ok = false;
       break;
     }
     g.entries.reserve(entries);
-    for (uint64_t e = 0; e < entries; ++e) {
+    uint64_t previous = 0;
+    for (uint64_t e = 0; e < entries && in.ok; ++e) {
       Entry entry;
-      entry.time = static_cast<int64_t>(in.u64());
-      entry.value = in.u64();
-      entry.id = static_cast<uint32_t>(in.u64());
-      entry.input = static_cast<uint32_t>(in.u64());
+      if (v2) {
+        entry.time = static_cast<int64_t>(in.u64());
+        entry.value = in.u64();
+        entry.id = static_cast<uint32_t>(in.u64());
+        entry.input = static_cast<uint32_t>(in.u64());
+      } else {
+        previous += in.varint();
+        entry.time = static_cast<int64_t>(previous);
+        const uint64_t input = in.varint();
+        entry.input = static_cast<uint32_t>(input >> 1);
+        entry.value = (input & 1) != 0 ? in.u64() : 0;
+        entry.id = in.fixed<uint32_t>();
+      }
       g.entries.push_back(entry);
     }
     const std::string_view samples = in.str();

@@ -1166,6 +1166,41 @@ TEST(CorrelationState, LoadKeepsOnlyTheGroupsOfItsShard) {
   }
 }
 
+// A state file of the previous version (entries as four 8-byte numbers)
+// still loads, so an upgrade keeps the windows open.
+TEST(CorrelationState, LoadsAVersion2StateFile) {
+  Harness after(eventCount("{gte: 3}"));
+  std::string data = "trailwatch-correlation-state-2\n";
+  const auto u64 = [&](uint64_t v) { data.append(reinterpret_cast<const char*>(&v), 8); };
+  const auto str = [&](std::string_view s) {
+    u64(s.size());
+    data.append(s);
+  };
+  u64(static_cast<uint64_t>(sec(1)));  // clock
+  u64(1);                              // groups
+  str(after.rules()->correlations()[0].key);
+  str("alice");
+  for (int64_t field : {sec(1), int64_t{0}, sec(1), int64_t{0}, int64_t{0}}) {
+    u64(static_cast<uint64_t>(field));  // touched, first_seen, last_seen, suppressed, active
+  }
+  u64(2);  // entries: time, value, identity, input
+  for (int64_t t : {sec(0), sec(1)}) {
+    u64(static_cast<uint64_t>(t));
+    u64(0);
+    u64(0);
+    u64(0);
+  }
+  str("");  // samples
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  EXPECT_EQ(after.state().keys(), 1u);
+  EXPECT_EQ(after.state().clock(), sec(1));
+  const auto out = after.observe(obs(after.c, 2, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first_seen, sec(0));
+  data.pop_back();
+  EXPECT_FALSE(after.state().load(data, 0, 1).ok()) << "truncated";
+}
+
 TEST(CorrelationState, LoadRejectsWhatSaveDidNotWrite) {
   Harness before(eventCount("{gte: 3}"));
   before.observe(obs(before.c, 0, "alice"));
@@ -1248,10 +1283,12 @@ TEST(CorrelationState, LoadedEventOfAnUnknownInputIsLeftOut) {
   before.observe(obs(before.c, 0, "g", 1));
   std::string data;
   before.state().save(data);
-  // The one group's last entry ends with its input, then the (empty) samples.
-  ASSERT_GE(data.size(), 16u);
-  const uint64_t input = 100;
-  data.replace(data.size() - 16, 8, reinterpret_cast<const char*>(&input), 8);
+  // The one group's last entry ends with its input (a varint: the input
+  // shifted left by one, the low bit 0 as no value follows) and its 4-byte
+  // identity, then the (empty) samples' 8-byte length.
+  ASSERT_GE(data.size(), 13u);
+  ASSERT_EQ(data[data.size() - 13], 2) << "input 1";
+  data[data.size() - 13] = 50 << 1;  // input 50
 
   Harness after(temporal("[failed_login, successful_login]"));
   ASSERT_TRUE(after.state().load(data, 0, 1).ok());
@@ -1505,6 +1542,36 @@ TEST(CorrelationState, ABatchIsObservedAsItsObservationsOneByOne) {
     }
   }
   EXPECT_GT(batched_groups, 64u);  // the roomy runs grew the index from 16 slots to 256
+}
+
+// A state saved and loaded again saves the same records: every kind of
+// correlation and suppression, values or none, identities or none.
+TEST(CorrelationState, LoadReadsBackWhatSaveWrote) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    CorrelationState state(RandomDriver::variants()[0], tightLimits());
+    RandomDriver driver(seed, state);
+    std::vector<StateOutput> out;
+    for (int i = 0; i < 400; ++i) driver.step(out);
+    driver.flush(out);
+    std::string first;
+    state.save(first);
+    CorrelationState loaded(RandomDriver::variants()[0], tightLimits());
+    ASSERT_TRUE(loaded.load(first, 0, 1).ok()) << "seed " << seed;
+    std::string second;
+    loaded.save(second);
+    EXPECT_EQ(parseSaved(second), parseSaved(first)) << "seed " << seed;
+  }
+  // Times before 1970: entries are written as distances from the one before.
+  Harness before(eventCount("{gte: 3}"));
+  before.observe(obs(before.c, -100, "alice"));
+  before.observe(obs(before.c, -99, "alice"));
+  std::string data;
+  before.state().save(data);
+  Harness after(eventCount("{gte: 3}"));
+  ASSERT_TRUE(after.state().load(data, 0, 1).ok());
+  const auto out = after.observe(obs(after.c, -98, "alice"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first_seen, sec(-100));
 }
 
 TEST(CorrelationState, SnapshotLoadsLikeASave) {

@@ -24,7 +24,7 @@ struct SavedState {
 
 inline SavedState parseSaved(std::string_view data) {
   SavedState saved;
-  constexpr std::string_view kMagic = "trailwatch-correlation-state-2\n";
+  constexpr std::string_view kMagic = "trailwatch-correlation-state-3\n";
   if (!data.starts_with(kMagic)) {
     ADD_FAILURE() << "no magic";
     return saved;
@@ -39,6 +39,17 @@ inline SavedState parseSaved(std::string_view data) {
     }
     std::memcpy(&v, data.data(), 8);
     data.remove_prefix(8);
+    return v;
+  };
+  auto varint = [&] {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && !data.empty(); shift += 7) {
+      const auto byte = static_cast<unsigned char>(data.front());
+      data.remove_prefix(1);
+      v |= uint64_t{byte & 0x7Fu} << shift;
+      if ((byte & 0x80) == 0) return v;
+    }
+    ok = false;
     return v;
   };
   auto bytes = [&](uint64_t n) {
@@ -58,7 +69,10 @@ inline SavedState parseSaved(std::string_view data) {
     const std::string_view group = bytes(u64());
     for (int field = 0; field < 5; ++field) u64();
     const uint64_t entries = u64();
-    bytes(std::min<uint64_t>(entries, data.size() / 32) * 32);
+    for (uint64_t e = 0; e < entries && ok; ++e) {
+      varint();                             // time, from the entry before
+      bytes((varint() & 1) != 0 ? 12 : 4);  // input and a value flag; value, identity
+    }
     bytes(u64());
     std::string key = std::string(stable) + '\0' + std::string(group);
     const bool fresh =
