@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "daemon/common/event_time.h"
+#include "daemon/common/json_writer.h"
 
 namespace {
 
@@ -65,9 +66,11 @@ struct Options {
 
 struct Time {
   int year;
-  unsigned month, day, hour, minute, second, millis;
+  unsigned month, day, hour, minute, second;
 };
 
+// The fields of the access log's [dd/Mon/yyyy:hh:mm:ss +0000] date (the
+// JSON corpora take formatRfc3339Millis()).
 Time splitTime(int64_t unix_millis) {
   Time t{};
   const int64_t days = unix_millis / 86'400'000;
@@ -79,7 +82,6 @@ Time splitTime(int64_t unix_millis) {
   t.hour = static_cast<unsigned>(in_day / 3'600'000);
   t.minute = static_cast<unsigned>(in_day / 60'000 % 60);
   t.second = static_cast<unsigned>(in_day / 1000 % 60);
-  t.millis = static_cast<unsigned>(in_day % 1000);
   return t;
 }
 
@@ -220,7 +222,7 @@ void appendFreeText(Random& rng, std::string& line, size_t target, size_t tail) 
 
 void writeEhr(Random& rng, uint64_t seq, int64_t millis, Writer& w) {
   const Access a = pickAccess(rng);
-  const Time t = splitTime(millis);
+  const std::string stamp = trailwatch::formatRfc3339Millis(millis);
   const unsigned user = 1000 + rng.below(5000);
   const unsigned patient = 1000 + rng.below(900'000);
   // Sizes 300-800 bytes, most near 550 (sum of two uniforms).
@@ -229,9 +231,8 @@ void writeEhr(Random& rng, uint64_t seq, int64_t millis, Writer& w) {
   // The fields the shipped rules and their alerts read, laid out as in
   // tests/data/ehr_sample.ndjson.
   w.append(
-      R"({"@timestamp":"%04d-%02u-%02uT%02u:%02u:%02u.%03uZ","event":{"action":"%s","outcome":"%s","category":"%s","sequence":%llu},)",
-      t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis, a.action, a.outcome, a.category,
-      static_cast<unsigned long long>(seq));
+      R"({"@timestamp":"%s","event":{"action":"%s","outcome":"%s","category":"%s","sequence":%llu},)",
+      stamp.c_str(), a.action, a.outcome, a.category, static_cast<unsigned long long>(seq));
   w.append(R"("user":{"id":"u%u","roles":["%s")", user, kRoles[user % 9]);
   if (user % 7 == 0) w.append(R"(,"%s")", kRoles[(user / 7) % 9]);
   w.append(R"(]},"source":{"ip":"%s"},)", a.ip);
@@ -268,7 +269,7 @@ void writeEhr(Random& rng, uint64_t seq, int64_t millis, Writer& w) {
 
 void writeFhir(Random& rng, uint64_t seq, int64_t millis, Writer& w) {
   const Access a = pickAccess(rng);
-  const Time t = splitTime(millis);
+  const std::string stamp = trailwatch::formatRfc3339Millis(millis);
   const unsigned user = 1000 + rng.below(5000);
   const unsigned patient = 1000 + rng.below(900'000);
   // R4 codes: action C/R/U/D/E; outcome 0 success, 4 minor failure.
@@ -290,9 +291,8 @@ void writeFhir(Random& rng, uint64_t seq, int64_t millis, Writer& w) {
                : "http://terminology.hl7.org/CodeSystem/audit-event-type",
       exported ? "110106" : "rest", exported ? "Export" : "RESTful Operation", a.action, code);
   w.append(
-      R"("recorded":"%04d-%02u-%02uT%02u:%02u:%02u.%03uZ","outcome":"%s","purposeOfEvent":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"%s"}]}],)",
-      t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis, a.outcome[0] == 's' ? "0" : "4",
-      a.purpose);
+      R"("recorded":"%s","outcome":"%s","purposeOfEvent":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"%s"}]}],)",
+      stamp.c_str(), a.outcome[0] == 's' ? "0" : "4", a.purpose);
   w.append(
       R"("agent":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"role":[{"coding":[{"code":"%s"}]}],"who":{"identifier":{"value":"u%u"},"display":"%s %s"},"requestor":true,"network":{"address":"%s","type":"%s"}},)",
       kRoles[user % 9], user, kFirstNames[user % 12], kLastNames[user / 12 % 12], a.ip,

@@ -46,9 +46,9 @@ correlation:
   condition: {field: patient.id, gte: 50}
 )";
 
-std::shared_ptr<const RuleSet> rules() {
+std::shared_ptr<const RuleSet> rules(std::string_view text = kRules) {
   Diagnostics diags;
-  auto set = RuleSet::parse(kRules, "bench.yml", diags);
+  auto set = RuleSet::parse(text, "bench.yml", diags);
   if (!set) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
     std::abort();
@@ -175,12 +175,7 @@ correlation:
   group-by: [user.id]
   timespan: 15m
 )";
-  Diagnostics diags;
-  auto set = RuleSet::parse(text, "bench.yml", diags);
-  if (!set) {
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-    std::abort();
-  }
+  const auto set = rules(text);
   const uint32_t target = set->correlations()[0].rule_index;
   CorrelationState cs(set, StateLimits{});
   std::vector<StateOutput> out;

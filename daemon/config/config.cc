@@ -166,15 +166,6 @@ bool isSourceNameChar(char c) { return ascii::isAlnum(c) || c == '_' || c == '.'
 
 bool isHostNameChar(char c) { return ascii::isAlnum(c) || c == '.' || c == '-'; }
 
-// 0 with a unit (0ms, 0s, ...), which parseDuration() refuses: it reads
-// positive durations only.
-bool isZeroDuration(std::string_view t) {
-  const std::size_t unit = t.find_first_not_of('0');
-  if (unit == 0 || unit == std::string_view::npos) return false;
-  const std::string_view u = t.substr(unit);
-  return u == "ms" || u == "s" || u == "m" || u == "h" || u == "d";
-}
-
 // Why `listen` is not a usable `host:port`, or empty when it is.
 std::string listenProblem(const std::string& listen) {
   const std::size_t colon = listen.rfind(':');
@@ -1221,8 +1212,7 @@ class Loader {
     if (f == nullptr) return;
     auto s = text(*f);
     if (!s) return;
-    auto d =
-        min.count() == 0 && isZeroDuration(*s) ? std::chrono::milliseconds(0) : parseDuration(*s);
+    auto d = parseDuration(*s, min.count() == 0);
     if (!d || *d < min || *d > max) {
       fail(f->value, "invalid duration '" + *s + "' for '" + key + "' (expected " +
                          (min.count() == 0 ? "an integer" : "a positive integer") +
@@ -1607,7 +1597,7 @@ std::optional<Config> loadConfig(const std::string& path, Diagnostics& diags) {
   return config;
 }
 
-std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) {
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text, bool zero) {
   static constexpr std::pair<std::string_view, std::int64_t> kUnits[] = {
       {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 24 * 3600 * 1000}};
   const std::string_view t(text);
@@ -1617,7 +1607,7 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) 
     // "5ms" also ends with "s"; only accept the unit whose prefix is all digits.
     std::uint64_t n = 0;
     if (!parseUnsigned(digits, n)) continue;
-    if (n == 0) return std::nullopt;
+    if (n == 0 && !zero) return std::nullopt;
     if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / ms)) {
       return std::nullopt;
     }

@@ -207,7 +207,8 @@ struct Config {
 // Diagnostic per problem found (it keeps going to report them all).
 std::optional<Config> loadConfig(const std::string& path, Diagnostics& diags);
 
-// Parses a duration such as `250ms`, `1s`, `5m`, `2h`, `1d`; nullopt if malformed.
-std::optional<std::chrono::milliseconds> parseDuration(const std::string& text);
+// Parses a duration such as `250ms`, `1s`, `5m`, `2h`, `1d`; nullopt if
+// malformed, or 0 (`0ms`) unless `zero`.
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text, bool zero = false);
 
 }  // namespace trailwatch::config

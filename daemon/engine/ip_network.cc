@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::engine {
 namespace {
 
@@ -25,7 +27,7 @@ bool IpNetwork::parseIpv4(std::string_view text, uint8_t* out) {
   unsigned value = 0;
   size_t digits = 0;
   for (const char c : text) {
-    if (c >= '0' && c <= '9') {
+    if (ascii::isDigit(c)) {
       if (digits > 0 && value == 0) return false;  // a leading zero
       value = value * 10 + static_cast<unsigned>(c - '0');
       if (value > 255) return false;

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "daemon/common/ascii.h"
+
 namespace trailwatch::engine {
 namespace {
 
@@ -357,12 +359,10 @@ RuleIndex::RuleIndex(const RuleSet& set, std::span<const uint32_t> rules)
       out.admits.push_back(range(bits));
       out.lengths.push_back(static_cast<uint32_t>(literal.size()));
       if (literal.empty()) continue;  // kExact only, which has no use for edges
-      const auto edge = static_cast<unsigned char>(
-          shape == SigmaPattern::Shape::kSuffix ? literal.back() : literal.front());
-      addEdge(edge);
+      const char edge = shape == SigmaPattern::Shape::kSuffix ? literal.back() : literal.front();
+      addEdge(static_cast<unsigned char>(edge));
       // A folded literal is lower case; the value's byte may be either.
-      if (!cased && edge >= 'a' && edge <= 'z')
-        addEdge(static_cast<unsigned char>(edge - 'a' + 'A'));
+      if (!cased && ascii::isLower(edge)) addEdge(static_cast<unsigned char>(ascii::toUpper(edge)));
     }
     std::sort(out.lengths.begin(), out.lengths.end());
     out.lengths.erase(std::unique(out.lengths.begin(), out.lengths.end()), out.lengths.end());
